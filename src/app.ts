@@ -1,0 +1,115 @@
+import cors from '@koa/cors';
+import Router from '@koa/router';
+import Koa from 'koa';
+import compress from 'koa-compress';
+import helmet from 'koa-helmet';
+import pinoLogger from 'koa-pino-logger';
+import type { AppDeps } from './deps.js';
+import {
+  LOG_CONTEXT,
+  type AppContextExtensions,
+  type AppState,
+  type RequestWithLogContext,
+} from './http/context.js';
+import { errorHandler } from './http/middleware/errors.js';
+import { httpMetrics } from './http/middleware/metrics.js';
+import { rateLimit } from './http/middleware/rate-limit.js';
+import { requestId } from './http/middleware/request-id.js';
+import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
+import { mountDocsPage } from './modules/ops/docs-page.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { allRoutes } from './routes.js';
+
+export type App = Koa<AppState, AppContextExtensions>;
+
+const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+const EXPOSED_HEADERS = ['X-Request-Id', 'Location', 'ETag', 'Idempotent-Replayed', 'Retry-After'];
+const ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'Idempotency-Key',
+  'If-Match',
+  'If-None-Match',
+  'X-Request-Id',
+];
+
+/**
+ * The whole HTTP pipeline (ARCHITECTURE.md "A request's path"). Never listens: the server
+ * entry point does, and tests drive `app.callback()`.
+ */
+export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
+  const { config } = deps;
+  const app: App = new Koa<AppState, AppContextExtensions>({
+    proxy: config.http.trustProxy,
+    maxIpsCount: config.http.proxyMaxIps,
+  });
+  app.context.deps = deps;
+  app.silent = true; // errorHandler logs everything it handles
+
+  app.use(requestId());
+  app.use(
+    pinoLogger({
+      logger: deps.logger,
+      genReqId: (_req, res) => String(res.getHeader('x-request-id') ?? ''),
+      customProps: (req, res) => ({
+        requestId: res.getHeader('x-request-id'),
+        ...(req as RequestWithLogContext)[LOG_CONTEXT],
+      }),
+      autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
+      quietReqLogger: true,
+    }),
+  );
+  app.use(httpMetrics());
+  app.use(errorHandler(deps.logger));
+  app.use(
+    helmet({
+      // Upgrading sub-resources to https would break /docs served over plain http locally.
+      contentSecurityPolicy: {
+        directives: { upgradeInsecureRequests: config.isProduction ? [] : null },
+      },
+    }),
+  );
+  app.use(
+    cors({
+      origin: (ctx) => {
+        const origin = ctx.get('origin');
+        return config.http.corsOrigins.includes(origin) || config.http.corsOrigins.includes('*')
+          ? origin
+          : '';
+      },
+      allowHeaders: ALLOWED_HEADERS,
+      exposeHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    }),
+  );
+  app.use(compress({ threshold: 1024 }));
+  app.use(
+    rateLimit({
+      redis: deps.redis,
+      prefix: config.redis.prefix,
+      maxPerMinute: config.http.rateLimitMax,
+    }),
+  );
+  app.use(async (ctx, next) => {
+    // While draining for shutdown, ask keep-alive clients to reconnect elsewhere.
+    if (deps.lifecycle.shuttingDown) ctx.set('Connection', 'close');
+    await next();
+  });
+
+  const router = new Router<AppState, AppContextExtensions>();
+  for (const route of routes) {
+    router.register(toKoaPath(route.path), [route.method.toUpperCase()], routeMiddleware(route), {
+      name: route.operationId,
+    });
+  }
+  let openApiDocument: unknown;
+  router.get('/openapi.json', (ctx) => {
+    openApiDocument ??= buildOpenApiDocument(routes, { serverUrl: config.publicUrl });
+    ctx.body = openApiDocument;
+  });
+  mountDocsPage(router as unknown as Router);
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

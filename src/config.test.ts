@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies development defaults', () => {
+    const config = loadConfig({});
+    expect(config.env).toBe('development');
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe('http://127.0.0.1:3000');
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.migrateOnStart).toBe(true);
+    expect(config.auth.refreshReuseGraceSeconds).toBe(10);
+    expect(config.auth.accessTokenTtlSeconds).toBe(900);
+  });
+
+  it('derives PUBLIC_URL from PORT and trims a trailing slash when given', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl).toBe('http://127.0.0.1:8080');
+    expect(loadConfig({ PUBLIC_URL: 'https://pos.example.co.ke/' }).publicUrl).toBe(
+      'https://pos.example.co.ke',
+    );
+  });
+
+  it('names every bad variable at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        NODE_ENV: 'staging',
+        JWT_SECRET: 'short',
+        RATE_LIMIT_MAX: '0',
+        REDIS_URL: 'nope',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const names = (error as ConfigError).problems.map((problem) => problem.split(':')[0]).sort();
+    expect(names).toEqual(['JWT_SECRET', 'NODE_ENV', 'PORT', 'RATE_LIMIT_MAX', 'REDIS_URL']);
+  });
+
+  it('refuses production without a database, a strong JWT secret, or with private webhook targets', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /DATABASE_URL[\s\S]*JWT_SECRET|JWT_SECRET[\s\S]*DATABASE_URL/,
+    );
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/pos',
+        JWT_SECRET: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      }),
+    ).toThrow(/JWT_SECRET/);
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/pos',
+        JWT_SECRET: 'prod-secret-0123456789-abcdefghijklmnopqrstuv',
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      }),
+    ).toThrow(/WEBHOOK_ALLOW_PRIVATE_NETWORKS/);
+  });
+
+  it('parses lists and booleans', () => {
+    const config = loadConfig({
+      CORS_ORIGINS: 'https://a.example, https://b.example,',
+      TRUST_PROXY: 'true',
+    });
+    expect(config.http.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(config.http.trustProxy).toBe(true);
+  });
+});

@@ -1,0 +1,183 @@
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+
+/**
+ * The whole environment, parsed once. This is the only module that reads `process.env`
+ * (lint enforces it); everything else receives a `Config`.
+ */
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const listOfStrings = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789abcdef';
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+
+  DATABASE_URL: optionalString.pipe(z.url().optional()),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(16),
+  EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  MIGRATE_ON_START: booleanString.optional(),
+
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,40}$/)
+    .default('bapi'),
+
+  JWT_SECRET: optionalString.refine((secret) => secret === undefined || isStrongSecret(secret), {
+    message: 'must be at least 32 characters with at least 10 distinct characters',
+  }),
+  JWT_ISSUER: z.string().default('backend-api'),
+  JWT_AUDIENCE: z.string().default('backend-api'),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+
+  RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
+  CORS_ORIGINS: listOfStrings,
+  TRUST_PROXY: booleanString.default(false),
+  PROXY_MAX_IPS: z.coerce.number().int().min(0).default(1),
+
+  METRICS_TOKEN: optionalString,
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+
+  SMTP_URL: optionalString.pipe(z.url().optional()),
+  MAIL_FROM: z.string().default('Backend POS <no-reply@pos.local>'),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
+});
+
+/**
+ * Rules across variables, checked on the raw environment so they are reported together
+ * with every field-level problem.
+ */
+function crossCheck(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  if (env.NODE_ENV !== 'production') return problems;
+  if (!env.DATABASE_URL?.trim()) {
+    problems.push(
+      'DATABASE_URL: is required in production (the embedded PostgreSQL is for development only)',
+    );
+  }
+  if (!env.JWT_SECRET?.trim()) problems.push('JWT_SECRET: is required in production');
+  if (env.JWT_SECRET?.trim() === DEV_JWT_SECRET)
+    problems.push('JWT_SECRET: is the development default');
+  if (['true', '1', 'yes'].includes(env.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? '')) {
+    problems.push(
+      'WEBHOOK_ALLOW_PRIVATE_NETWORKS: must be false in production (it exists for development and tests only)',
+    );
+  }
+  return problems;
+}
+
+function isStrongSecret(secret: string): boolean {
+  return secret.length >= 32 && new Set(secret).size >= 10;
+}
+
+export type Env = z.input<typeof EnvSchema>;
+
+function buildConfig(env: z.output<typeof EnvSchema>) {
+  const port = env.PORT;
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === 'production',
+    isTest: env.NODE_ENV === 'test',
+    host: env.HOST,
+    port,
+    publicUrl: (env.PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    logLevel:
+      env.LOG_LEVEL ??
+      (env.NODE_ENV === 'production' ? 'info' : env.NODE_ENV === 'test' ? 'silent' : 'debug'),
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      embeddedDir: env.EMBEDDED_PG_DIR,
+      embeddedPort: env.EMBEDDED_PG_PORT,
+      migrateOnStart: env.MIGRATE_ON_START ?? env.NODE_ENV === 'development',
+    },
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    auth: {
+      jwtSecret: env.JWT_SECRET ?? DEV_JWT_SECRET,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 30 * 24 * 3600,
+      refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+    },
+    http: {
+      rateLimitMax: env.RATE_LIMIT_MAX,
+      corsOrigins: env.CORS_ORIGINS,
+      trustProxy: env.TRUST_PROXY,
+      proxyMaxIps: env.PROXY_MAX_IPS,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    metricsToken: env.METRICS_TOKEN,
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
+    webhooks: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+  };
+}
+
+export type Config = ReturnType<typeof buildConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment (by default this process's) into a Config, naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = readProcessEnv()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map(
+          (issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`,
+        )),
+    ...crossCheck(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  return buildConfig(parsed.data);
+}
+
+/** The environment of this process, with `.env` loaded first outside production and tests. */
+export function readProcessEnv(): Record<string, string | undefined> {
+  const nodeEnv = process.env.NODE_ENV;
+  if (nodeEnv !== 'production' && nodeEnv !== 'test') {
+    loadDotenv({ quiet: true });
+  }
+  return process.env;
+}
+
+/** Loads the config or ends the process with every problem named (for entry points). */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}

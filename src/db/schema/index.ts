@@ -1,0 +1,4 @@
+// Every table, by area. drizzle-kit reads this file to generate migrations.
+export * from './tenancy.js';
+export * from './outbox.js';
+export * from './idempotency.js';

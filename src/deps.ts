@@ -1,0 +1,99 @@
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { Config } from './config.js';
+import { createDb, createPool, type Db } from './db/client.js';
+import { systemClock, type Clock } from './lib/clock.js';
+import type { Logger } from './lib/logger.js';
+import { AccessTokens } from './modules/auth/access-token.js';
+
+/** Shutdown state shared by the server and the readiness check. */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+/**
+ * Everything a request or job needs from the outside world, built once per process and
+ * passed explicitly (tests build several, e.g. two apps on separate pools).
+ */
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  pool: pg.Pool;
+  db: Db;
+  /** Commands fail fast while Redis is down; callers fall back or answer 503. */
+  redis: Redis;
+  clock: Clock;
+  accessTokens: AccessTokens;
+  lifecycle: Lifecycle;
+}
+
+export interface CreateDepsOptions {
+  config: Config;
+  logger: Logger;
+  databaseUrl: string;
+  clock?: Clock;
+  applicationName?: string;
+}
+
+export function createDeps(options: CreateDepsOptions): AppDeps {
+  const { config, logger } = options;
+  const pool = createPool({
+    url: options.databaseUrl,
+    poolMax: config.database.poolMax,
+    applicationName: options.applicationName,
+  });
+  return {
+    config,
+    logger,
+    pool,
+    db: createDb(pool),
+    redis: createRedis(config, logger),
+    clock: options.clock ?? systemClock,
+    accessTokens: new AccessTokens(config.auth),
+    lifecycle: { shuttingDown: false },
+  };
+}
+
+/**
+ * The API's Redis connection: commands fail at once while disconnected (no offline queue),
+ * so a Redis outage degrades rate limiting and readiness instead of hanging requests.
+ */
+export function createRedis(config: Config, logger: Logger): Redis {
+  const redis = new Redis(config.redis.url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    lazyConnect: false,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  let warned = false;
+  redis.on('error', (error: Error) => {
+    if (warned) return;
+    warned = true;
+    logger.warn(
+      { err: { message: error.message } },
+      `Redis is not answering at ${redactUrl(config.redis.url)}: rate limiting falls back to memory and /ready reports redis down. ` +
+        'Start one with `redis-server` (or `docker compose up -d redis`), or set REDIS_URL.',
+    );
+  });
+  redis.on('ready', () => {
+    if (warned) logger.info('Redis is answering again');
+    warned = false;
+  });
+  return redis;
+}
+
+export async function closeDeps(deps: AppDeps): Promise<void> {
+  deps.redis.disconnect();
+  await deps.pool.end();
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'REDIS_URL';
+  }
+}

@@ -1,0 +1,37 @@
+import type { Middleware } from 'koa';
+import { AppError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { AppContextExtensions, AppState } from '../context.js';
+import { toProblem } from '../problem.js';
+
+/**
+ * Wraps everything below it: any thrown error, and any request no route answered, becomes
+ * a problem document. Unexpected errors are logged in full with the request id.
+ */
+export function errorHandler(logger: Logger): Middleware<AppState, AppContextExtensions> {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 404)
+          throw new AppError('NOT_FOUND', `No route for ${ctx.method} ${ctx.path}`);
+        // The router's allowedMethods() leaves 405/501 with an Allow header and no body.
+        if (ctx.status === 405 || ctx.status === 501) {
+          throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}`);
+        }
+      }
+    } catch (error) {
+      const problem = toProblem(error, ctx.state.requestId);
+      const log = (ctx as { log?: Logger }).log ?? logger;
+      if (problem.unexpected) {
+        log.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+      } else {
+        log.debug({ code: problem.body.code, requestId: ctx.state.requestId }, 'request refused');
+      }
+      ctx.status = problem.status;
+      ctx.set(problem.headers);
+      ctx.type = 'application/problem+json';
+      ctx.body = problem.body;
+    }
+  };
+}

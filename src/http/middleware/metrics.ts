@@ -1,0 +1,16 @@
+import type { Middleware } from 'koa';
+import { httpRequestDuration } from '../../lib/metrics.js';
+import type { AppContextExtensions, AppState } from '../context.js';
+
+/** Observes every request's latency, labelled by the matched route template (bounded cardinality). */
+export function httpMetrics(): Middleware<AppState, AppContextExtensions> {
+  return async (ctx, next) => {
+    const end = httpRequestDuration.startTimer();
+    try {
+      await next();
+    } finally {
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      end({ method: ctx.method, route, status: String(ctx.status) });
+    }
+  };
+}

@@ -1,0 +1,164 @@
+import { bodyParser } from '@koa/bodyparser';
+import type { Middleware } from 'koa';
+import type { ZodObject, ZodType, z } from 'zod';
+import { AppError, type ProblemCode } from '../lib/errors.js';
+import type { Permission } from '../modules/auth/permissions.js';
+import type { AppContext, AppContextExtensions, AppState } from './context.js';
+import {
+  authenticate,
+  requireActiveSubscription,
+  requirePermission,
+} from './middleware/authenticate.js';
+import { idempotency } from './middleware/idempotency.js';
+import { fromZodError } from './problem.js';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface RouteRequest {
+  params?: ZodObject;
+  query?: ZodObject;
+  /** Lower-case header names. Authorization is never listed: it is the bearerAuth scheme. */
+  headers?: ZodObject;
+  body?: ZodType;
+}
+
+export interface RouteResponse {
+  description: string;
+  schema?: ZodType;
+  contentType?: string;
+  headers?: Record<string, { description: string }>;
+}
+
+type InferOr<T, Fallback> = T extends ZodType ? z.output<T> : Fallback;
+
+export interface RouteInput<R extends RouteRequest> {
+  params: InferOr<R['params'], Record<string, never>>;
+  query: InferOr<R['query'], Record<string, never>>;
+  headers: InferOr<R['headers'], Record<string, never>>;
+  body: InferOr<R['body'], undefined>;
+}
+
+export type RouteContext<R extends RouteRequest> = AppContext & { input: RouteInput<R> };
+
+export interface RouteSpec<R extends RouteRequest = RouteRequest> {
+  method: HttpMethod;
+  /** OpenAPI-style path: `/products/{id}`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** 'public', any signed-in user, or a permission from modules/auth/permissions.ts. */
+  access: 'public' | 'authenticated' | Permission;
+  /** Writes refused with 402 while the subscription is expired. */
+  requiresActiveSubscription?: boolean;
+  /** Idempotency-Key handling (API.md "Idempotency"). */
+  idempotency?: 'required' | 'optional';
+  /** JSON body size limit (default 1 MB). */
+  bodyLimit?: string;
+  request?: R;
+  responses: Partial<Record<number, RouteResponse>>;
+  /** Problem codes beyond those implied by the declaration (auth, validation, body…). */
+  problems?: ProblemCode[];
+  /** Extra middleware run after validation, before the handler. */
+  middleware?: Middleware<AppState, AppContextExtensions>[];
+  handler: (ctx: RouteContext<R>) => Promise<void> | void;
+}
+
+/** A route's declaration: validation, middleware and its OpenAPI operation in one place. */
+export function defineRoute<R extends RouteRequest>(spec: RouteSpec<R>): RouteSpec {
+  return spec;
+}
+
+/** Problem codes a route can answer, derived from its declaration plus its own list. */
+export function routeProblemCodes(spec: RouteSpec): ProblemCode[] {
+  const codes = new Set<ProblemCode>(['RATE_LIMITED', 'INTERNAL', 'SERVICE_UNAVAILABLE']);
+  const request = spec.request ?? {};
+  if (request.params || request.query || request.headers || request.body || spec.idempotency) {
+    codes.add('VALIDATION_FAILED');
+  }
+  if (request.body) {
+    codes.add('MALFORMED_JSON');
+    codes.add('PAYLOAD_TOO_LARGE');
+    codes.add('UNSUPPORTED_MEDIA_TYPE');
+  }
+  if (spec.access !== 'public') {
+    codes.add('UNAUTHENTICATED');
+    codes.add('TOKEN_EXPIRED');
+  }
+  if (spec.access !== 'public' && spec.access !== 'authenticated') codes.add('FORBIDDEN');
+  if (spec.requiresActiveSubscription) codes.add('SUBSCRIPTION_INACTIVE');
+  if (spec.idempotency) {
+    codes.add('IDEMPOTENCY_KEY_REUSED');
+    codes.add('IDEMPOTENCY_REQUEST_IN_PROGRESS');
+  }
+  if (request.params) codes.add('NOT_FOUND');
+  for (const code of spec.problems ?? []) codes.add(code);
+  return [...codes];
+}
+
+/** `/products/{id}` → `/products/:id` */
+export const toKoaPath = (path: string): string => path.replace(/\{([^}]+)\}/g, ':$1');
+
+/** The middleware chain for one route: auth → permission → subscription → body → validate → idempotency → handler. */
+export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContextExtensions>[] {
+  const chain: Middleware<AppState, AppContextExtensions>[] = [];
+  if (spec.access !== 'public') chain.push(authenticate());
+  if (spec.access !== 'public' && spec.access !== 'authenticated')
+    chain.push(requirePermission(spec.access));
+  if (spec.requiresActiveSubscription) chain.push(requireActiveSubscription());
+  // Bodies are parsed per route, after authentication: an anonymous caller cannot make the
+  // server read a megabyte, and each route has its own limit (/sales/sync takes 5 MB).
+  if (spec.request?.body) chain.push(jsonBody(spec.bodyLimit ?? '1mb'));
+  chain.push(validate(spec.request ?? {}));
+  if (spec.idempotency)
+    chain.push(idempotency({ required: spec.idempotency === 'required', routePath: spec.path }));
+  chain.push(...(spec.middleware ?? []));
+  chain.push(async (ctx) => {
+    await spec.handler(ctx as RouteContext<RouteRequest>);
+  });
+  return chain;
+}
+
+function jsonBody(limit: string): Middleware<AppState, AppContextExtensions> {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: limit, jsonStrict: false });
+  return async (ctx, next) => {
+    const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && !ctx.is('application/json', 'application/*+json')) {
+      throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    }
+    await parse(ctx, next);
+  };
+}
+
+function validate(request: RouteRequest): Middleware<AppState, AppContextExtensions> {
+  return async (ctx, next) => {
+    const input: Record<string, unknown> = { params: {}, query: {}, headers: {}, body: undefined };
+    const parts = [
+      ['params', request.params, (ctx as unknown as { params?: unknown }).params ?? {}],
+      ['query', request.query, ctx.query],
+      ['headers', request.headers, ctx.headers],
+      ['body', request.body, (ctx.request as { body?: unknown }).body],
+    ] as const;
+    const issues: AppError[] = [];
+    for (const [part, schema, raw] of parts) {
+      if (!schema) continue;
+      const parsed = schema.safeParse(raw);
+      if (parsed.success) input[part] = parsed.data;
+      // Body paths are reported as the client wrote them (`lines.0.quantity`); other parts
+      // are prefixed so `query.limit` and `body.limit` cannot be confused.
+      else issues.push(fromZodError(parsed.error, part === 'body' ? [] : [part]));
+    }
+    if (issues.length > 0) {
+      throw new AppError(
+        'VALIDATION_FAILED',
+        'The request is not valid; see errors for each problem',
+        {
+          errors: issues.flatMap((issue) => issue.errors ?? []),
+        },
+      );
+    }
+    ctx.input = input;
+    await next();
+  };
+}

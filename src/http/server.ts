@@ -1,0 +1,63 @@
+import http from 'node:http';
+import type { App } from '../app.js';
+import type { Lifecycle } from '../deps.js';
+import { delay } from '../lib/shutdown.js';
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  lifecycle: Lifecycle;
+}
+
+export interface RunningServer {
+  server: http.Server;
+  port: number;
+  /** Stops accepting connections and waits (up to `timeoutMs`) for in-flight requests. */
+  drain: (timeoutMs: number) => Promise<{ abandoned: number }>;
+}
+
+/** Listens with timeouts set against slow clients, and tracks in-flight requests for draining. */
+export async function listen(app: App, options: HttpServerOptions): Promise<RunningServer> {
+  const handle = app.callback();
+  const server = http.createServer((req, res) => {
+    void handle(req, res);
+  });
+  // Slowloris guards: headers within 20 s, the whole request within 60 s.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 60_000;
+  // Longer than common load balancers' idle timeout, so they close first.
+  server.keepAliveTimeout = 65_000;
+
+  let inFlight = 0;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+
+  const drain = async (timeoutMs: number) => {
+    options.lifecycle.shuttingDown = true;
+    // No new connections from here on. Requests still arriving on open keep-alive
+    // connections are served (so /ready can answer 503) with `Connection: close`.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const deadline = Date.now() + timeoutMs;
+    while (inFlight > 0 && Date.now() < deadline) await delay(25);
+    const abandoned = inFlight;
+    server.closeIdleConnections();
+    server.closeAllConnections();
+    await closed;
+    return { abandoned };
+  };
+  return { server, port, drain };
+}
