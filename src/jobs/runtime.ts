@@ -1,50 +1,52 @@
-import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Queue, Worker } from 'bullmq';
 import type { AppDeps } from '../deps.js';
 import { createQueueConnection, queuePrefix } from './connection.js';
-import { pruneIdempotencyKeys } from './maintenance.job.js';
-
-export const MAINTENANCE_QUEUE = 'maintenance';
-
-/** Repeatable jobs: name → schedule. Registered idempotently at every worker start. */
-const SCHEDULES: Record<string, { every: number }> = {
-  'prune-idempotency-keys': { every: 60 * 60 * 1000 },
-};
+import { queueDefinitions } from './registry.js';
+import type { QueueDefinition } from './types.js';
 
 export interface WorkerRuntime {
   close: (timeoutMs: number) => Promise<void>;
 }
 
-/** Starts every BullMQ worker and registers the repeatable jobs. */
-export async function startWorkers(deps: AppDeps): Promise<WorkerRuntime> {
-  const connection: Redis = createQueueConnection(deps.config);
+/** Starts a BullMQ worker for every queue definition and upserts the repeatable jobs. */
+export async function startWorkers(
+  deps: AppDeps,
+  definitions: QueueDefinition[] = queueDefinitions,
+): Promise<WorkerRuntime> {
+  const connection = createQueueConnection(deps.config);
   const prefix = queuePrefix(deps.config);
-  const maintenanceQueue = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
+  const queues: Queue[] = [];
+  const workers: Worker[] = [];
 
-  const maintenance = new Worker(
-    MAINTENANCE_QUEUE,
-    async (job: Job) => {
-      switch (job.name) {
-        case 'prune-idempotency-keys':
-          return { deleted: await pruneIdempotencyKeys(deps) };
-        default:
-          throw new Error(`unknown maintenance job ${job.name}`);
+  for (const definition of definitions) {
+    const worker = new Worker(definition.queue, (job) => definition.process(job, deps), {
+      connection,
+      prefix,
+      concurrency: definition.concurrency ?? 1,
+    });
+    worker.on('failed', (job, error) =>
+      deps.logger.warn(
+        { err: error, queue: definition.queue, job: job?.name, jobId: job?.id },
+        'job failed',
+      ),
+    );
+    worker.on('error', (error) =>
+      deps.logger.warn(
+        { err: { message: error.message }, queue: definition.queue },
+        'worker error',
+      ),
+    );
+    workers.push(worker);
+
+    if (definition.schedules) {
+      const queue = new Queue(definition.queue, { connection, prefix });
+      queues.push(queue);
+      for (const [name, schedule] of Object.entries(definition.schedules)) {
+        await queue.upsertJobScheduler(name, schedule, { name });
       }
-    },
-    { connection, prefix, concurrency: 1 },
-  );
-  maintenance.on('failed', (job, error) =>
-    deps.logger.error({ err: error, job: job?.name }, 'maintenance job failed'),
-  );
-  maintenance.on('error', (error) =>
-    deps.logger.warn({ err: { message: error.message } }, 'maintenance worker error'),
-  );
-
-  for (const [name, schedule] of Object.entries(SCHEDULES)) {
-    await maintenanceQueue.upsertJobScheduler(name, schedule, { name });
+    }
   }
 
-  const workers = [maintenance];
   return {
     close: async (timeoutMs) => {
       // Let running jobs finish up to the deadline; a job cut off is retried (stalled check).
@@ -55,7 +57,7 @@ export async function startWorkers(deps: AppDeps): Promise<WorkerRuntime> {
       if ((await Promise.race([graceful, timedOut])) === 'timeout') {
         await Promise.all(workers.map((worker) => worker.close(true)));
       }
-      await maintenanceQueue.close();
+      await Promise.all(queues.map((queue) => queue.close()));
       connection.disconnect();
     },
   };

@@ -1,0 +1,102 @@
+import { sql } from 'drizzle-orm';
+import { boolean, index, integer, numeric, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, primaryId, timestampMs, updatedAt } from './columns.js';
+import { businesses, users } from './tenancy.js';
+
+/** Quantities: up to 3 decimals (0.5 kg), parsed to JS numbers (see db/client.ts). */
+export const quantity = (name?: string) =>
+  name === undefined
+    ? numeric({ precision: 14, scale: 3, mode: 'number' })
+    : numeric(name, { precision: 14, scale: 3, mode: 'number' });
+
+export const categories = pgTable(
+  'categories',
+  {
+    id: primaryId(),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    name: text().notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [index('categories_business_idx').on(table.businessId, table.name)],
+);
+
+export const products = pgTable(
+  'products',
+  {
+    id: primaryId(),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    categoryId: uuid().references(() => categories.id),
+    name: text().notNull(),
+    sku: text(),
+    barcode: text(),
+    description: text(),
+    /** Minor units (cents), VAT-inclusive. */
+    price: integer().notNull(),
+    cost: integer(),
+    /** Basis points: 1600 = 16%. */
+    taxRate: integer().notNull().default(0),
+    unit: text().notNull().default('each'),
+    trackStock: boolean().notNull().default(true),
+    /** Cached sum of this product's stock_movements.delta, updated in the same transaction. */
+    stockQuantity: quantity().notNull().default(0),
+    lowStockThreshold: quantity(),
+    /** Storage key of the current image (content-hash name); the URL is derived from it. */
+    imageKey: text(),
+    archived: boolean().notNull().default(false),
+    /** Bumped by every catalog edit (optimistic concurrency), not by stock changes. */
+    version: integer().notNull().default(1),
+    createdAt: createdAt(),
+    /** Bumped by every change, stock included, so levels reach devices through the delta sync. */
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index('products_business_updated_idx').on(table.businessId, table.updatedAt, table.id),
+  ],
+);
+
+export const STOCK_MOVEMENT_TYPES = ['sale', 'void', 'receive', 'adjust', 'count'] as const;
+export type StockMovementType = (typeof STOCK_MOVEMENT_TYPES)[number];
+
+/** The stock ledger: the truth. products.stock_quantity is its cached sum. */
+export const stockMovements = pgTable(
+  'stock_movements',
+  {
+    id: primaryId(),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id),
+    type: text().$type<StockMovementType>().notNull(),
+    /** The signed change this movement made. */
+    delta: quantity().notNull(),
+    quantityAfter: quantity().notNull(),
+    unitCost: integer(),
+    note: text(),
+    saleId: uuid(),
+    createdBy: uuid()
+      .notNull()
+      .references(() => users.id),
+    createdAt: timestampMs()
+      .notNull()
+      .default(sql`now()`),
+  },
+  (table) => [
+    index('stock_movements_product_idx').on(
+      table.businessId,
+      table.productId,
+      table.createdAt,
+      table.id,
+    ),
+    index('stock_movements_business_idx').on(table.businessId, table.createdAt, table.id),
+    index('stock_movements_sale_idx')
+      .on(table.saleId)
+      .where(sql`${table.saleId} is not null`),
+  ],
+);
