@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { createPool } from '../../src/db/client.js';
+import { runMigrations } from '../../src/db/migrate.js';
+import { newId } from '../../src/lib/ids.js';
+import { AccessTokens } from '../../src/modules/auth/access-token.js';
+
+export const BENCH_JWT_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
+
+export interface BenchServer {
+  child: ChildProcess;
+  baseUrl: string;
+  /** Peak resident set size so far (VmHWM), in MB. */
+  peakRssMb: () => Promise<number>;
+  stop: () => Promise<number | null>;
+}
+
+/** The production build (`node dist/server.js`, NODE_ENV=production, logs at warn). */
+export async function startServer(
+  databaseUrl: string,
+  port: number,
+  redisPrefix: string,
+): Promise<BenchServer> {
+  const child = spawn(process.execPath, ['dist/server.js'], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_PREFIX: redisPrefix,
+      JWT_SECRET: BENCH_JWT_SECRET,
+      RATE_LIMIT_MAX: '100000000',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${baseUrl}/health`)).ok) break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('the server did not start');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    baseUrl,
+    peakRssMb: async () => {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface BenchShop {
+  businessId: string;
+  cashierToken: string;
+  ownerToken: string;
+  /** Product ids (2,000), all priced 100.00 KES with 16% VAT. */
+  productIds: string[];
+}
+
+/** A migrated database with one shop: an owner, a cashier and 2,000 products. */
+export async function seedShop(databaseUrl: string): Promise<BenchShop> {
+  const pool = createPool({ url: databaseUrl, poolMax: 2 });
+  await runMigrations(pool);
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const businessId = newId();
+  const ownerId = newId();
+  const cashierId = newId();
+  const sessionIds = [newId(), newId()];
+  await client.query(
+    `insert into businesses (id, name, current_period_end) values ($1, 'Bench Shop', now() + interval '30 days')`,
+    [businessId],
+  );
+  for (const [id, role] of [
+    [ownerId, 'owner'],
+    [cashierId, 'cashier'],
+  ] as const) {
+    await client.query(
+      `insert into users (id, business_id, email, name, password_hash, role) values ($1, $2, $3, $4, 'x', $5)`,
+      [id, businessId, `${role}-${randomUUID()}@bench.local`, `Bench ${role}`, role],
+    );
+  }
+  for (const [index, userId] of [ownerId, cashierId].entries()) {
+    await client.query(
+      `insert into auth_sessions (id, user_id, business_id, expires_at) values ($1, $2, $3, now() + interval '1 day')`,
+      [sessionIds[index], userId, businessId],
+    );
+  }
+  const productIds = Array.from({ length: 2000 }, () => newId());
+  await client.query(
+    `insert into products (id, business_id, name, sku, price, tax_rate, stock_quantity, low_stock_threshold)
+     select id, $2, 'Product ' || n, 'SKU-' || n, 10000, 1600, 1000000, 5
+     from unnest($1::uuid[]) with ordinality as t(id, n)`,
+    [productIds, businessId],
+  );
+  await client.query('analyze');
+  await client.end();
+  await pool.end();
+
+  const tokens = new AccessTokens(loadConfig({ JWT_SECRET: BENCH_JWT_SECRET }).auth);
+  const ownerToken = await tokens.sign({
+    userId: ownerId,
+    businessId,
+    role: 'owner',
+    sessionId: sessionIds[0]!,
+  });
+  const cashierToken = await tokens.sign({
+    userId: cashierId,
+    businessId,
+    role: 'cashier',
+    sessionId: sessionIds[1]!,
+  });
+  return { businessId, ownerToken, cashierToken, productIds };
+}
+
+/** A sale body of 3 lines (100.00 KES each) paid 100.00 cash + 200.00 M-Pesa. */
+export function saleBody(productIds: string[], clientRequestId = randomUUID()) {
+  return {
+    clientRequestId,
+    occurredAt: new Date().toISOString(),
+    lines: productIds.map((productId) => ({ productId, quantity: 1 })),
+    payments: [
+      { method: 'cash', amount: 10000 },
+      {
+        method: 'mpesa',
+        amount: 20000,
+        reference: `QK${clientRequestId.slice(0, 8).toUpperCase()}`,
+      },
+    ],
+    total: 30000,
+  };
+}
