@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config.js';
 
 export type { Logger };
@@ -35,6 +35,8 @@ export const REDACT_PATHS = [
 export function createLogger(
   config: Pick<Config, 'logLevel' | 'env'>,
   options: LoggerOptions = {},
+  /** Where lines go instead of stdout (tests read them to prove redaction). */
+  destination?: DestinationStream,
 ): Logger {
   const base: LoggerOptions = {
     level: config.logLevel,
@@ -42,6 +44,7 @@ export function createLogger(
     base: { service: 'backend-api' },
     ...options,
   };
+  if (destination) return pino(base, destination);
   if (config.env === 'development') {
     return pino({
       ...base,

@@ -4,7 +4,7 @@ import { buildApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDeps, closeDeps, type AppDeps } from '../../src/deps.js';
 import type { RouteSpec } from '../../src/http/route.js';
-import { createLogger } from '../../src/lib/logger.js';
+import { createLogger, type Logger } from '../../src/lib/logger.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { allRoutes } from '../../src/routes.js';
 
@@ -39,6 +39,8 @@ export interface TestAppOptions {
   env?: Record<string, string | undefined>;
   routes?: RouteSpec[];
   clock?: Clock;
+  /** A logger to use instead of the config's (e.g. one writing to memory). */
+  logger?: Logger;
 }
 
 /**
@@ -47,7 +49,7 @@ export interface TestAppOptions {
  */
 export function createTestApp(options: TestAppOptions = {}): TestContext {
   const config = loadConfig(testEnv(options.env));
-  const logger = createLogger(config);
+  const logger = options.logger ?? createLogger(config);
   const deps = createDeps({
     config,
     logger,
