@@ -22,6 +22,9 @@ import {
 } from './password-resets.repo.js';
 import { revokeUserSessions, startSession, toAuthSession } from './sessions.service.js';
 
+// Made when the module loads, so the first unknown-email login is not slower than the rest.
+void dummyPasswordHash();
+
 const invalidCredentials = () =>
   new AppError('INVALID_CREDENTIALS', 'The email or password is not correct');
 
