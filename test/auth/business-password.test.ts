@@ -111,6 +111,17 @@ describe('forgot and reset password', () => {
     expect(await emailsTo(deps, 'password-reset', shop.cashier.email)).toHaveLength(0);
   });
 
+  it('sends at most three reset emails an hour per account, still answering 202', async () => {
+    const owner = await registerOwner(http);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await http.post('/auth/password/forgot').send({ email: owner.user.email }).expect(202);
+    }
+    expect(await emailsTo(deps, 'password-reset', owner.user.email)).toHaveLength(3);
+    time.advance(3600_000 + 1000);
+    await http.post('/auth/password/forgot').send({ email: owner.user.email }).expect(202);
+    expect(await emailsTo(deps, 'password-reset', owner.user.email)).toHaveLength(4);
+  });
+
   it('stores only the token hash, and the link works exactly once, even concurrently', async () => {
     const owner = await registerOwner(http);
     await http.post('/auth/password/forgot').send({ email: owner.user.email }).expect(202);

@@ -68,6 +68,26 @@ describe('POST /invites', () => {
   });
 });
 
+describe('POST /invites with Idempotency-Key', () => {
+  it('replays the first answer for a retried request: one invite, one email', async () => {
+    const shop = await createBusiness(deps);
+    const email = uniqueEmail();
+    const key = crypto.randomUUID();
+    const send = () =>
+      http
+        .post('/invites')
+        .set('Authorization', shop.owner.auth)
+        .set('Idempotency-Key', key)
+        .send({ email, role: 'cashier' });
+    const first = await send();
+    const retry = await send();
+    expect([first.status, retry.status]).toEqual([201, 201]);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await emailsTo(deps, 'invite', email)).toHaveLength(1);
+  });
+});
+
 describe('POST /invites/accept', () => {
   it('is single use, even for concurrent accepts', async () => {
     const shop = await createBusiness(deps);

@@ -17,6 +17,7 @@ import { hashToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from './opaque-token.
 import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
 import {
   consumePasswordReset,
+  countResetsSince,
   insertPasswordReset,
   spendOpenPasswordResets,
 } from './password-resets.repo.js';
@@ -24,6 +25,9 @@ import { revokeUserSessions, startSession, toAuthSession } from './sessions.serv
 
 // Made when the module loads, so the first unknown-email login is not slower than the rest.
 void dummyPasswordHash();
+
+/** Reset emails per account per hour; more requests are answered 202 and send nothing (mail bombing). */
+export const MAX_RESET_EMAILS_PER_HOUR = 3;
 
 const invalidCredentials = () =>
   new AppError('INVALID_CREDENTIALS', 'The email or password is not correct');
@@ -115,8 +119,8 @@ export async function login(
 }
 
 /**
- * Emails a single-use reset link (1 h) when an active account has this email. The caller
- * learns nothing either way: the route answers 202 regardless.
+ * Emails a single-use reset link (1 h) when an active account has this email, at most
+ * three an hour. The caller learns nothing either way: the route answers 202 regardless.
  */
 export async function requestPasswordReset(
   deps: AppDeps,
@@ -126,6 +130,8 @@ export async function requestPasswordReset(
   const account = await findAccountByEmail(deps.db, email);
   if (!account || account.status !== 'active') return;
   const now = deps.clock();
+  const recent = await countResetsSince(deps.db, account.id, new Date(now.getTime() - 3600_000));
+  if (recent >= MAX_RESET_EMAILS_PER_HOUR) return;
   const expiresAt = new Date(now.getTime() + deps.config.auth.passwordResetTtlSeconds * 1000);
   const { token, hash } = newOpaqueToken();
   await deps.db.transaction(async (tx) => {
