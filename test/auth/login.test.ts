@@ -67,6 +67,17 @@ describe('POST /auth/login', () => {
     expect((await login(other.user.email, PASSWORD)).status).toBe(200);
   });
 
+  it('lets no more than 5 of a parallel burst of wrong passwords be checked', async () => {
+    const owner = await registerOwner(http);
+    const before = await hashCount();
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, index) => login(owner.user.email, `wrong-password-${index}`)),
+    );
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(7).fill(429)]);
+    expect((await hashCount()) - before).toBe(5);
+  });
+
   it('counts across API processes through Redis', async () => {
     const second = createTestAppLate();
     const owner = await registerOwner(http);

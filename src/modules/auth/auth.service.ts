@@ -74,8 +74,9 @@ export async function register(
 /**
  * Signs in by email and password. Unknown email, wrong password and disabled account all
  * answer the same 401 after one argon2 verification each (against a dummy hash for an
- * unknown email). Failures are counted per email+address and per address; past the limit
- * the answer is 429 before any hash is computed.
+ * unknown email). Failures are counted per email+address and per address (each attempt
+ * takes a slot first, so parallel attempts cannot overrun it); past the limit the answer is
+ * 429 before any hash is computed.
  */
 export async function login(
   deps: AppDeps,
@@ -83,8 +84,10 @@ export async function login(
   meta: RequestMeta,
 ): Promise<AuthSession> {
   const throttle = loginThrottleFor(deps);
-  const verdict = await throttle.check(input.email, meta.ip);
+  const verdict = await throttle.begin(input.email, meta.ip);
   if (verdict.limited) {
+    // Operators review these (OWASP: log lockouts); the email is not logged, the address is.
+    deps.logger.warn({ ip: meta.ip }, 'login throttled after repeated failures');
     throw new AppError('RATE_LIMITED', 'Too many failed sign-ins; retry later', {
       headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
     });
@@ -93,10 +96,10 @@ export async function login(
   const hash = account?.passwordHash ?? (await dummyPasswordHash());
   const matches = await verifyPassword(hash, input.password);
   if (!account || !matches || account.status !== 'active') {
-    await throttle.recordFailure(input.email, meta.ip);
+    // The attempt keeps the slot begin() took: that is the failure count.
     throw invalidCredentials();
   }
-  await throttle.recordSuccess(input.email, meta.ip);
+  await throttle.succeeded(input.email, meta.ip);
   const now = deps.clock();
   const scope = scopeFromTrustedRow(account);
   const { issued, business } = await deps.db.transaction(async (tx) => {

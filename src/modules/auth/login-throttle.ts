@@ -18,9 +18,11 @@ interface Counter {
 }
 
 /**
- * Counts failed logins in Redis so every API process shares them (fixed window from the
- * first failure). While Redis is down each process counts in memory instead: limits then
- * hold per process, and logins keep working rather than failing with the cache.
+ * Counts login attempts in Redis so every API process shares them (a fixed window from the
+ * first attempt). An attempt takes its slot *before* the password is checked, atomically,
+ * so a burst of parallel attempts cannot slip past the limit; a success gives its slot
+ * back (and clears the per-email count). While Redis is down each process counts in
+ * memory instead: limits then hold per process, and logins keep working.
  */
 export class LoginThrottle {
   private readonly memory = new Map<string, Counter>();
@@ -32,56 +34,40 @@ export class LoginThrottle {
     private readonly now: () => number,
   ) {}
 
-  /** Whether this attempt may run at all (checked before any password hash is computed). */
-  async check(email: string, ip: string): Promise<ThrottleVerdict> {
-    const [emailKey, ipKey] = this.keys(email, ip);
-    const limits: [string, number][] = [
-      [emailKey, this.settings.maxFailuresPerEmail],
-      [ipKey, this.settings.maxFailuresPerIp],
-    ];
-    const counters = await this.read([emailKey, ipKey]);
+  /** Takes a slot for one attempt, or says how long to wait; nothing is hashed when limited. */
+  async begin(email: string, ip: string): Promise<ThrottleVerdict> {
+    const keys = this.keys(email, ip);
+    const counters = (await this.incrementRedis(keys, 1)) ?? this.incrementMemory(keys, 1);
+    const limits = [this.settings.maxFailuresPerEmail, this.settings.maxFailuresPerIp];
     let retryAfterMs = 0;
-    limits.forEach(([, max], index) => {
-      const counter = counters[index];
-      if (counter && counter.count >= max) {
+    counters.forEach((counter, index) => {
+      if (counter.count > (limits[index] ?? 0)) {
         retryAfterMs = Math.max(retryAfterMs, counter.expiresAt - this.now());
       }
     });
-    return retryAfterMs > 0
-      ? { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) }
-      : { limited: false };
+    if (retryAfterMs <= 0) return { limited: false };
+    // A refused attempt gives its slot back: it was never tried, and a flood of them must
+    // not lock other accounts out of the same address.
+    await this.release(keys);
+    return { limited: true, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
   }
 
-  async recordFailure(email: string, ip: string): Promise<void> {
-    const keys = this.keys(email, ip);
-    const windowMs = this.settings.windowSeconds * 1000;
-    if (this.redis.status === 'ready') {
-      try {
-        const pipeline = this.redis.multi();
-        for (const key of keys) pipeline.set(key, 0, 'PX', windowMs, 'NX').incr(key);
-        await pipeline.exec();
-        return;
-      } catch {
-        // fall through to the in-process count
-      }
-    }
-    for (const key of keys) {
-      const current = this.liveMemory(key);
-      if (current) current.count += 1;
-      else this.memory.set(key, { count: 1, expiresAt: this.now() + windowMs });
-    }
-  }
-
-  /** A successful login clears the per-email count (not the per-address one). */
-  async recordSuccess(email: string, ip: string): Promise<void> {
-    const [emailKey] = this.keys(email, ip);
+  /** The attempt succeeded: the per-email count starts over and the address slot is returned. */
+  async succeeded(email: string, ip: string): Promise<void> {
+    const [emailKey, ipKey] = this.keys(email, ip);
     this.memory.delete(emailKey);
+    const ipCounter = this.liveMemory(ipKey);
+    if (ipCounter) ipCounter.count = Math.max(0, ipCounter.count - 1);
     if (this.redis.status !== 'ready') return;
     try {
-      await this.redis.del(emailKey);
+      await this.redis.multi().del(emailKey).decr(ipKey).exec();
     } catch {
       // a stale count only expires later
     }
+  }
+
+  private async release(keys: string[]): Promise<void> {
+    if ((await this.incrementRedis(keys, -1)) === undefined) this.incrementMemory(keys, -1);
   }
 
   private keys(email: string, ip: string): [string, string] {
@@ -90,32 +76,34 @@ export class LoginThrottle {
     return [`${this.prefix}:login:email-ip:${emailHash}:${ip}`, `${this.prefix}:login:ip:${ip}`];
   }
 
-  private async read(keys: string[]): Promise<(Counter | undefined)[]> {
-    const remote = await this.readRedis(keys);
-    // While Redis is down (or was, moments ago) the in-process counts also apply.
-    return keys.map((key, index) => {
-      const local = this.liveMemory(key);
-      const shared = remote?.[index];
-      if (!local) return shared;
-      if (!shared) return local;
-      return local.count >= shared.count ? local : shared;
-    });
-  }
-
-  private async readRedis(keys: string[]): Promise<(Counter | undefined)[] | undefined> {
+  /** INCRBY on each key (creating it with the window as TTL); undefined when Redis fails. */
+  private async incrementRedis(keys: string[], by: number): Promise<Counter[] | undefined> {
     if (this.redis.status !== 'ready') return undefined;
+    const windowMs = this.settings.windowSeconds * 1000;
     try {
       const pipeline = this.redis.multi();
-      for (const key of keys) pipeline.get(key).pttl(key);
+      for (const key of keys) pipeline.set(key, 0, 'PX', windowMs, 'NX').incrby(key, by).pttl(key);
       const results = (await pipeline.exec()) ?? [];
-      return keys.map((_, index) => {
-        const count = Number(results[index * 2]?.[1] ?? 0);
-        const ttl = Number(results[index * 2 + 1]?.[1] ?? -2);
-        return count > 0 && ttl > 0 ? { count, expiresAt: this.now() + ttl } : undefined;
-      });
+      if (results.some(([error]) => error)) return undefined;
+      return keys.map((_, index) => ({
+        count: Number(results[index * 3 + 1]?.[1] ?? 0),
+        expiresAt: this.now() + Math.max(0, Number(results[index * 3 + 2]?.[1] ?? 0)),
+      }));
     } catch {
       return undefined;
     }
+  }
+
+  private incrementMemory(keys: string[], by: number): Counter[] {
+    return keys.map((key) => {
+      const counter = this.liveMemory(key) ?? {
+        count: 0,
+        expiresAt: this.now() + this.settings.windowSeconds * 1000,
+      };
+      counter.count = Math.max(0, counter.count + by);
+      this.memory.set(key, counter);
+      return counter;
+    });
   }
 
   private liveMemory(key: string): Counter | undefined {

@@ -120,18 +120,18 @@ export async function updateMe(
   let passwordHash: string | undefined;
   if (patch.newPassword !== undefined) {
     const throttle = loginThrottleFor(deps);
-    const verdict = await throttle.check(current.email, actor.meta.ip);
+    const verdict = await throttle.begin(current.email, actor.meta.ip);
     if (verdict.limited) {
       throw new AppError('RATE_LIMITED', 'Too many wrong passwords; retry later', {
         headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
       });
     }
     if (!(await verifyPassword(current.passwordHash, patch.currentPassword ?? ''))) {
-      await throttle.recordFailure(current.email, actor.meta.ip);
       throw unprocessable('The current password is not correct', [
         { path: 'currentPassword', message: 'is not correct', code: 'invalid_password' },
       ]);
     }
+    await throttle.succeeded(current.email, actor.meta.ip);
     passwordHash = await hashPassword(patch.newPassword);
   }
   const now = deps.clock();
