@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import argon2 from 'argon2';
+import { eq } from 'drizzle-orm';
+import { users } from '../../src/db/schema/index.js';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
@@ -25,6 +28,22 @@ describe('POST /auth/login', () => {
     const strip = (body: Record<string, unknown>) => ({ ...body, requestId: undefined });
     expect(strip(wrong.body)).toEqual(strip(unknown.body));
     expect(wrong.body).toMatchObject({ code: 'INVALID_CREDENTIALS', retryable: false });
+  });
+
+  it('upgrades a hash made with weaker parameters on the next successful sign-in', async () => {
+    const owner = await registerOwner(http);
+    const weak = await argon2.hash(PASSWORD, {
+      type: argon2.argon2id,
+      memoryCost: 4096,
+      timeCost: 1,
+      parallelism: 1,
+    });
+    await deps.db.update(users).set({ passwordHash: weak }).where(eq(users.id, owner.user.id));
+    expect((await login(owner.user.email, PASSWORD)).status).toBe(200);
+    const [row] = await deps.db.select().from(users).where(eq(users.id, owner.user.id));
+    expect(row!.passwordHash).not.toBe(weak);
+    expect(row!.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect((await login(owner.user.email, PASSWORD)).status).toBe(200);
   });
 
   it('records an audit row with address and user agent for each sign-in', async () => {

@@ -14,7 +14,12 @@ import {
 import type { AuthSession, LoginBody, RegisterBody } from './auth.schemas.js';
 import { loginThrottleFor } from './login-throttle.js';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from './opaque-token.js';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
+import {
+  dummyPasswordHash,
+  hashPassword,
+  passwordNeedsRehash,
+  verifyPassword,
+} from './password.js';
 import {
   consumePasswordReset,
   countResetsSince,
@@ -100,9 +105,14 @@ export async function login(
     throw invalidCredentials();
   }
   await throttle.succeeded(input.email, meta.ip);
+  // Hashes made with older, weaker parameters are upgraded while the password is at hand.
+  const upgradedHash = passwordNeedsRehash(account.passwordHash)
+    ? await hashPassword(input.password)
+    : undefined;
   const now = deps.clock();
   const scope = scopeFromTrustedRow(account);
   const { issued, business } = await deps.db.transaction(async (tx) => {
+    if (upgradedHash) await setUserPassword(tx, scope, account.id, upgradedHash, now);
     const issued = await startSession(tx, deps, account, meta, now);
     await recordAudit(
       tx,

@@ -57,6 +57,15 @@ export function verifyPassword(hash: string, password: string): Promise<boolean>
   return withHashSlot(() => argon2.verify(hash, password).catch(() => false));
 }
 
+/** Whether a stored hash was made with weaker parameters than today's (re-hash it on login). */
+export function passwordNeedsRehash(hash: string): boolean {
+  try {
+    return argon2.needsRehash(hash, HASH_OPTIONS);
+  } catch {
+    return true;
+  }
+}
+
 /**
  * A real hash of a random password, verified against when the email is unknown, so an
  * unknown email and a wrong password take the same time.
