@@ -52,6 +52,9 @@ const EnvSchema = z.object({
   JWT_ISSUER: z.string().default('backend-api'),
   JWT_AUDIENCE: z.string().default('backend-api'),
   REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(1000).default(5),
+  LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+  LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
 
   RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(600),
   CORS_ORIGINS: listOfStrings,
@@ -122,6 +125,13 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
       accessTokenTtlSeconds: 900,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
       refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
+      inviteTtlSeconds: 7 * 24 * 3600,
+      passwordResetTtlSeconds: 3600,
+      loginThrottle: {
+        maxFailuresPerEmail: env.LOGIN_MAX_FAILURES,
+        maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+        windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      },
     },
     http: {
       rateLimitMax: env.RATE_LIMIT_MAX,

@@ -1,8 +1,18 @@
 import type { RouteSpec } from './http/route.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { businessRoutes } from './modules/business/business.routes.js';
+import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
+import { userRoutes } from './modules/users/users.routes.js';
 
 /**
  * Every route of the API, by module. The app mounts these and the OpenAPI document is
  * generated from them, so a route cannot exist undocumented (or documented but absent).
  */
-export const allRoutes: RouteSpec[] = [...opsRoutes];
+export const allRoutes: RouteSpec[] = [
+  ...opsRoutes,
+  ...authRoutes,
+  ...userRoutes,
+  ...inviteRoutes,
+  ...businessRoutes,
+];

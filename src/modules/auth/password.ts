@@ -1,4 +1,6 @@
 import argon2 from 'argon2';
+import { Counter } from 'prom-client';
+import { metricsRegistry } from '../../lib/metrics.js';
 
 /** OWASP's argon2id minimum (m=19 MiB, t=2, p=1): ~40 ms a hash on this hardware. */
 const HASH_OPTIONS = {
@@ -31,15 +33,37 @@ async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Every argon2 computation, by operation. Operators see hashing load; tests use it to prove
+ * a throttled login computed no hash.
+ */
+export const passwordHashOperations = new Counter({
+  name: 'auth_password_hash_operations_total',
+  help: 'argon2id computations (hash and verify) started by this process',
+  labelNames: ['operation'] as const,
+  registers: [metricsRegistry],
+});
+
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 128;
 
 export function hashPassword(password: string): Promise<string> {
+  passwordHashOperations.inc({ operation: 'hash' });
   return withHashSlot(() => argon2.hash(password, HASH_OPTIONS));
 }
 
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
+  passwordHashOperations.inc({ operation: 'verify' });
   return withHashSlot(() => argon2.verify(hash, password).catch(() => false));
+}
+
+/** Whether a stored hash was made with weaker parameters than today's (re-hash it on login). */
+export function passwordNeedsRehash(hash: string): boolean {
+  try {
+    return argon2.needsRehash(hash, HASH_OPTIONS);
+  } catch {
+    return true;
+  }
 }
 
 /**

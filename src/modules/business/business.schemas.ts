@@ -1,0 +1,60 @@
+import { SUBSCRIPTION_PLANS } from '../../db/schema/index.js';
+import { z } from '../../lib/zod.js';
+
+const isTimeZone = (value: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export const BusinessName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(120)
+  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+export const PhoneNumber = z
+  .string()
+  .regex(/^\+?[0-9]{9,15}$/, 'must be 9–15 digits, optionally starting with +')
+  .openapi({ example: '254712345678' });
+
+export const Business = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    phone: z.string().nullable(),
+    currency: z.literal('KES'),
+    timezone: z.string().openapi({ example: 'Africa/Nairobi' }),
+    lowStockEmails: z.boolean(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Business' });
+export type Business = z.infer<typeof Business>;
+
+export const UpdateBusinessBody = z
+  .strictObject({
+    name: BusinessName.optional(),
+    phone: PhoneNumber.nullable().optional(),
+    timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, 'must be an IANA time zone such as Africa/Nairobi')
+      .optional(),
+    lowStockEmails: z.boolean().optional(),
+  })
+  .meta({ id: 'UpdateBusiness' });
+export type UpdateBusinessBody = z.infer<typeof UpdateBusinessBody>;
+
+export const Subscription = z
+  .object({
+    plan: z.enum(SUBSCRIPTION_PLANS).nullable().describe('null while trialing'),
+    status: z.enum(['trialing', 'active', 'past_due', 'expired']),
+    currentPeriodEnd: z.iso.datetime().describe('While trialing: the end of the 14-day trial'),
+  })
+  .meta({ id: 'Subscription' });
+export type Subscription = z.infer<typeof Subscription>;
