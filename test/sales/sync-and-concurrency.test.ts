@@ -1,6 +1,6 @@
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { sales } from '../../src/db/schema/index.js';
+import { sales, stockMovements } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
@@ -80,7 +80,7 @@ describe('POST /sales/sync', () => {
 
     const counts = await countSaleRows(deps, shop.id);
     expect(counts).toEqual({ sales: 97, lines: 97, payments: 97, movements: 97, outbox: 97 });
-    expect((await stockOf(deps, product.id)).stockQuantity).toBe(903);
+    expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 903, ledger: 903 });
 
     const replay = await http
       .post('/sales/sync')
@@ -101,6 +101,45 @@ describe('POST /sales/sync', () => {
     });
     expect(await countSaleRows(deps, shop.id)).toEqual(counts);
     expect((await stockOf(deps, product.id)).stockQuantity).toBe(903);
+  });
+
+  it('chains stock levels across the sales of a batch and emits low_stock once, when crossed', async () => {
+    const shop = await createBusiness(deps);
+    const product = await createProduct(deps, shop.id, shop.owner.id, {
+      stockQuantity: 5,
+      lowStockThreshold: 2,
+    });
+    const batch = [1, 2, 3].map(() => saleBody([{ product, quantity: 2 }]));
+    const response = await http
+      .post('/sales/sync')
+      .set('Authorization', shop.cashier.auth)
+      .send({ sales: batch });
+    const results = response.body.results as SyncResult[];
+    expect(results.map((result) => result.status)).toEqual(['created', 'created', 'created']);
+    expect(results.map((result) => result.sale!.number)).toEqual([1, 2, 3]);
+    const movements = await deps.db
+      .select({ saleId: stockMovements.saleId, quantityAfter: stockMovements.quantityAfter })
+      .from(stockMovements)
+      .where(and(eq(stockMovements.productId, product.id), eq(stockMovements.type, 'sale')));
+    expect(
+      results.map(
+        (result) =>
+          movements.find((movement) => movement.saleId === result.sale!.id)?.quantityAfter,
+      ),
+    ).toEqual([3, 1, -1]);
+    expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: -1, ledger: -1 });
+    const lowStock = (await outboxOf(deps, shop.id)).filter(
+      (row) => row.type === 'inventory.low_stock',
+    );
+    expect(lowStock.map((row) => row.payload)).toEqual([
+      {
+        productId: product.id,
+        name: product.name,
+        sku: product.sku,
+        stockQuantity: 1,
+        lowStockThreshold: 2,
+      },
+    ]);
   });
 
   it('answers a repeated clientRequestId within a batch as a duplicate, another body as rejected', async () => {

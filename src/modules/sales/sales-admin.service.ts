@@ -2,7 +2,7 @@ import type { AppDeps } from '../../deps.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound, validationFailed } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { applyStockChanges, lockProducts } from './sales-write.repo.js';
+import { applyStockMovements, lockProducts } from './sales-write.repo.js';
 import {
   findBusinessName,
   findSaleRow,
@@ -117,16 +117,16 @@ export async function voidSale(
           )
         ).map((product) => [product.id, product]),
       );
-      await applyStockChanges(tx, {
+      await applyStockMovements(tx, {
         businessId: actor.businessId,
-        saleId: id,
         movementType: 'void',
         createdBy: actor.userId,
-        stock: taken.map((movement) => {
+        movements: taken.map((movement) => {
           const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
           const giveBack = -Math.round(movement.delta * 1000);
           return {
             movementId: newId(),
+            saleId: id,
             productId: movement.productId,
             delta: giveBack / 1000,
             quantityAfter: (before + giveBack) / 1000,

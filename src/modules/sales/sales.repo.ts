@@ -26,6 +26,19 @@ export async function findSaleByClientRequestId(
   return row;
 }
 
+/** The stored sales among these clientRequestIds (a batch's replays, in one query). */
+export async function findSalesByClientRequestIds(
+  db: DbOrTx,
+  businessId: string,
+  clientRequestIds: string[],
+): Promise<SaleRow[]> {
+  if (clientRequestIds.length === 0) return [];
+  return db
+    .select()
+    .from(sales)
+    .where(and(eq(sales.businessId, businessId), inArray(sales.clientRequestId, clientRequestIds)));
+}
+
 /** A sale of the business; `cashierId` restricts it to that cashier's own sales. */
 export async function findSaleRow(
   db: DbOrTx,

@@ -121,11 +121,13 @@ export const SyncSaleResult = z
       .describe('As sent; null when the element had no string clientRequestId'),
     status: z.enum(['created', 'duplicate', 'rejected']),
     sale: Sale.optional(),
-    error: ProblemSchema.optional().describe(
-      'The problem document the sale would have got from POST /sales',
-    ),
+    error: ProblemSchema.optional(),
   })
-  .meta({ id: 'SyncSaleResult' });
+  .meta({
+    id: 'SyncSaleResult',
+    description:
+      '`sale` for created and duplicate; `error` for rejected: the problem document POST /sales would have answered.',
+  });
 export type SyncSaleResult = z.infer<typeof SyncSaleResult>;
 
 export const SyncSalesResponse = z

@@ -3,23 +3,19 @@ import type { Tx } from '../../db/client.js';
 import type { AppDeps } from '../../deps.js';
 import { writeOutbox, type OutboxMessage } from '../../jobs/outbox.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
-import { AppError, unprocessable } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { AppError } from '../../lib/errors.js';
+import { draftSale, type DraftContext, type SaleDraft } from './sale-draft.js';
+import { insertSaleChildren, insertSales, lockProducts } from './sales-write.repo.js';
 import {
-  insertSaleDetails,
-  insertSaleWithNextNumber,
-  lockProducts,
-  type LockedProduct,
-  type StockChange,
-} from './sales-write.repo.js';
-import { findSaleByClientRequestId, loadSales, toSale, type SaleRow } from './sales.repo.js';
-import {
-  checkClientTotal,
-  checkOccurredAt,
-  computeSaleAmounts,
-  settlePayments,
-} from './sales.rules.js';
+  findSaleByClientRequestId,
+  findSalesByClientRequestIds,
+  loadSales,
+  type SaleRow,
+} from './sales.repo.js';
 import { CreateSaleBody, type Sale } from './sales.schemas.js';
+
+/** A clientRequestId was taken by another request meanwhile: roll back (numbers included). */
+class BatchConflict extends Error {}
 
 export interface Actor {
   businessId: string;
@@ -31,9 +27,6 @@ export interface CreateSaleOutcome {
   status: 'created' | 'duplicate';
   sale: Sale;
 }
-
-/** Thrown inside the transaction when the clientRequestId is taken, to roll back the number. */
-class ClientRequestTaken extends Error {}
 
 /** The idempotency fingerprint: sha256 of the canonical body (keys sorted, instants normalised). */
 export const hashSaleBody = (body: CreateSaleBody): string =>
@@ -54,15 +47,18 @@ export async function createSale(
   const existing = await findSaleByClientRequestId(deps.db, actor.businessId, body.clientRequestId);
   if (existing) return replay(deps, existing, requestHash);
   try {
-    const sale = await deps.db.transaction((tx) => writeSale(deps, tx, actor, body, requestHash));
-    return { status: 'created', sale };
+    const [outcome] = await deps.db.transaction(async (tx) => {
+      const outcomes = await writeSales(deps, tx, actor, [{ body, requestHash }]);
+      // A rule broken: roll back (nothing was written, but be explicit).
+      if (outcomes[0] && 'error' in outcomes[0]) throw outcomes[0].error;
+      return outcomes;
+    });
+    if (!outcome || !('sale' in outcome)) throw new Error('one outcome per sale');
+    return { status: 'created', sale: outcome.sale };
   } catch (error) {
     // Lost a race with the same clientRequestId (or failed a rule the winner passed before
     // its body changed): the stored sale is the answer, or IDEMPOTENCY_KEY_REUSED.
-    if (
-      error instanceof ClientRequestTaken ||
-      (error instanceof AppError && error.status === 422)
-    ) {
+    if (error instanceof BatchConflict || (error instanceof AppError && error.status === 422)) {
       const winner = await findSaleByClientRequestId(
         deps.db,
         actor.businessId,
@@ -74,178 +70,101 @@ export async function createSale(
   }
 }
 
+const keyReused = () =>
+  new AppError(
+    'IDEMPOTENCY_KEY_REUSED',
+    'This clientRequestId was already used for a sale with different content; a new sale needs a new clientRequestId',
+    { errors: [{ path: 'clientRequestId', message: 'already used', code: 'idempotency' }] },
+  );
+
 async function replay(
   deps: AppDeps,
   row: SaleRow,
   requestHash: string,
 ): Promise<CreateSaleOutcome> {
-  if (row.requestHash !== requestHash) {
-    throw new AppError(
-      'IDEMPOTENCY_KEY_REUSED',
-      'This clientRequestId was already used for a sale with different content; a new sale needs a new clientRequestId',
-      { errors: [{ path: 'clientRequestId', message: 'already used', code: 'idempotency' }] },
-    );
-  }
+  if (row.requestHash !== requestHash) throw keyReused();
   const [sale] = await loadSales(deps.db, [row]);
   if (!sale) throw new Error('stored sale could not be loaded');
   return { status: 'duplicate', sale };
 }
 
-async function writeSale(
+/**
+ * Drafts and writes sales in one transaction: products locked once in id order, every
+ * rule checked in memory, then a few set-based statements for all of them. A sale that
+ * breaks a rule is left out (its error returned), never blocking the others. Throws
+ * BatchConflict when a clientRequestId was taken meanwhile (the transaction rolls back).
+ */
+async function writeSales(
   deps: AppDeps,
   tx: Tx,
   actor: Actor,
-  body: CreateSaleBody,
-  requestHash: string,
-): Promise<Sale> {
-  const receivedAt = deps.clock();
-  const occurredAt = new Date(Date.parse(body.occurredAt));
-  checkOccurredAt(occurredAt, receivedAt);
-
-  const productIds = [...new Set(body.lines.map((line) => line.productId))].sort();
-  const products = new Map(
-    (await lockProducts(tx, actor.businessId, productIds)).map((product) => [product.id, product]),
-  );
-  const unknown = body.lines.flatMap((line, index) =>
-    products.has(line.productId)
-      ? []
-      : [{ path: `lines.${index}.productId`, message: 'No such product', code: 'not_found' }],
-  );
-  if (unknown.length > 0) throw unprocessable('A line names an unknown product', unknown);
-  const productOf = (productId: string): LockedProduct => {
-    const product = products.get(productId);
-    if (!product) throw new Error('product checked above');
-    return product;
-  };
-
-  const lines = body.lines.map((line) => {
-    const product = productOf(line.productId);
-    return {
-      line,
-      product,
-      input: {
-        quantity: line.quantity,
-        unitPrice: line.unitPrice ?? product.price,
-        discount: line.discount ?? 0,
-        taxRate: product.taxRate,
-      },
-    };
-  });
-  const amounts = computeSaleAmounts(
-    lines.map(({ input }) => input),
-    body.discount ?? 0,
-  );
-  checkClientTotal(amounts.total, body.total);
-  const { change } = settlePayments(amounts.total, body.payments);
-
-  const header = {
-    id: newId(),
+  candidates: { body: CreateSaleBody; requestHash: string }[],
+): Promise<({ sale: Sale } | { error: AppError })[]> {
+  const productIds = [
+    ...new Set(candidates.flatMap(({ body }) => body.lines.map((line) => line.productId))),
+  ].sort();
+  const context: DraftContext = {
     businessId: actor.businessId,
-    clientRequestId: body.clientRequestId,
-    requestHash,
-    receiptNumber: body.receiptNumber ?? null,
     cashierId: actor.userId,
-    occurredAt,
-    receivedAt,
-    subtotal: amounts.subtotal,
-    discount: amounts.discount,
-    tax: amounts.tax,
-    total: amounts.total,
-    change,
-    customerPhone: body.customerPhone ?? null,
-    note: body.note ?? null,
+    receivedAt: deps.clock(),
+    products: new Map(
+      (await lockProducts(tx, actor.businessId, productIds)).map((product) => [
+        product.id,
+        product,
+      ]),
+    ),
+    levels: new Map(),
   };
-  const number = await insertSaleWithNextNumber(tx, header);
-  if (number === null) throw new ClientRequestTaken();
-
-  const lineRows = lines.map(({ line, product, input }, index) => {
-    const computed = amounts.lines[index];
-    if (!computed) throw new Error('one amount per line');
-    return {
-      id: newId(),
-      productId: product.id,
-      position: index,
-      name: product.name,
-      sku: product.sku,
-      quantity: line.quantity,
-      unitPrice: input.unitPrice,
-      catalogPrice: product.price,
-      taxRate: product.taxRate,
-      discount: computed.discount,
-      saleDiscountShare: computed.saleDiscountShare,
-      tax: computed.tax,
-      total: computed.total,
-    };
-  });
-  const paymentRows = body.payments.map((payment, index) => ({
-    id: newId(),
-    position: index,
-    method: payment.method,
-    amount: payment.amount,
-    reference: payment.reference ?? null,
-  }));
-  const { stock, lowStock } = stockTaken(products, body.lines);
-  await insertSaleDetails(tx, {
-    businessId: actor.businessId,
-    saleId: header.id,
-    lines: lineRows,
-    payments: paymentRows,
-    stock,
-    movementType: 'sale',
-    createdBy: actor.userId,
-  });
-
-  const sale = toSale(
-    { ...header, number, status: 'completed', voidedAt: null, voidReason: null },
-    lineRows,
-    paymentRows,
+  const outcomes = candidates.map(
+    ({ body, requestHash }): { draft: SaleDraft } | { error: AppError } => {
+      try {
+        return { draft: draftSale(context, body, requestHash) };
+      } catch (error) {
+        if (error instanceof AppError) return { error };
+        throw error;
+      }
+    },
   );
-  const messages: OutboxMessage[] = [
-    { kind: 'event', type: 'sale.created', businessId: actor.businessId, payload: sale },
-    ...lowStock.map((payload) => ({
-      kind: 'event' as const,
-      type: 'inventory.low_stock',
-      businessId: actor.businessId,
-      payload,
-    })),
-  ];
-  await writeOutbox(tx, messages);
-  return sale;
-}
+  const drafts = outcomes.flatMap((outcome) => ('draft' in outcome ? [outcome.draft] : []));
+  if (drafts.length === 0) return outcomes.map((outcome) => outcome as { error: AppError });
 
-const thousandths = (quantity: number) => Math.round(quantity * 1000);
-
-/**
- * The stock a sale takes from tracked products (one movement per product, even below zero),
- * and the products it takes from above their threshold to at or below it.
- */
-function stockTaken(
-  products: Map<string, LockedProduct>,
-  lines: CreateSaleBody['lines'],
-): { stock: StockChange[]; lowStock: Record<string, unknown>[] } {
-  const taken = new Map<string, number>();
-  for (const line of lines) {
-    taken.set(line.productId, (taken.get(line.productId) ?? 0) + thousandths(line.quantity));
-  }
-  const stock: StockChange[] = [];
-  const lowStock: Record<string, unknown>[] = [];
-  for (const [productId, amount] of [...taken].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const product = products.get(productId);
-    if (!product?.trackStock) continue;
-    const after = (thousandths(product.stockQuantity) - amount) / 1000;
-    stock.push({ movementId: newId(), productId, delta: -amount / 1000, quantityAfter: after });
-    const threshold = product.lowStockThreshold;
-    if (threshold !== null && product.stockQuantity > threshold && after <= threshold) {
-      lowStock.push({
-        productId,
-        name: product.name,
-        sku: product.sku,
-        stockQuantity: after,
-        lowStockThreshold: threshold,
-      });
-    }
-  }
-  return { stock, lowStock };
+  const numbers = await insertSales(
+    tx,
+    actor.businessId,
+    drafts.map((draft) => draft.rows.header),
+  );
+  if (!numbers) throw new BatchConflict();
+  await insertSaleChildren(tx, {
+    businessId: actor.businessId,
+    createdBy: actor.userId,
+    movementType: 'sale',
+    lines: drafts.flatMap((draft) => draft.rows.lines),
+    payments: drafts.flatMap((draft) => draft.rows.payments),
+    movements: drafts.flatMap((draft) => draft.rows.movements),
+  });
+  const sales = new Map(
+    drafts.map((draft, index) => [draft, draft.present(numbers[index] ?? 0)] as const),
+  );
+  await writeOutbox(
+    tx,
+    drafts.flatMap((draft): OutboxMessage[] => [
+      {
+        kind: 'event',
+        type: 'sale.created',
+        businessId: actor.businessId,
+        payload: sales.get(draft) ?? {},
+      },
+      ...draft.lowStock.map((payload) => ({
+        kind: 'event' as const,
+        type: 'inventory.low_stock',
+        businessId: actor.businessId,
+        payload,
+      })),
+    ]),
+  );
+  return outcomes.map((outcome) =>
+    'draft' in outcome ? { sale: sales.get(outcome.draft) as Sale } : outcome,
+  );
 }
 
 export interface SyncItemResult {
@@ -257,35 +176,120 @@ export interface SyncItemResult {
 }
 
 /**
- * Records a batch of offline sales, each validated and written on its own (its own
- * transaction), so one bad sale never blocks the others; results are in input order.
+ * Records a batch of offline sales; results in input order. Each sale is validated and
+ * checked on its own (a bad one is rejected, never blocking the others), and the accepted
+ * ones are written together in one transaction with set-based statements. Should another
+ * request take one of the clientRequestIds meanwhile, the batch falls back to one
+ * transaction per sale, which resolves every race exactly as POST /sales does.
  */
 export async function syncSales(
   deps: AppDeps,
   actor: Actor,
   items: unknown[],
 ): Promise<SyncItemResult[]> {
-  const results: SyncItemResult[] = [];
-  for (const item of items) {
+  const results = new Map<number, SyncItemResult>();
+  const firstOccurrence = new Set<string>();
+  const fresh: Candidate[] = [];
+  const repeated: Candidate[] = [];
+  items.forEach((item, index) => {
     const rawId =
       item !== null && typeof item === 'object'
         ? (item as { clientRequestId?: unknown }).clientRequestId
         : undefined;
-    const clientRequestId = typeof rawId === 'string' ? rawId : null;
     const parsed = CreateSaleBody.safeParse(item);
     if (!parsed.success) {
-      results.push({ clientRequestId, status: 'rejected', error: parsed.error });
-      continue;
+      const clientRequestId = typeof rawId === 'string' ? rawId : null;
+      results.set(index, { clientRequestId, status: 'rejected', error: parsed.error });
+      return;
     }
+    const candidate = { index, body: parsed.data, requestHash: hashSaleBody(parsed.data) };
+    const key = parsed.data.clientRequestId.toLowerCase();
+    if (firstOccurrence.has(key)) {
+      repeated.push(candidate);
+    } else {
+      firstOccurrence.add(key);
+      fresh.push(candidate);
+    }
+  });
+
+  // Replays of sales recorded before: one query for all of them.
+  const storedRows = await findSalesByClientRequestIds(
+    deps.db,
+    actor.businessId,
+    fresh.map((candidate) => candidate.body.clientRequestId),
+  );
+  const stored = new Map(storedRows.map((row) => [row.clientRequestId.toLowerCase(), row]));
+  const storedSales = new Map(
+    (await loadSales(deps.db, storedRows)).map((sale) => [sale.id, sale] as const),
+  );
+  const toWrite: Candidate[] = [];
+  for (const candidate of fresh) {
+    const { clientRequestId } = candidate.body;
+    const row = stored.get(clientRequestId.toLowerCase());
+    if (!row) toWrite.push(candidate);
+    else if (row.requestHash !== candidate.requestHash)
+      results.set(candidate.index, { clientRequestId, status: 'rejected', error: keyReused() });
+    else
+      results.set(candidate.index, {
+        clientRequestId,
+        status: 'duplicate',
+        sale: storedSales.get(row.id),
+      });
+  }
+
+  if (toWrite.length > 0) {
     try {
-      const outcome = await createSale(deps, actor, parsed.data);
-      results.push({ clientRequestId, ...outcome });
+      const outcomes = await deps.db.transaction((tx) => writeSales(deps, tx, actor, toWrite));
+      outcomes.forEach((outcome, position) => {
+        const candidate = toWrite[position];
+        if (!candidate) return;
+        const { clientRequestId } = candidate.body;
+        results.set(
+          candidate.index,
+          'sale' in outcome
+            ? { clientRequestId, status: 'created', sale: outcome.sale }
+            : { clientRequestId, status: 'rejected', error: outcome.error },
+        );
+      });
     } catch (error) {
-      if (!(error instanceof AppError)) {
-        deps.logger.error({ err: error, clientRequestId }, 'sync: a sale failed unexpectedly');
+      if (!(error instanceof BatchConflict)) {
+        deps.logger.warn(
+          { err: error },
+          'sync: the batch transaction failed; retrying sale by sale',
+        );
       }
-      results.push({ clientRequestId, status: 'rejected', error });
+      for (const candidate of toWrite)
+        results.set(candidate.index, await createOne(deps, actor, candidate));
     }
   }
-  return results;
+  // A clientRequestId repeated within the batch: resolved against what the batch recorded.
+  for (const candidate of repeated)
+    results.set(candidate.index, await createOne(deps, actor, candidate));
+
+  return items.map(
+    (_, index) =>
+      results.get(index) ?? { clientRequestId: null, status: 'rejected', error: new Error('lost') },
+  );
+}
+
+interface Candidate {
+  index: number;
+  body: CreateSaleBody;
+  requestHash: string;
+}
+
+async function createOne(
+  deps: AppDeps,
+  actor: Actor,
+  candidate: Candidate,
+): Promise<SyncItemResult> {
+  const { clientRequestId } = candidate.body;
+  try {
+    return { clientRequestId, ...(await createSale(deps, actor, candidate.body)) };
+  } catch (error) {
+    if (!(error instanceof AppError)) {
+      deps.logger.error({ err: error, clientRequestId }, 'sync: a sale failed unexpectedly');
+    }
+    return { clientRequestId, status: 'rejected', error };
+  }
 }
