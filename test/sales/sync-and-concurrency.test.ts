@@ -1,6 +1,10 @@
 import { and, asc, eq } from 'drizzle-orm';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { sales, stockMovements } from '../../src/db/schema/index.js';
+import { newId } from '../../src/lib/ids.js';
+import { CreateSaleBody } from '../../src/modules/sales/sales.schemas.js';
+import { hashSaleBody } from '../../src/modules/sales/sales.service.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
@@ -201,6 +205,46 @@ describe('POST /sales/sync', () => {
         namesResource: false,
       },
     );
+  });
+});
+
+describe('a batch racing another request for one of its clientRequestIds', () => {
+  it('falls back to one transaction per sale: the raced one is a duplicate, numbers stay gap-free', async () => {
+    const shop = await createBusiness(deps);
+    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 50 });
+    const batch = [1, 2, 3].map(() => saleBody([{ product }]));
+    const raced = CreateSaleBody.parse(batch[1]);
+    // Another request holds an uncommitted insert of the second sale's clientRequestId.
+    const other = new pg.Client({ connectionString: deps.config.database.url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query(
+        `insert into sales (id, business_id, client_request_id, request_hash, number, cashier_id,
+           occurred_at, received_at, subtotal, discount, tax, total, change)
+         values ($1, $2, $3, $4, 1000, $5, now(), now(), 0, 0, 0, 0, 0)`,
+        [newId(), shop.id, raced.clientRequestId, hashSaleBody(raced), shop.cashier.id],
+      );
+      const pending = http
+        .post('/sales/sync')
+        .set('Authorization', shop.cashier.auth)
+        .send({ sales: batch })
+        .then((response) => response);
+      // The batch waits on the unique index until the other transaction commits.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await other.query('commit');
+      const response = await pending;
+      expect(response.status).toBe(200);
+      const results = response.body.results as SyncResult[];
+      expect(results.map((result) => result.status)).toEqual(['created', 'duplicate', 'created']);
+      expect(results[1]!.sale!.number).toBe(1000);
+      expect(results.map((result) => result.sale!.number)).toEqual([1, 1000, 2]);
+    } finally {
+      await other.end();
+    }
+    expect(await numbersOf(shop.id)).toEqual([1, 2, 1000]);
+    expect(await countSaleRows(deps, shop.id)).toMatchObject({ sales: 3, movements: 2, outbox: 2 });
+    expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 48, ledger: 48 });
   });
 });
 
