@@ -322,6 +322,22 @@ describe('POST /sales idempotency', () => {
     expect(await countSaleRows(deps, shop.id)).toMatchObject({ sales: 1, movements: 1, outbox: 1 });
   });
 
+  it('treats UUIDs case-insensitively: an upper-case replay is the same sale', async () => {
+    const { shop, product } = await shopWithProduct();
+    const body = saleBody([{ product }]);
+    const upper = {
+      ...body,
+      clientRequestId: (body.clientRequestId as string).toUpperCase(),
+      lines: [{ productId: product.id.toUpperCase(), quantity: 1 }],
+    };
+    const first = await http.post('/sales').set('Authorization', shop.cashier.auth).send(upper);
+    expect(first.status).toBe(201);
+    const again = await http.post('/sales').set('Authorization', shop.cashier.auth).send(body);
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(first.body.id);
+    expect((await countSaleRows(deps, shop.id)).sales).toBe(1);
+  });
+
   it('refuses the same clientRequestId with a changed line: 422 IDEMPOTENCY_KEY_REUSED, nothing written', async () => {
     const { shop, product } = await shopWithProduct();
     const body = saleBody([{ product }]);

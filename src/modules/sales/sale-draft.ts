@@ -46,14 +46,16 @@ export function draftSale(
   const occurredAt = new Date(Date.parse(body.occurredAt));
   checkOccurredAt(occurredAt, context.receivedAt);
 
+  // PostgreSQL answers ids lower-case; a device may send them upper-case.
+  const productIdOf = (line: CreateSaleBody['lines'][number]) => line.productId.toLowerCase();
   const unknown = body.lines.flatMap((line, index) =>
-    context.products.has(line.productId)
+    context.products.has(productIdOf(line))
       ? []
       : [{ path: `lines.${index}.productId`, message: 'No such product', code: 'not_found' }],
   );
   if (unknown.length > 0) throw unprocessable('A line names an unknown product', unknown);
   const lines = body.lines.map((line) => {
-    const product = context.products.get(line.productId);
+    const product = context.products.get(productIdOf(line));
     if (!product) throw new Error('checked above');
     const input = {
       quantity: line.quantity,
@@ -136,7 +138,8 @@ export function draftSale(
 function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody['lines']) {
   const taken = new Map<string, number>();
   for (const line of lines) {
-    taken.set(line.productId, (taken.get(line.productId) ?? 0) + thousandths(line.quantity));
+    const productId = line.productId.toLowerCase();
+    taken.set(productId, (taken.get(productId) ?? 0) + thousandths(line.quantity));
   }
   const movements: SaleRowsToInsert['movements'] = [];
   const lowStock: Record<string, unknown>[] = [];

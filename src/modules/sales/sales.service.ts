@@ -28,9 +28,20 @@ export interface CreateSaleOutcome {
   sale: Sale;
 }
 
-/** The idempotency fingerprint: sha256 of the canonical body (keys sorted, instants normalised). */
+/**
+ * The idempotency fingerprint: sha256 of the canonical body (keys sorted, instants
+ * normalised, UUIDs lower-cased as PostgreSQL compares them).
+ */
 export const hashSaleBody = (body: CreateSaleBody): string =>
-  createHash('sha256').update(canonicalJson(body)).digest('hex');
+  createHash('sha256')
+    .update(
+      canonicalJson({
+        ...body,
+        clientRequestId: body.clientRequestId.toLowerCase(),
+        lines: body.lines.map((line) => ({ ...line, productId: line.productId.toLowerCase() })),
+      }),
+    )
+    .digest('hex');
 
 /**
  * Records a sale exactly once per (business, clientRequestId): the unique index decides,
@@ -101,7 +112,9 @@ async function writeSales(
   candidates: { body: CreateSaleBody; requestHash: string }[],
 ): Promise<({ sale: Sale } | { error: AppError })[]> {
   const productIds = [
-    ...new Set(candidates.flatMap(({ body }) => body.lines.map((line) => line.productId))),
+    ...new Set(
+      candidates.flatMap(({ body }) => body.lines.map((line) => line.productId.toLowerCase())),
+    ),
   ].sort();
   const context: DraftContext = {
     businessId: actor.businessId,
