@@ -1,5 +1,5 @@
 // Load benchmark for the sale path: POST /sales (new sales), POST /sales replays, and
-// POST /sales/sync (batches of 100). Run: `pnpm tsx bench/sales-bench.ts`.
+// POST /sales/sync (batches of 100). Run: `pnpm bench:sales`.
 // It makes its own database on BENCH_DATABASE_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 // starts the API as a separate process (so the load generator does not share its event
 // loop), and drops the database at the end. Knobs: BENCH_SECONDS (10), BENCH_CONNECTIONS (16).
