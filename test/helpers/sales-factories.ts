@@ -122,14 +122,23 @@ export async function countSaleRows(deps: AppDeps, businessId: string) {
 /** A product's cached stock and the sum of its ledger (they must always agree). */
 export async function stockOf(deps: AppDeps, productId: string) {
   const [row] = await deps.db
-    .select({ stockQuantity: products.stockQuantity, version: products.version })
+    .select({
+      stockQuantity: products.stockQuantity,
+      version: products.version,
+      updatedAt: products.updatedAt,
+    })
     .from(products)
     .where(eq(products.id, productId));
   const [ledger] = await deps.db
     .select({ sum: sql<number>`coalesce(sum(${stockMovements.delta}), 0)::float8` })
     .from(stockMovements)
     .where(eq(stockMovements.productId, productId));
-  return { stockQuantity: row!.stockQuantity, version: row!.version, ledger: ledger!.sum };
+  return {
+    stockQuantity: row!.stockQuantity,
+    version: row!.version,
+    updatedAt: row!.updatedAt,
+    ledger: ledger!.sum,
+  };
 }
 
 /** Outbox rows of a business, oldest first. */

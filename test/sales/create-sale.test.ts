@@ -82,7 +82,14 @@ describe('POST /sales', () => {
     expect(Date.parse(sale.receivedAt)).toBeGreaterThan(Date.parse(body.occurredAt as string));
 
     const stock = await stockOf(deps, product.id);
-    expect(stock).toEqual({ stockQuantity: 7.5, version: product.version, ledger: 7.5 });
+    // Stock changes bump updatedAt (devices see them in the delta sync), never version.
+    expect(stock).toEqual({
+      stockQuantity: 7.5,
+      version: product.version,
+      ledger: 7.5,
+      updatedAt: expect.any(Date),
+    });
+    expect(stock.updatedAt.getTime()).toBeGreaterThan(product.updatedAt.getTime());
     const movements = await deps.db
       .select()
       .from(stockMovements)

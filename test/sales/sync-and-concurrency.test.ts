@@ -191,6 +191,36 @@ describe('POST /sales/sync', () => {
     expect((await countSaleRows(deps, shop.id)).sales).toBe(0);
   });
 
+  it('takes bodies above 1 MB up to 5 MB, and answers 413 beyond', async () => {
+    const shop = await createBusiness(deps);
+    const product = await createProduct(deps, shop.id, shop.owner.id, { price: 100 });
+    const line = { productId: product.id, quantity: 1, unitPrice: 100, discount: 0 };
+    const batch = Array.from({ length: 100 }, () =>
+      saleBody([], {
+        lines: Array.from({ length: 150 }, () => line),
+        payments: [{ method: 'cash', amount: 15_000 }],
+      }),
+    );
+    expect(JSON.stringify({ sales: batch }).length).toBeGreaterThan(1_100_000);
+    const large = await http
+      .post('/sales/sync')
+      .set('Authorization', shop.cashier.auth)
+      .send({ sales: batch });
+    expect(large.status).toBe(200);
+    expect(
+      (large.body.results as SyncResult[]).every((result) => result.status === 'created'),
+    ).toBe(true);
+    expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 100 - 15_000 });
+
+    const tooLarge = await http
+      .post('/sales/sync')
+      .set('Authorization', shop.cashier.auth)
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ sales: [], padding: 'x'.repeat(5_300_000) }));
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
   it('has the shared guards', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
