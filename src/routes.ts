@@ -3,6 +3,7 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import { businessRoutes } from './modules/business/business.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
+import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 
 /**
@@ -15,4 +16,5 @@ export const allRoutes: RouteSpec[] = [
   ...userRoutes,
   ...inviteRoutes,
   ...businessRoutes,
+  ...salesRoutes,
 ];

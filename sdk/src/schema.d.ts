@@ -292,6 +292,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sales": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sales, newest first by (occurredAt, id); cashiers see only their own
+         * @description `from`/`to` are inclusive days in the business timezone, applied to `occurredAt`.
+         */
+        get: operations["listSales"];
+        put?: never;
+        /**
+         * Record a sale exactly once (offline-safe: clientRequestId is the idempotency key)
+         * @description The server computes the money (VAT-inclusive, tax contained). A replay with the same clientRequestId and the same canonical body answers `200` with the sale as it is now and `Idempotent-Replayed: true`; another body is `422 IDEMPOTENCY_KEY_REUSED`. Never refused for an expired subscription.
+         */
+        post: operations["createSale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sales/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One sale with its lines and payments (another cashier’s sale is 404 for a cashier) */
+        get: operations["getSale"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sales/{id}/receipt/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Email the receipt (queued; delivered by the worker) */
+        post: operations["emailSaleReceipt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sales/{id}/void": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Void a sale and give its stock back (a second void answers the sale unchanged) */
+        post: operations["voidSale"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sales/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record up to 100 offline sales; one result per sale, in input order
+         * @description Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB.
+         */
+        post: operations["syncSales"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -380,6 +475,44 @@ export interface components {
              */
             role: "manager" | "cashier";
         };
+        CreateSaleBody: {
+            /**
+             * Format: uuid
+             * @description Made by the POS when the sale is rung up (any UUID version); the idempotency key
+             */
+            clientRequestId: string;
+            customerPhone?: string;
+            /** @description Off the whole sale, spread over lines in proportion (integer cents) */
+            discount?: number;
+            lines: {
+                /** @description Off this line, ≤ round(quantity × unitPrice) (integer cents) */
+                discount?: number;
+                /** Format: uuid */
+                productId: string;
+                /** @description > 0, ≤ 1,000,000, at most 3 decimals (0.5 kg). Returns are voids, not negative lines. */
+                quantity: number;
+                /** @description The price the customer paid per unit, VAT-inclusive; omitted → the current catalog price (integer cents) */
+                unitPrice?: number;
+            }[];
+            note?: string;
+            /**
+             * Format: date-time
+             * @description When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future
+             */
+            occurredAt: string;
+            payments: {
+                /** @description Tendered; only cash may exceed what is left to pay (the excess is change) (integer cents) */
+                amount: number;
+                /** @enum {string} */
+                method: "cash" | "mpesa" | "card" | "other";
+                /** @description e.g. the M-Pesa receipt code */
+                reference?: string;
+            }[];
+            /** @description The device's own number */
+            receiptNumber?: string;
+            /** @description The total the device computed; checked against the server (TOTALS_MISMATCH) (integer cents) */
+            total?: number;
+        };
         ForgotPassword: {
             /**
              * Format: email
@@ -465,6 +598,10 @@ export interface components {
             /** @enum {string} */
             status: "ready" | "not_ready" | "shutting_down";
         };
+        ReceiptEmailBody: {
+            /** Format: email */
+            email: string;
+        };
         Refresh: {
             /** @description The opaque token exactly as it was handed out */
             refreshToken: string;
@@ -494,6 +631,70 @@ export interface components {
             /** @description The opaque token exactly as it was handed out */
             token: string;
         };
+        Sale: {
+            /** Format: uuid */
+            cashierId: string;
+            /** @description Cash tendered beyond the total */
+            change: number;
+            /** Format: uuid */
+            clientRequestId: string;
+            customerPhone: string | null;
+            discount: number;
+            /** Format: uuid */
+            id: string;
+            lines: components["schemas"]["SaleLine"][];
+            note: string | null;
+            /** @description Gap-free per-business sequence, assigned on acceptance */
+            number: number;
+            /** Format: date-time */
+            occurredAt: string;
+            payments: components["schemas"]["SalePayment"][];
+            receiptNumber: string | null;
+            /** Format: date-time */
+            receivedAt: string;
+            /** @enum {string} */
+            status: "completed" | "voided";
+            /** @description Σ line totals, VAT-inclusive */
+            subtotal: number;
+            /** @description Σ line taxes, contained in total (never added) */
+            tax: number;
+            /** @description subtotal − discount */
+            total: number;
+            /** Format: date-time */
+            voidedAt: string | null;
+            voidReason: string | null;
+        };
+        SaleLine: {
+            /** @description The catalog price when the server received the sale */
+            catalogPrice: number;
+            /** @description Line discount, cents */
+            discount: number;
+            /** Format: uuid */
+            id: string;
+            /** @description Snapshot at receipt */
+            name: string;
+            /** Format: uuid */
+            productId: string;
+            quantity: number;
+            /** @description Snapshot at receipt */
+            sku: string | null;
+            /** @description VAT contained in the line after its share of the sale discount */
+            tax: number;
+            /** @description round(quantity × unitPrice) − discount */
+            total: number;
+            /** @description Paid per unit, cents */
+            unitPrice: number;
+        };
+        SaleList: {
+            data: components["schemas"]["Sale"][];
+            nextCursor: string | null;
+        };
+        SalePayment: {
+            amount: number;
+            /** @enum {string} */
+            method: "cash" | "mpesa" | "card" | "other";
+            reference: string | null;
+        };
         Subscription: {
             /**
              * Format: date-time
@@ -507,6 +708,22 @@ export interface components {
             plan: "monthly" | "annual" | null;
             /** @enum {string} */
             status: "trialing" | "active" | "past_due" | "expired";
+        };
+        /** @description `sale` for created and duplicate; `error` for rejected: the problem document POST /sales would have answered. */
+        SyncSaleResult: {
+            /** @description As sent; null when the element had no string clientRequestId */
+            clientRequestId: string | null;
+            error?: components["schemas"]["Problem"];
+            sale?: components["schemas"]["Sale"];
+            /** @enum {string} */
+            status: "created" | "duplicate" | "rejected";
+        };
+        SyncSalesBody: {
+            sales: components["schemas"]["CreateSaleBody"][];
+        };
+        SyncSalesResponse: {
+            /** @description One per input sale, in input order */
+            results: components["schemas"]["SyncSaleResult"][];
         };
         UpdateBusiness: {
             lowStockEmails?: boolean;
@@ -550,6 +767,9 @@ export interface components {
         UserPage: {
             data: components["schemas"]["User"][];
             nextCursor: string | null;
+        };
+        VoidSaleBody: {
+            reason: string;
         };
     };
     responses: never;
@@ -1980,6 +2200,660 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSales: {
+        parameters: {
+            query?: {
+                cashierId?: string;
+                cursor?: string;
+                /** @description Inclusive day (business timezone) of occurredAt */
+                from?: string;
+                /** @description Default 50; above 200 is clamped to 200 */
+                limit?: string;
+                status?: "completed" | "voided";
+                /** @description Inclusive day (business timezone) of occurredAt */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sales */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SaleList"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createSale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateSaleBody"];
+            };
+        };
+        responses: {
+            /** @description Already recorded with this clientRequestId and body (a replay) */
+            200: {
+                headers: {
+                    /** @description `true` */
+                    "Idempotent-Replayed"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            /** @description Recorded */
+            201: {
+                headers: {
+                    /** @description /sales/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE`, `TOTALS_MISMATCH`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Totals mismatch; Idempotency key reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSale: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sale */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    emailSaleReceipt: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptEmailBody"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        status: "queued";
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    voidSale: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoidSaleBody"];
+            };
+        };
+        responses: {
+            /** @description The voided sale */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Sale"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    syncSales: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncSalesBody"];
+            };
+        };
+        responses: {
+            /** @description One result per sale */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncSalesResponse"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `RATE_LIMITED` — Too many requests */

@@ -4,3 +4,4 @@ export * from './outbox.js';
 export * from './idempotency.js';
 export * from './catalog.js';
 export * from './auth.js';
+export * from './sales.js';

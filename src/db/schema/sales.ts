@@ -1,0 +1,129 @@
+import { sql } from 'drizzle-orm';
+import { bigint, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { createdAt, primaryId, timestampMs } from './columns.js';
+import { products, quantity } from './catalog.js';
+import { businesses, users } from './tenancy.js';
+
+export const SALE_STATUSES = ['completed', 'voided'] as const;
+export type SaleStatus = (typeof SALE_STATUSES)[number];
+
+export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other'] as const;
+export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
+
+/** Money in sales is bigint cents: 1,000,000 units × a large price overflows int4. */
+const money = () => bigint({ mode: 'number' });
+
+/**
+ * The per-business sale counter. Incremented in the sale's own transaction, so its row lock
+ * is held until commit and a rolled-back sale gives its number back: gap-free, unlike a
+ * sequence.
+ */
+export const saleCounters = pgTable('sale_counters', {
+  businessId: uuid()
+    .primaryKey()
+    .references(() => businesses.id),
+  lastNumber: bigint({ mode: 'number' }).notNull(),
+});
+
+/** A sale as accepted: a fact, recorded exactly once per (business, clientRequestId). */
+export const sales = pgTable(
+  'sales',
+  {
+    id: primaryId(),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    /** Made by the POS when the sale was rung up; the idempotency guarantee. */
+    clientRequestId: uuid().notNull(),
+    /** sha256 of the canonical request body: a replay with another body is refused. */
+    requestHash: text().notNull(),
+    number: bigint({ mode: 'number' }).notNull(),
+    receiptNumber: text(),
+    cashierId: uuid()
+      .notNull()
+      .references(() => users.id),
+    occurredAt: timestampMs().notNull(),
+    receivedAt: timestampMs().notNull(),
+    status: text().$type<SaleStatus>().notNull().default('completed'),
+    subtotal: money().notNull(),
+    discount: money().notNull(),
+    tax: money().notNull(),
+    total: money().notNull(),
+    change: money().notNull(),
+    customerPhone: text(),
+    note: text(),
+    voidedAt: timestampMs(),
+    voidReason: text(),
+    voidedBy: uuid().references(() => users.id),
+  },
+  (table) => [
+    uniqueIndex('sales_client_request_unique').on(table.businessId, table.clientRequestId),
+    uniqueIndex('sales_number_unique').on(table.businessId, table.number),
+    index('sales_business_occurred_idx').on(table.businessId, table.occurredAt, table.id),
+    index('sales_cashier_occurred_idx').on(
+      table.businessId,
+      table.cashierId,
+      table.occurredAt,
+      table.id,
+    ),
+  ],
+);
+
+export const saleLines = pgTable(
+  'sale_lines',
+  {
+    id: primaryId(),
+    saleId: uuid()
+      .notNull()
+      .references(() => sales.id),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    productId: uuid()
+      .notNull()
+      .references(() => products.id),
+    position: integer().notNull(),
+    /** Snapshots at receipt: the catalog may change later, the receipt may not. */
+    name: text().notNull(),
+    sku: text(),
+    quantity: quantity().notNull(),
+    /** What the customer paid per unit (the device's price, possibly stale). */
+    unitPrice: money().notNull(),
+    /** The product's price when the server received the sale. */
+    catalogPrice: money().notNull(),
+    taxRate: integer().notNull(),
+    discount: money().notNull(),
+    /** This line's share of the sale discount (largest remainder). */
+    saleDiscountShare: money().notNull(),
+    tax: money().notNull(),
+    total: money().notNull(),
+  },
+  (table) => [
+    uniqueIndex('sale_lines_sale_position_unique').on(table.saleId, table.position),
+    index('sale_lines_product_idx').on(table.businessId, table.productId),
+  ],
+);
+
+export const salePayments = pgTable(
+  'sale_payments',
+  {
+    id: primaryId(),
+    saleId: uuid()
+      .notNull()
+      .references(() => sales.id),
+    businessId: uuid()
+      .notNull()
+      .references(() => businesses.id),
+    position: integer().notNull(),
+    method: text().$type<PaymentMethod>().notNull(),
+    amount: money().notNull(),
+    reference: text(),
+    createdAt: createdAt(),
+  },
+  (table) => [
+    uniqueIndex('sale_payments_sale_position_unique').on(table.saleId, table.position),
+    index('sale_payments_reference_idx')
+      .on(table.businessId, table.reference)
+      .where(sql`${table.reference} is not null`),
+  ],
+);

@@ -1,0 +1,171 @@
+import { unprocessable } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import type { LockedProduct, SaleRowsToInsert } from './sales-write.repo.js';
+import { toSale } from './sales.repo.js';
+import {
+  checkClientTotal,
+  checkOccurredAt,
+  computeSaleAmounts,
+  settlePayments,
+} from './sales.rules.js';
+import type { CreateSaleBody, Sale } from './sales.schemas.js';
+
+/**
+ * A sale checked against locked products and ready to insert, before it has a number.
+ * Drafting applies every business rule (422s) and writes nothing, so a batch can draft
+ * all its sales, drop the rejected ones, and insert the rest in a few statements.
+ */
+export interface SaleDraft {
+  rows: SaleRowsToInsert;
+  /** The Sale resource once the number is known. */
+  present: (number: number) => Sale;
+  /** `inventory.low_stock` payloads: products this sale took from above threshold to at/below. */
+  lowStock: Record<string, unknown>[];
+}
+
+export interface DraftContext {
+  businessId: string;
+  cashierId: string;
+  receivedAt: Date;
+  products: Map<string, LockedProduct>;
+  /**
+   * Running stock levels in thousandths, per product, shared by the sales of one
+   * transaction (a batch): each draft takes from what the previous ones left.
+   */
+  levels: Map<string, number>;
+}
+
+const thousandths = (quantity: number) => Math.round(quantity * 1000);
+
+/** Checks a sale's rules against the locked products; throws the 422 it would answer. */
+export function draftSale(
+  context: DraftContext,
+  body: CreateSaleBody,
+  requestHash: string,
+): SaleDraft {
+  const occurredAt = new Date(Date.parse(body.occurredAt));
+  checkOccurredAt(occurredAt, context.receivedAt);
+
+  // PostgreSQL answers ids lower-case; a device may send them upper-case.
+  const productIdOf = (line: CreateSaleBody['lines'][number]) => line.productId.toLowerCase();
+  const unknown = body.lines.flatMap((line, index) =>
+    context.products.has(productIdOf(line))
+      ? []
+      : [{ path: `lines.${index}.productId`, message: 'No such product', code: 'not_found' }],
+  );
+  if (unknown.length > 0) throw unprocessable('A line names an unknown product', unknown);
+  const lines = body.lines.map((line) => {
+    const product = context.products.get(productIdOf(line));
+    if (!product) throw new Error('checked above');
+    const input = {
+      quantity: line.quantity,
+      unitPrice: line.unitPrice ?? product.price,
+      discount: line.discount ?? 0,
+      taxRate: product.taxRate,
+    };
+    return { line, product, input };
+  });
+  const amounts = computeSaleAmounts(
+    lines.map(({ input }) => input),
+    body.discount ?? 0,
+  );
+  checkClientTotal(amounts.total, body.total);
+  const { change } = settlePayments(amounts.total, body.payments);
+
+  // Every rule passed: from here on nothing throws, so the shared levels may change.
+  const header = {
+    id: newId(),
+    businessId: context.businessId,
+    clientRequestId: body.clientRequestId,
+    requestHash,
+    receiptNumber: body.receiptNumber ?? null,
+    cashierId: context.cashierId,
+    occurredAt,
+    receivedAt: context.receivedAt,
+    subtotal: amounts.subtotal,
+    discount: amounts.discount,
+    tax: amounts.tax,
+    total: amounts.total,
+    change,
+    customerPhone: body.customerPhone ?? null,
+    note: body.note ?? null,
+  };
+  const lineRows = lines.map(({ line, product, input }, index) => {
+    const computed = amounts.lines[index];
+    if (!computed) throw new Error('one amount per line');
+    return {
+      id: newId(),
+      saleId: header.id,
+      productId: product.id,
+      position: index,
+      name: product.name,
+      sku: product.sku,
+      quantity: line.quantity,
+      unitPrice: input.unitPrice,
+      catalogPrice: product.price,
+      taxRate: product.taxRate,
+      discount: computed.discount,
+      saleDiscountShare: computed.saleDiscountShare,
+      tax: computed.tax,
+      total: computed.total,
+    };
+  });
+  const paymentRows = body.payments.map((payment, index) => ({
+    id: newId(),
+    saleId: header.id,
+    position: index,
+    method: payment.method,
+    amount: payment.amount,
+    reference: payment.reference ?? null,
+  }));
+  const { movements, lowStock } = takeStock(context, header.id, body.lines);
+  return {
+    rows: { header, lines: lineRows, payments: paymentRows, movements },
+    lowStock,
+    present: (number) =>
+      toSale(
+        { ...header, number, status: 'completed', voidedAt: null, voidReason: null },
+        lineRows,
+        paymentRows,
+      ),
+  };
+}
+
+/**
+ * The stock a sale takes from tracked products (one movement per product, even below
+ * zero), and the products it takes from above their threshold to at or below it.
+ */
+function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody['lines']) {
+  const taken = new Map<string, number>();
+  for (const line of lines) {
+    const productId = line.productId.toLowerCase();
+    taken.set(productId, (taken.get(productId) ?? 0) + thousandths(line.quantity));
+  }
+  const movements: SaleRowsToInsert['movements'] = [];
+  const lowStock: Record<string, unknown>[] = [];
+  for (const [productId, amount] of [...taken].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const product = context.products.get(productId);
+    if (!product?.trackStock) continue;
+    const before = context.levels.get(productId) ?? thousandths(product.stockQuantity);
+    const after = before - amount;
+    context.levels.set(productId, after);
+    movements.push({
+      movementId: newId(),
+      saleId,
+      productId,
+      delta: -amount / 1000,
+      quantityAfter: after / 1000,
+    });
+    const threshold = product.lowStockThreshold;
+    if (threshold !== null && before > thousandths(threshold) && after <= thousandths(threshold)) {
+      lowStock.push({
+        productId,
+        name: product.name,
+        sku: product.sku,
+        stockQuantity: after / 1000,
+        lowStockThreshold: threshold,
+      });
+    }
+  }
+  return { movements, lowStock };
+}

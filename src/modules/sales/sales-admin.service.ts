@@ -1,0 +1,169 @@
+import type { AppDeps } from '../../deps.js';
+import { writeOutbox } from '../../jobs/outbox.js';
+import { notFound, validationFailed } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { applyStockMovements, lockProducts } from './sales-write.repo.js';
+import {
+  findBusinessName,
+  findSaleRow,
+  findSaleStockMovements,
+  listSaleRows,
+  loadSales,
+  lockSaleRow,
+  markSaleVoided,
+} from './sales.repo.js';
+import type { ListSalesQuery, Sale } from './sales.schemas.js';
+import type { Actor } from './sales.service.js';
+
+/** Who reads: cashiers without `sales:read-all` see only the sales they rang up. */
+export interface Reader extends Actor {
+  readAll: boolean;
+  timezone: string;
+}
+
+const DEFAULT_LIMIT = 50;
+
+/** One sale with lines and payments; another cashier's (for a read-own caller) is 404. */
+export async function getSale(deps: AppDeps, reader: Reader, id: string): Promise<Sale> {
+  const row = await findSaleRow(
+    deps.db,
+    reader.businessId,
+    id,
+    reader.readAll ? undefined : reader.userId,
+  );
+  if (!row) throw notFound('Sale');
+  const [sale] = await loadSales(deps.db, [row]);
+  if (!sale) throw notFound('Sale');
+  return sale;
+}
+
+/** Sales newest first by (occurredAt, id), filtered by business-local days, status and cashier. */
+export async function listSales(
+  deps: AppDeps,
+  reader: Reader,
+  query: ListSalesQuery,
+): Promise<{ data: Sale[]; nextCursor: string | null }> {
+  const limit = query.limit ?? DEFAULT_LIMIT;
+  const rows = await listSaleRows(deps.db, {
+    businessId: reader.businessId,
+    timezone: reader.timezone,
+    from: query.from,
+    to: query.to,
+    status: query.status,
+    cashierId: query.cashierId,
+    ownerCashierId: reader.readAll ? undefined : reader.userId,
+    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    limit,
+  });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: await loadSales(deps.db, page),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+  };
+}
+
+const encodeCursor = (occurredAt: Date, id: string) =>
+  Buffer.from(JSON.stringify([occurredAt.toISOString(), id])).toString('base64url');
+
+function decodeCursor(cursor: string): { occurredAt: Date; id: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2) {
+      const [at, id] = parsed as unknown[];
+      if (
+        typeof at === 'string' &&
+        typeof id === 'string' &&
+        /^[0-9a-f-]{36}$/i.test(id) &&
+        !Number.isNaN(Date.parse(at))
+      ) {
+        return { occurredAt: new Date(at), id };
+      }
+    }
+  } catch {
+    // fall through: not one of ours
+  }
+  throw validationFailed([
+    { path: 'query.cursor', message: 'Not a cursor this API returned', code: 'invalid_cursor' },
+  ]);
+}
+
+/**
+ * Voids a sale once: stock its sale movements took is given back through 'void' movements
+ * and `sale.voided` is emitted. Voiding a voided sale answers it unchanged and writes nothing.
+ */
+export async function voidSale(
+  deps: AppDeps,
+  actor: Actor,
+  id: string,
+  reason: string,
+): Promise<Sale> {
+  return deps.db.transaction(async (tx) => {
+    const row = await lockSaleRow(tx, actor.businessId, id);
+    if (!row) throw notFound('Sale');
+    if (row.status === 'voided') {
+      const [sale] = await loadSales(tx, [row]);
+      if (!sale) throw notFound('Sale');
+      return sale;
+    }
+    const taken = await findSaleStockMovements(tx, actor.businessId, id);
+    if (taken.length > 0) {
+      const locked = new Map(
+        (
+          await lockProducts(
+            tx,
+            actor.businessId,
+            taken.map((movement) => movement.productId),
+          )
+        ).map((product) => [product.id, product]),
+      );
+      await applyStockMovements(tx, {
+        businessId: actor.businessId,
+        movementType: 'void',
+        createdBy: actor.userId,
+        movements: taken.map((movement) => {
+          const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
+          const giveBack = -Math.round(movement.delta * 1000);
+          return {
+            movementId: newId(),
+            saleId: id,
+            productId: movement.productId,
+            delta: giveBack / 1000,
+            quantityAfter: (before + giveBack) / 1000,
+          };
+        }),
+      });
+    }
+    const voided = await markSaleVoided(tx, actor.businessId, id, {
+      voidedAt: deps.clock(),
+      voidReason: reason,
+      voidedBy: actor.userId,
+    });
+    const [sale] = await loadSales(tx, [voided]);
+    if (!sale) throw notFound('Sale');
+    await writeOutbox(tx, {
+      kind: 'event',
+      type: 'sale.voided',
+      businessId: actor.businessId,
+      payload: sale,
+    });
+    return sale;
+  });
+}
+
+/** Queues the receipt email (outbox `sale-receipt`); a sale the reader cannot see is 404. */
+export async function emailSaleReceipt(
+  deps: AppDeps,
+  reader: Reader,
+  id: string,
+  email: string,
+): Promise<void> {
+  const sale = await getSale(deps, reader, id);
+  const businessName = await findBusinessName(deps.db, reader.businessId);
+  await writeOutbox(deps.db, {
+    kind: 'email',
+    type: 'sale-receipt',
+    businessId: reader.businessId,
+    payload: { to: email, businessName, sale },
+  });
+}

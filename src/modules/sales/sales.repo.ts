@@ -1,0 +1,238 @@
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../../db/client.js';
+import {
+  businesses,
+  saleLines,
+  salePayments,
+  sales,
+  stockMovements,
+  type SaleStatus,
+} from '../../db/schema/index.js';
+import type { Sale } from './sales.schemas.js';
+
+export type SaleRow = typeof sales.$inferSelect;
+
+/** The stored sale for a clientRequestId, if any (the replay check). */
+export async function findSaleByClientRequestId(
+  db: DbOrTx,
+  businessId: string,
+  clientRequestId: string,
+): Promise<SaleRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sales)
+    .where(and(eq(sales.businessId, businessId), eq(sales.clientRequestId, clientRequestId)))
+    .limit(1);
+  return row;
+}
+
+/** The stored sales among these clientRequestIds (a batch's replays, in one query). */
+export async function findSalesByClientRequestIds(
+  db: DbOrTx,
+  businessId: string,
+  clientRequestIds: string[],
+): Promise<SaleRow[]> {
+  if (clientRequestIds.length === 0) return [];
+  return db
+    .select()
+    .from(sales)
+    .where(and(eq(sales.businessId, businessId), inArray(sales.clientRequestId, clientRequestIds)));
+}
+
+/** A sale of the business; `cashierId` restricts it to that cashier's own sales. */
+export async function findSaleRow(
+  db: DbOrTx,
+  businessId: string,
+  id: string,
+  cashierId?: string,
+): Promise<SaleRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sales)
+    .where(
+      and(
+        eq(sales.businessId, businessId),
+        eq(sales.id, id),
+        cashierId === undefined ? undefined : eq(sales.cashierId, cashierId),
+      ),
+    )
+    .limit(1);
+  return row;
+}
+
+/** Locks a sale row for a state change (void). */
+export async function lockSaleRow(
+  tx: Tx,
+  businessId: string,
+  id: string,
+): Promise<SaleRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(sales)
+    .where(and(eq(sales.businessId, businessId), eq(sales.id, id)))
+    .for('update')
+    .limit(1);
+  return row;
+}
+
+export async function markSaleVoided(
+  tx: Tx,
+  businessId: string,
+  id: string,
+  change: { voidedAt: Date; voidReason: string; voidedBy: string },
+): Promise<SaleRow> {
+  const [row] = await tx
+    .update(sales)
+    .set({ status: 'voided', ...change })
+    .where(and(eq(sales.businessId, businessId), eq(sales.id, id)))
+    .returning();
+  if (!row) throw new Error(`sale ${id} vanished while locked`);
+  return row;
+}
+
+/** The stock a sale took: its 'sale' movements, per product. */
+export async function findSaleStockMovements(
+  db: DbOrTx,
+  businessId: string,
+  saleId: string,
+): Promise<{ productId: string; delta: number }[]> {
+  return db
+    .select({ productId: stockMovements.productId, delta: stockMovements.delta })
+    .from(stockMovements)
+    .where(
+      and(
+        eq(stockMovements.businessId, businessId),
+        eq(stockMovements.saleId, saleId),
+        eq(stockMovements.type, 'sale'),
+      ),
+    )
+    .orderBy(asc(stockMovements.productId));
+}
+
+export interface SaleListFilter {
+  businessId: string;
+  timezone: string;
+  from?: string;
+  to?: string;
+  status?: SaleStatus;
+  cashierId?: string;
+  /** Forced to the caller for cashiers who may read only their own sales. */
+  ownerCashierId?: string;
+  after?: { occurredAt: Date; id: string };
+  limit: number;
+}
+
+/** A page of sales, newest first by (occurredAt, id); `limit + 1` rows tell if more follow. */
+export async function listSaleRows(db: DbOrTx, filter: SaleListFilter): Promise<SaleRow[]> {
+  const conditions: (SQL | undefined)[] = [
+    eq(sales.businessId, filter.businessId),
+    filter.status ? eq(sales.status, filter.status) : undefined,
+    filter.cashierId ? eq(sales.cashierId, filter.cashierId) : undefined,
+    filter.ownerCashierId ? eq(sales.cashierId, filter.ownerCashierId) : undefined,
+    // Days are the business's local calendar days, turned into instants by PostgreSQL.
+    filter.from
+      ? sql`${sales.occurredAt} >= (${filter.from}::date)::timestamp at time zone ${filter.timezone}`
+      : undefined,
+    filter.to
+      ? sql`${sales.occurredAt} < (${filter.to}::date + 1)::timestamp at time zone ${filter.timezone}`
+      : undefined,
+    filter.after
+      ? sql`(${sales.occurredAt}, ${sales.id}) < (${filter.after.occurredAt.toISOString()}::timestamptz, ${filter.after.id}::uuid)`
+      : undefined,
+  ];
+  return db
+    .select()
+    .from(sales)
+    .where(and(...conditions))
+    .orderBy(desc(sales.occurredAt), desc(sales.id))
+    .limit(filter.limit + 1);
+}
+
+/** Sale rows with their lines and payments, as the API returns them (two queries for any number). */
+export async function loadSales(db: DbOrTx, rows: SaleRow[]): Promise<Sale[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((row) => row.id);
+  const [lines, payments] = await Promise.all([
+    db
+      .select()
+      .from(saleLines)
+      .where(inArray(saleLines.saleId, ids))
+      .orderBy(asc(saleLines.saleId), asc(saleLines.position)),
+    db
+      .select()
+      .from(salePayments)
+      .where(inArray(salePayments.saleId, ids))
+      .orderBy(asc(salePayments.saleId), asc(salePayments.position)),
+  ]);
+  return rows.map((row) =>
+    toSale(
+      row,
+      lines.filter((line) => line.saleId === row.id),
+      payments.filter((payment) => payment.saleId === row.id),
+    ),
+  );
+}
+
+export async function findBusinessName(db: DbOrTx, businessId: string): Promise<string> {
+  const [row] = await db
+    .select({ name: businesses.name })
+    .from(businesses)
+    .where(eq(businesses.id, businessId));
+  return row?.name ?? '';
+}
+
+type LineLike = Pick<
+  typeof saleLines.$inferSelect,
+  | 'id'
+  | 'productId'
+  | 'name'
+  | 'sku'
+  | 'quantity'
+  | 'unitPrice'
+  | 'catalogPrice'
+  | 'discount'
+  | 'tax'
+  | 'total'
+>;
+type PaymentLike = Pick<typeof salePayments.$inferSelect, 'method' | 'amount' | 'reference'>;
+type HeaderLike = Omit<SaleRow, 'businessId' | 'requestHash' | 'voidedBy'>;
+
+/** The Sale resource (API.md) from its stored parts. */
+export function toSale(row: HeaderLike, lines: LineLike[], payments: PaymentLike[]): Sale {
+  return {
+    id: row.id,
+    number: row.number,
+    receiptNumber: row.receiptNumber,
+    clientRequestId: row.clientRequestId,
+    status: row.status,
+    occurredAt: row.occurredAt.toISOString(),
+    receivedAt: row.receivedAt.toISOString(),
+    cashierId: row.cashierId,
+    subtotal: row.subtotal,
+    discount: row.discount,
+    tax: row.tax,
+    total: row.total,
+    change: row.change,
+    lines: lines.map((line) => ({
+      id: line.id,
+      productId: line.productId,
+      name: line.name,
+      sku: line.sku,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      catalogPrice: line.catalogPrice,
+      discount: line.discount,
+      tax: line.tax,
+      total: line.total,
+    })),
+    payments: payments.map((payment) => ({
+      method: payment.method,
+      amount: payment.amount,
+      reference: payment.reference,
+    })),
+    customerPhone: row.customerPhone,
+    note: row.note,
+    voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
+    voidReason: row.voidReason,
+  };
+}

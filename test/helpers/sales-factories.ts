@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { and, count, eq, sql } from 'drizzle-orm';
+import type { AppDeps } from '../../src/deps.js';
+import {
+  outbox,
+  products,
+  saleLines,
+  salePayments,
+  sales,
+  stockMovements,
+} from '../../src/db/schema/index.js';
+import { newId } from '../../src/lib/ids.js';
+
+export interface ProductOverrides {
+  name?: string;
+  sku?: string | null;
+  price?: number;
+  taxRate?: number;
+  trackStock?: boolean;
+  stockQuantity?: number;
+  lowStockThreshold?: number | null;
+  archived?: boolean;
+}
+
+export type TestProduct = typeof products.$inferSelect;
+
+/**
+ * A product inserted directly (the catalog endpoints belong to another module). Its stock
+ * is opened with a 'receive' movement, so stock_quantity equals the sum of the ledger.
+ */
+export async function createProduct(
+  deps: AppDeps,
+  businessId: string,
+  createdBy: string,
+  overrides: ProductOverrides = {},
+): Promise<TestProduct> {
+  const id = newId();
+  const stockQuantity = overrides.stockQuantity ?? 100;
+  const [product] = await deps.db
+    .insert(products)
+    .values({
+      id,
+      businessId,
+      name: overrides.name ?? `Product ${id.slice(-6)}`,
+      sku: overrides.sku === undefined ? `SKU-${id.slice(-8)}` : overrides.sku,
+      price: overrides.price ?? 10_000,
+      taxRate: overrides.taxRate ?? 1600,
+      trackStock: overrides.trackStock ?? true,
+      stockQuantity,
+      lowStockThreshold: overrides.lowStockThreshold ?? null,
+      archived: overrides.archived ?? false,
+    })
+    .returning();
+  if (stockQuantity !== 0) {
+    await deps.db.insert(stockMovements).values({
+      id: newId(),
+      businessId,
+      productId: id,
+      type: 'receive',
+      delta: stockQuantity,
+      quantityAfter: stockQuantity,
+      createdBy,
+    });
+  }
+  return product!;
+}
+
+/** A valid POST /sales body: one line of `product` × quantity, paid exactly in cash. */
+export function saleBody(
+  lines: { product: TestProduct; quantity?: number }[],
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  const total = lines.reduce(
+    (sum, line) => sum + Math.round((line.quantity ?? 1) * line.product.price),
+    0,
+  );
+  return {
+    clientRequestId: randomUUID(),
+    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    lines: lines.map((line) => ({ productId: line.product.id, quantity: line.quantity ?? 1 })),
+    payments: [{ method: 'cash', amount: total }],
+    ...overrides,
+  };
+}
+
+/** Row counts of everything a sale writes, for one business ("nothing else changed"). */
+export async function countSaleRows(deps: AppDeps, businessId: string) {
+  const one = async (query: Promise<{ value: number }[]>) => (await query)[0]?.value ?? 0;
+  const [saleCount, lineCount, paymentCount, movementCount, outboxCount] = await Promise.all([
+    one(deps.db.select({ value: count() }).from(sales).where(eq(sales.businessId, businessId))),
+    one(
+      deps.db
+        .select({ value: count() })
+        .from(saleLines)
+        .where(eq(saleLines.businessId, businessId)),
+    ),
+    one(
+      deps.db
+        .select({ value: count() })
+        .from(salePayments)
+        .where(eq(salePayments.businessId, businessId)),
+    ),
+    one(
+      deps.db
+        .select({ value: count() })
+        .from(stockMovements)
+        .where(
+          and(eq(stockMovements.businessId, businessId), sql`${stockMovements.type} <> 'receive'`),
+        ),
+    ),
+    one(deps.db.select({ value: count() }).from(outbox).where(eq(outbox.businessId, businessId))),
+  ]);
+  return {
+    sales: saleCount,
+    lines: lineCount,
+    payments: paymentCount,
+    movements: movementCount,
+    outbox: outboxCount,
+  };
+}
+
+/** A product's cached stock and the sum of its ledger (they must always agree). */
+export async function stockOf(deps: AppDeps, productId: string) {
+  const [row] = await deps.db
+    .select({
+      stockQuantity: products.stockQuantity,
+      version: products.version,
+      updatedAt: products.updatedAt,
+    })
+    .from(products)
+    .where(eq(products.id, productId));
+  const [ledger] = await deps.db
+    .select({ sum: sql<number>`coalesce(sum(${stockMovements.delta}), 0)::float8` })
+    .from(stockMovements)
+    .where(eq(stockMovements.productId, productId));
+  return {
+    stockQuantity: row!.stockQuantity,
+    version: row!.version,
+    updatedAt: row!.updatedAt,
+    ledger: ledger!.sum,
+  };
+}
+
+/** Outbox rows of a business, oldest first. */
+export async function outboxOf(deps: AppDeps, businessId: string) {
+  return deps.db.select().from(outbox).where(eq(outbox.businessId, businessId)).orderBy(outbox.id);
+}
