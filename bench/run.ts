@@ -1,28 +1,40 @@
 // `pnpm bench`: the reference (pgbench: L_pg, L_cat) and the production build under load
-// (autocannon, 16 connections, warm-up first), in one run on this machine. Prints a table
-// and writes bench/results/<timestamp>.json. Knobs: BENCH_SECONDS (default 15),
-// BENCH_WARMUP_SECONDS (3), BENCH_DATABASE_ADMIN_URL, BENCH_REDIS_URL.
+// (autocannon, warm-up first), in one run on this machine. Prints a table with the ratios
+// and the checks (replays write nothing, sync writes every sale, hot products: no
+// deadlock, stock = ledger) and writes bench/results/<timestamp>.json. See bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import pg from 'pg';
 import { saleBody, seedShop, startServer } from './lib/app.js';
-import { measure, type LoadResult } from './lib/load.js';
+import { measure, type LoadOptions, type LoadResult } from './lib/load.js';
+import { printTopFrames } from './lib/profile.js';
 import { dropDatabase, pgbench, prepareReference, recreateDatabase } from './lib/reference.js';
 
-const adminUrl =
-  process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const seconds = Number(process.env.BENCH_SECONDS ?? 15);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
-const load = { connections: 16, warmupSeconds, seconds };
+const env = process.env;
+const adminUrl = env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const seconds = Number(env.BENCH_SECONDS ?? 15);
+const warmupSeconds = Number(env.BENCH_WARMUP_SECONDS ?? 3);
+const connections = Number(env.BENCH_CONNECTIONS ?? 16);
+// Sync batches are few and large: by Little's law 16 batches in flight would put p50 at
+// 16 ÷ batches/s, so the sync scenario runs at 4 devices (performance.md measured 1 and 4).
+const syncConnections = Number(env.BENCH_SYNC_CONNECTIONS ?? 4);
+// `sales` (pnpm bench:sales): L_pg and the sale scenarios only, a quicker run.
+const only = env.BENCH_ONLY === 'sales' ? 'sales' : 'all';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const profileDir = env.BENCH_CPU_PROF ? `bench/results/profile-${stamp}` : undefined;
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
+const [loadAverage] = (await import('node:os')).loadavg();
 
-log('1/3 reference: pgbench sale and catalog scripts on scratch tables');
+log(`1/3 reference: pgbench on scratch tables (load average ${loadAverage?.toFixed(2)})`);
 const referenceUrl = await recreateDatabase(adminUrl, 'bapi_bench_reference');
 await prepareReference(referenceUrl);
 const lPg = await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds);
-const lCat = await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds);
+const lCat =
+  only === 'all'
+    ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
+    : { tps: 0, latencyAvgMs: 0, failed: 0 };
 await dropDatabase(adminUrl, 'bapi_bench_reference');
 log(`   L_pg = ${lPg.tps.toFixed(0)} sales/s, L_cat = ${lCat.tps.toFixed(0)} queries/s`);
 
@@ -30,115 +42,204 @@ log('2/3 production build and a seeded shop (2,000 products)');
 execFileSync('pnpm', ['-s', 'build'], { stdio: 'inherit' });
 const appUrl = await recreateDatabase(adminUrl, 'bapi_bench_app');
 const shop = await seedShop(appUrl);
-const server = await startServer(appUrl, 3917, `bench_${stamp}`);
+const server = await startServer(appUrl, 3917, `bench_${stamp}`, {
+  poolMax: env.DATABASE_POOL_MAX,
+  cpuProfileDir: profileDir,
+});
+const db = new pg.Client({ connectionString: appUrl });
+await db.connect();
+const count = async (table: string) =>
+  Number((await db.query(`select count(*)::int as n from ${table}`)).rows[0].n);
+const deadlocks = async () => {
+  // Statistics reach pg_stat_database within a second of the transaction.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const { rows } = await db.query(
+    'select deadlocks::int as n from pg_stat_database where datname = current_database()',
+  );
+  return Number(rows[0].n);
+};
 
 log('3/3 load');
 const pick3 = () => {
   const start = Math.floor(Math.random() * (shop.productIds.length - 3));
   return shop.productIds.slice(start, start + 3);
 };
+const url = server.baseUrl;
+const auth = { 'content-type': 'application/json', authorization: `Bearer ${shop.cashierToken}` };
 const replaySales = Array.from({ length: 200 }, () => saleBody(pick3()));
 for (const sale of replaySales) {
-  await fetch(`${server.baseUrl}/sales`, {
+  const response = await fetch(`${url}/sales`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${shop.cashierToken}` },
+    headers: auth,
     body: JSON.stringify(sale),
   });
+  if (response.status !== 201) throw new Error(`seeding a replay sale: ${response.status}`);
 }
 let replayIndex = 0;
 const since = new Date(Date.now() - 60_000).toISOString();
 const hot = shop.productIds.slice(0, 3);
 
 const results: LoadResult[] = [];
-const run = async (...args: Parameters<typeof measure>) => {
-  const result = await measure(...args);
+const run = async (
+  name: string,
+  request: Parameters<typeof measure>[2],
+  options: Partial<LoadOptions> = {},
+) => {
+  const result = await measure(name, url, request, {
+    connections,
+    warmupSeconds,
+    seconds,
+    serverCpuMs: server.cpuMs,
+    ...options,
+  });
   results.push(result);
+  const checks = Object.entries(result.checks).map(([key, value]) => `${key} ${String(value)}`);
   log(
-    `   ${result.name}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, errors ${result.errors + result.non2xx}`,
+    `   ${result.name}: ${result.okPerSecond.toFixed(0)} 2xx/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms, errors ${result.errors}/${result.non2xx}${checks.length ? `, ${checks.join(', ')}` : ''}`,
   );
 };
-const url = server.baseUrl;
-await run('GET /health', url, { method: 'GET', path: '/health' }, load);
-await run(
-  'GET /products?limit=50',
-  url,
-  { method: 'GET', path: '/products?limit=50', token: shop.cashierToken },
-  load,
-);
-await run(
-  'GET /products?updatedSince',
-  url,
-  {
+
+if (only === 'all') {
+  await run('GET /health', { method: 'GET', path: '/health' });
+  await run('GET /products?limit=50', {
+    method: 'GET',
+    path: '/products?limit=50',
+    token: shop.cashierToken,
+  });
+  await run('GET /products?updatedSince', {
     method: 'GET',
     path: `/products?limit=50&updatedSince=${encodeURIComponent(since)}`,
     token: shop.cashierToken,
-  },
-  load,
-);
-await run(
-  'POST /sales (new)',
-  url,
-  { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(pick3()) },
-  load,
-);
+  });
+}
+await run('POST /sales (new)', {
+  method: 'POST',
+  path: '/sales',
+  token: shop.cashierToken,
+  body: () => saleBody(pick3()),
+});
+
+// Replays must never write: count the rows a sale writes before and after the measured run.
+const written = async () => ({
+  sales: await count('sales'),
+  movements: await count('stock_movements'),
+  outbox: await count('outbox'),
+});
+let before = await written();
 await run(
   'POST /sales (replay)',
-  url,
   {
     method: 'POST',
     path: '/sales',
     token: shop.cashierToken,
     body: () => replaySales[replayIndex++ % replaySales.length],
   },
-  load,
+  {
+    before: async () => {
+      before = await written();
+    },
+    after: async () => {
+      const after = await written();
+      return {
+        'rows written': after.sales - before.sales + after.movements - before.movements,
+        'outbox rows written': after.outbox - before.outbox,
+      };
+    },
+  },
 );
+
+// Every sale of a 2xx batch is written (all are new and valid).
+let salesBefore = 0;
 await run(
   'POST /sales/sync (100/request)',
-  url,
   {
     method: 'POST',
     path: '/sales/sync',
     token: shop.cashierToken,
     body: () => ({ sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())) }),
   },
-  load,
+  {
+    connections: syncConnections,
+    before: async () => {
+      salesBefore = await count('sales');
+    },
+    after: async (result) => ({
+      'sales written': (await count('sales')) - salesBefore,
+      'sales expected': (result.requests.total - result.non2xx) * 100,
+    }),
+  },
 );
+
+// 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
+// fail, or let a product's stock drift from its ledger.
+let deadlocksBefore = 0;
 await run(
   'POST /sales (hot: 3 products)',
-  url,
   { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(hot) },
-  load,
+  {
+    before: async () => {
+      deadlocksBefore = await deadlocks();
+    },
+    after: async () => {
+      const { rows } = await db.query<{ drift: number }>(
+        `select count(*)::int as drift from products p
+         where p.id = any($1::uuid[]) and p.stock_quantity <>
+           1000000 + (select coalesce(sum(delta), 0) from stock_movements m where m.product_id = p.id)`,
+        [hot],
+      );
+      return {
+        deadlocks: (await deadlocks()) - deadlocksBefore,
+        'products whose stock ≠ ledger': rows[0]?.drift ?? -1,
+      };
+    },
+  },
 );
+
 const peakRssMb = await server.peakRssMb();
 const exitCode = await server.stop();
+await db.end();
 await dropDatabase(adminUrl, 'bapi_bench_app');
 
-const rate = (name: string) => results.find((result) => result.name === name)?.okPerSecond ?? 0;
+const find = (name: string) => results.find((result) => result.name === name);
+const rate = (name: string) => find(name)?.okPerSecond ?? 0;
 const newSales = rate('POST /sales (new)');
-const ratios = {
+const ratios: Record<string, number> = {
   'POST /sales ÷ L_pg (target ≥ 0.6)': newSales / lPg.tps,
   'replay ÷ new sale (target ≥ 2)': rate('POST /sales (replay)') / newSales,
   'sync sales/s ÷ POST /sales (target ≥ 5)':
     (rate('POST /sales/sync (100/request)') * 100) / newSales,
-  'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps,
+  ...(only === 'all'
+    ? { 'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps }
+    : {}),
 };
 
-log('\n| scenario | req/s | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx |');
-log('| --- | --- | --- | --- | --- | --- | --- |');
+log(
+  `\n| scenario | conns | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx | API CPU ms/req |`,
+);
+log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   log(
-    `| ${r.name} | ${r.requestsPerSecond.toFixed(0)} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} |`,
+    `| ${r.name} | ${r.connections} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} | ${r.serverCpuMsPerRequest.toFixed(2)} |`,
   );
 }
 log(
-  `\nL_pg ${lPg.tps.toFixed(0)} tps · L_cat ${lCat.tps.toFixed(0)} tps · peak RSS ${peakRssMb.toFixed(0)} MB (target ≤ 250) · server exit ${exitCode}`,
+  `\nload average ${loadAverage?.toFixed(2)} at start · L_pg ${lPg.tps.toFixed(0)} tps · L_cat ${lCat.tps.toFixed(0)} tps · peak RSS ${peakRssMb.toFixed(0)} MB (target ≤ 250) · server exit ${exitCode}`,
 );
 for (const [name, value] of Object.entries(ratios)) log(`${name}: ${value.toFixed(2)}`);
+for (const r of results) {
+  if (Object.keys(r.checks).length > 0) log(`${r.name}: ${JSON.stringify(r.checks)}`);
+}
 
 await mkdir('bench/results', { recursive: true });
 const file = `bench/results/${stamp}.json`;
 await writeFile(
   file,
-  `${JSON.stringify({ at: new Date().toISOString(), seconds, connections: load.connections, reference: { lPg, lCat }, results, peakRssMb, ratios }, null, 2)}\n`,
+  `${JSON.stringify({ at: new Date().toISOString(), loadAverage, seconds, connections, syncConnections, reference: { lPg, lCat }, results, peakRssMb, ratios }, null, 2)}\n`,
 );
 log(`\nwritten ${file}`);
+
+if (profileDir) {
+  for (const name of await readdir(profileDir)) {
+    if (name.endsWith('.cpuprofile')) await printTopFrames(`${profileDir}/${name}`, 30, log);
+  }
+}

@@ -8,6 +8,7 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { newId } from '../../src/lib/ids.js';
 import { AccessTokens } from '../../src/modules/auth/access-token.js';
 
+const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
 export const BENCH_JWT_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 
 export interface BenchServer {
@@ -15,16 +16,25 @@ export interface BenchServer {
   baseUrl: string;
   /** Peak resident set size so far (VmHWM), in MB. */
   peakRssMb: () => Promise<number>;
+  /** CPU time (user + system) the API process has used so far, ms. */
+  cpuMs: () => Promise<number>;
   stop: () => Promise<number | null>;
 }
 
-/** The production build (`node dist/server.js`, NODE_ENV=production, logs at warn). */
+/**
+ * The production build (`node dist/server.js`, NODE_ENV=production, logs at warn).
+ * `cpuProfileDir`: run under `--cpu-prof`, the profile written there on exit.
+ */
 export async function startServer(
   databaseUrl: string,
   port: number,
   redisPrefix: string,
+  options: { poolMax?: string; cpuProfileDir?: string } = {},
 ): Promise<BenchServer> {
-  const child = spawn(process.execPath, ['dist/server.js'], {
+  const flags = options.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
+    : [];
+  const child = spawn(process.execPath, [...flags, 'dist/server.js'], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
@@ -36,6 +46,7 @@ export async function startServer(
       REDIS_PREFIX: redisPrefix,
       JWT_SECRET: BENCH_JWT_SECRET,
       RATE_LIMIT_MAX: '100000000',
+      ...(options.poolMax ? { DATABASE_POOL_MAX: options.poolMax } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -55,6 +66,12 @@ export async function startServer(
     peakRssMb: async () => {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    },
+    cpuMs: async () => {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime in ticks.
+      const stat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
     },
     stop: () =>
       new Promise((resolve) => {

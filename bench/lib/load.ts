@@ -10,6 +10,7 @@ export interface LoadRequest {
 
 export interface LoadResult {
   name: string;
+  connections: number;
   requestsPerSecond: number;
   /** Only 2xx answers count towards the ratios. */
   okPerSecond: number;
@@ -19,12 +20,22 @@ export interface LoadResult {
   errors: number;
   non2xx: number;
   statusCodes: Record<string, number>;
+  /** API process CPU (user + system) per request in the measured run, ms. */
+  serverCpuMsPerRequest: number;
+  /** What the scenario's checks found (rows written, deadlocks, …). */
+  checks: Record<string, number | boolean>;
 }
 
 export interface LoadOptions {
   connections: number;
   warmupSeconds: number;
   seconds: number;
+  /** The API process's CPU time so far, ms (read around the measured run). */
+  serverCpuMs?: () => Promise<number>;
+  /** Runs right before the measured run (after warm-up): take "before" counts here. */
+  before?: () => Promise<void>;
+  /** Runs right after the measured run: the scenario's checks. */
+  after?: (result: autocannon.Result) => Promise<Record<string, number | boolean>>;
 }
 
 function requestsFor(request: LoadRequest): autocannon.Request[] {
@@ -58,13 +69,18 @@ export async function measure(
 ): Promise<LoadResult> {
   if (options.warmupSeconds > 0)
     await once(url, request, options.connections, options.warmupSeconds);
+  await options.before?.();
+  const cpuBefore = (await options.serverCpuMs?.()) ?? 0;
   const result = await once(url, request, options.connections, options.seconds);
+  const cpuAfter = (await options.serverCpuMs?.()) ?? 0;
+  const checks = (await options.after?.(result)) ?? {};
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
   );
   return {
     name,
-    requestsPerSecond: result.requests.average,
+    connections: options.connections,
+    requestsPerSecond: result.requests.total / options.seconds,
     okPerSecond: (result.requests.total - result.non2xx) / options.seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -72,5 +88,8 @@ export async function measure(
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     statusCodes,
+    serverCpuMsPerRequest:
+      result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : 0,
+    checks,
   };
 }
