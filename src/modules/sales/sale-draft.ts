@@ -19,8 +19,6 @@ export interface SaleDraft {
   rows: SaleRowsToInsert;
   /** The Sale resource once the number is known. */
   present: (number: number) => Sale;
-  /** `inventory.low_stock` payloads: products this sale took from above threshold to at/below. */
-  lowStock: Record<string, unknown>[];
 }
 
 export interface DraftContext {
@@ -118,10 +116,9 @@ export function draftSale(
     amount: payment.amount,
     reference: payment.reference ?? null,
   }));
-  const { movements, lowStock } = takeStock(context, header.id, body.lines);
+  const movements = takeStock(context, header.id, body.lines);
   return {
     rows: { header, lines: lineRows, payments: paymentRows, movements },
-    lowStock,
     present: (number) =>
       toSale(
         { ...header, number, status: 'completed', voidedAt: null, voidReason: null },
@@ -132,8 +129,9 @@ export function draftSale(
 }
 
 /**
- * The stock a sale takes from tracked products (one movement per product, even below
- * zero), and the products it takes from above their threshold to at or below it.
+ * The stock a sale takes from tracked products: one movement per product (even below zero),
+ * levels as this transaction's drafts see them. The write statement shifts them by any
+ * change since the products were read and derives `inventory.low_stock` from the result.
  */
 function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody['lines']) {
   const taken = new Map<string, number>();
@@ -142,7 +140,6 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
     taken.set(productId, (taken.get(productId) ?? 0) + thousandths(line.quantity));
   }
   const movements: SaleRowsToInsert['movements'] = [];
-  const lowStock: Record<string, unknown>[] = [];
   for (const [productId, amount] of [...taken].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const product = context.products.get(productId);
     if (!product?.trackStock) continue;
@@ -156,16 +153,6 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
       delta: -amount / 1000,
       quantityAfter: after / 1000,
     });
-    const threshold = product.lowStockThreshold;
-    if (threshold !== null && before > thousandths(threshold) && after <= thousandths(threshold)) {
-      lowStock.push({
-        productId,
-        name: product.name,
-        sku: product.sku,
-        stockQuantity: after / 1000,
-        lowStockThreshold: threshold,
-      });
-    }
   }
-  return { movements, lowStock };
+  return movements;
 }

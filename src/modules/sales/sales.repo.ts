@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client.js';
+import { namedStatement } from '../../db/named-statement.js';
 import {
   businesses,
   saleLines,
@@ -12,31 +13,95 @@ import type { Sale } from './sales.schemas.js';
 
 export type SaleRow = typeof sales.$inferSelect;
 
-/** The stored sale for a clientRequestId, if any (the replay check). */
-export async function findSaleByClientRequestId(
-  db: DbOrTx,
-  businessId: string,
-  clientRequestId: string,
-): Promise<SaleRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(sales)
-    .where(and(eq(sales.businessId, businessId), eq(sales.clientRequestId, clientRequestId)))
-    .limit(1);
-  return row;
+interface StoredSaleRow {
+  id: string;
+  client_request_id: string;
+  request_hash: string;
+  number: number;
+  receipt_number: string | null;
+  cashier_id: string;
+  occurred_at_ms: number;
+  received_at_ms: number;
+  status: SaleStatus;
+  subtotal: number;
+  discount: number;
+  tax: number;
+  total: number;
+  change: number;
+  customer_phone: string | null;
+  note: string | null;
+  voided_at_ms: number | null;
+  void_reason: string | null;
+  lines: Sale['lines'];
+  payments: Sale['payments'];
 }
 
-/** The stored sales among these clientRequestIds (a batch's replays, in one query). */
-export async function findSalesByClientRequestIds(
+// The whole Sale resource in one round trip (lines and payments as JSON, instants as epoch
+// milliseconds): a replay costs one indexed read and never writes.
+const findStoredSalesStatement = namedStatement<
+  StoredSaleRow,
+  { businessId: string; clientRequestIds: string[] }
+>(
+  'sales_find_stored',
+  (p) => sql`
+    select s.id, s.client_request_id, s.request_hash, s.number, s.receipt_number, s.cashier_id,
+      (extract(epoch from s.occurred_at) * 1000)::bigint as occurred_at_ms,
+      (extract(epoch from s.received_at) * 1000)::bigint as received_at_ms,
+      s.status, s.subtotal, s.discount, s.tax, s.total, s.change, s.customer_phone, s.note,
+      (extract(epoch from s.voided_at) * 1000)::bigint as voided_at_ms, s.void_reason,
+      (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
+          'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
+          'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
+          'total', l.total) order by l.position), '[]'::json)
+        from sale_lines l where l.sale_id = s.id) as lines,
+      (select coalesce(json_agg(json_build_object('method', py.method, 'amount', py.amount,
+          'reference', py.reference) order by py.position), '[]'::json)
+        from sale_payments py where py.sale_id = s.id) as payments
+    from sales s
+    where s.business_id = ${p('businessId')}
+      and s.client_request_id = any(${p('clientRequestIds')}::uuid[])`,
+);
+
+export interface StoredSale {
+  requestHash: string;
+  sale: Sale;
+}
+
+/**
+ * The stored sales among these clientRequestIds, as the API returns them, with each one's
+ * request fingerprint (the replay check: one named statement for one id or a batch).
+ */
+export async function findStoredSales(
   db: DbOrTx,
   businessId: string,
   clientRequestIds: string[],
-): Promise<SaleRow[]> {
+): Promise<StoredSale[]> {
   if (clientRequestIds.length === 0) return [];
-  return db
-    .select()
-    .from(sales)
-    .where(and(eq(sales.businessId, businessId), inArray(sales.clientRequestId, clientRequestIds)));
+  const rows = await findStoredSalesStatement(db, { businessId, clientRequestIds });
+  return rows.map((row) => ({
+    requestHash: row.request_hash,
+    sale: {
+      id: row.id,
+      number: row.number,
+      receiptNumber: row.receipt_number,
+      clientRequestId: row.client_request_id,
+      status: row.status,
+      occurredAt: new Date(row.occurred_at_ms).toISOString(),
+      receivedAt: new Date(row.received_at_ms).toISOString(),
+      cashierId: row.cashier_id,
+      subtotal: row.subtotal,
+      discount: row.discount,
+      tax: row.tax,
+      total: row.total,
+      change: row.change,
+      lines: row.lines,
+      payments: row.payments,
+      customerPhone: row.customer_phone,
+      note: row.note,
+      voidedAt: row.voided_at_ms === null ? null : new Date(row.voided_at_ms).toISOString(),
+      voidReason: row.void_reason,
+    },
+  }));
 }
 
 /** A sale of the business; `cashierId` restricts it to that cashier's own sales. */

@@ -1,17 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Tx } from '../../db/client.js';
+import type { DbOrTx } from '../../db/client.js';
 import type { AppDeps } from '../../deps.js';
-import { writeOutbox, type OutboxMessage } from '../../jobs/outbox.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError } from '../../lib/errors.js';
 import { draftSale, type DraftContext, type SaleDraft } from './sale-draft.js';
-import { insertSaleChildren, insertSales, lockProducts } from './sales-write.repo.js';
-import {
-  findSaleByClientRequestId,
-  findSalesByClientRequestIds,
-  loadSales,
-  type SaleRow,
-} from './sales.repo.js';
+import { newId } from '../../lib/ids.js';
+import { lockProducts, readProducts, type LockedProduct } from './sales-write.repo.js';
+import { writeSalesWithChildren } from './sales-write.statement.js';
+import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, type Sale } from './sales.schemas.js';
 
 /** A clientRequestId was taken by another request meanwhile: roll back (numbers included). */
@@ -45,7 +41,7 @@ export const hashSaleBody = (body: CreateSaleBody): string =>
 
 /**
  * Records a sale exactly once per (business, clientRequestId): the unique index decides,
- * inside the sale's transaction, so it holds across processes. A replay with the same body
+ * inside the sale's write, so it holds across processes. A replay with the same body
  * answers the stored sale; another body is 422 IDEMPOTENCY_KEY_REUSED and writes nothing.
  */
 export async function createSale(
@@ -54,31 +50,51 @@ export async function createSale(
   body: CreateSaleBody,
 ): Promise<CreateSaleOutcome> {
   const requestHash = hashSaleBody(body);
-  // Fast path for replays: no locks, no transaction id.
-  const existing = await findSaleByClientRequestId(deps.db, actor.businessId, body.clientRequestId);
-  if (existing) return replay(deps, existing, requestHash);
+  // Fast path for replays: one read, no locks, no transaction id.
+  const [existing] = await findStoredSales(deps.db, actor.businessId, [body.clientRequestId]);
+  if (existing) return replay(existing, requestHash);
+  const candidates = [{ body, requestHash }];
+  const productIds = productIdsOf(candidates);
   try {
-    const [outcome] = await deps.db.transaction(async (tx) => {
-      const outcomes = await writeSales(deps, tx, actor, [{ body, requestHash }]);
-      // A rule broken: roll back (nothing was written, but be explicit).
-      if (outcomes[0] && 'error' in outcomes[0]) throw outcomes[0].error;
-      return outcomes;
-    });
-    if (!outcome || !('sale' in outcome)) throw new Error('one outcome per sale');
+    // Drafted from products read without a lock, written by one autocommit statement that
+    // locks them and checks they did not change: no transaction held across round trips.
+    const products = await readProducts(deps.db, actor.businessId, productIds);
+    let outcomes = await writeSales(deps, deps.db, actor, candidates, products);
+    // A product changed in between (price, name, …): draft again under lock.
+    outcomes ??= await deps.db.transaction(async (tx) =>
+      writeSales(deps, tx, actor, candidates, await lockProducts(tx, actor.businessId, productIds)),
+    );
+    const [outcome] = outcomes ?? [];
+    // A rule broken: nothing was written.
+    if (outcome && 'error' in outcome) throw outcome.error;
+    if (!outcome) throw new Error('a product changed while locked');
     return { status: 'created', sale: outcome.sale };
   } catch (error) {
     // Lost a race with the same clientRequestId (or failed a rule the winner passed before
     // its body changed): the stored sale is the answer, or IDEMPOTENCY_KEY_REUSED.
     if (error instanceof BatchConflict || (error instanceof AppError && error.status === 422)) {
-      const winner = await findSaleByClientRequestId(
-        deps.db,
-        actor.businessId,
-        body.clientRequestId,
-      );
-      if (winner) return replay(deps, winner, requestHash);
+      const [winner] = await findStoredSales(deps.db, actor.businessId, [body.clientRequestId]);
+      if (winner) return replay(winner, requestHash);
     }
     throw error;
   }
+}
+
+const productIdsOf = (candidates: { body: CreateSaleBody }[]) =>
+  [
+    ...new Set(
+      candidates.flatMap(({ body }) => body.lines.map((line) => line.productId.toLowerCase())),
+    ),
+  ].sort();
+
+/** The pg error behind drizzle's wrapper, when it is the clientRequestId unique violation. */
+function isClientRequestIdTaken(error: unknown): boolean {
+  for (let current = error, depth = 0; current && depth < 5; depth++) {
+    const candidate = current as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (candidate.code === '23505') return candidate.constraint === 'sales_client_request_unique';
+    current = candidate.cause;
+  }
+  return false;
 }
 
 const keyReused = () =>
@@ -88,44 +104,30 @@ const keyReused = () =>
     { errors: [{ path: 'clientRequestId', message: 'already used', code: 'idempotency' }] },
   );
 
-async function replay(
-  deps: AppDeps,
-  row: SaleRow,
-  requestHash: string,
-): Promise<CreateSaleOutcome> {
-  if (row.requestHash !== requestHash) throw keyReused();
-  const [sale] = await loadSales(deps.db, [row]);
-  if (!sale) throw new Error('stored sale could not be loaded');
-  return { status: 'duplicate', sale };
+function replay(stored: StoredSale, requestHash: string): CreateSaleOutcome {
+  if (stored.requestHash !== requestHash) throw keyReused();
+  return { status: 'duplicate', sale: stored.sale };
 }
 
 /**
- * Drafts and writes sales in one transaction: products locked once in id order, every
- * rule checked in memory, then a few set-based statements for all of them. A sale that
- * breaks a rule is left out (its error returned), never blocking the others. Throws
- * BatchConflict when a clientRequestId was taken meanwhile (the transaction rolls back).
+ * Drafts sales against `products` and writes them in one statement (sales-write.statement.ts).
+ * Every rule is checked in memory; a sale that breaks one is left out (its error returned),
+ * never blocking the others. Returns null when a product changed since it was read (nothing
+ * written). Throws BatchConflict when a clientRequestId was taken meanwhile (nothing
+ * written; inside a transaction, it rolls back).
  */
 async function writeSales(
   deps: AppDeps,
-  tx: Tx,
+  db: DbOrTx,
   actor: Actor,
   candidates: { body: CreateSaleBody; requestHash: string }[],
-): Promise<({ sale: Sale } | { error: AppError })[]> {
-  const productIds = [
-    ...new Set(
-      candidates.flatMap(({ body }) => body.lines.map((line) => line.productId.toLowerCase())),
-    ),
-  ].sort();
+  products: LockedProduct[],
+): Promise<({ sale: Sale } | { error: AppError })[] | null> {
   const context: DraftContext = {
     businessId: actor.businessId,
     cashierId: actor.userId,
     receivedAt: deps.clock(),
-    products: new Map(
-      (await lockProducts(tx, actor.businessId, productIds)).map((product) => [
-        product.id,
-        product,
-      ]),
-    ),
+    products: new Map(products.map((product) => [product.id, product])),
     levels: new Map(),
   };
   const outcomes = candidates.map(
@@ -141,39 +143,30 @@ async function writeSales(
   const drafts = outcomes.flatMap((outcome) => ('draft' in outcome ? [outcome.draft] : []));
   if (drafts.length === 0) return outcomes.map((outcome) => outcome as { error: AppError });
 
-  const numbers = await insertSales(
-    tx,
-    actor.businessId,
-    drafts.map((draft) => draft.rows.header),
-  );
-  if (!numbers) throw new BatchConflict();
-  await insertSaleChildren(tx, {
-    businessId: actor.businessId,
-    createdBy: actor.userId,
-    movementType: 'sale',
-    lines: drafts.flatMap((draft) => draft.rows.lines),
-    payments: drafts.flatMap((draft) => draft.rows.payments),
-    movements: drafts.flatMap((draft) => draft.rows.movements),
-  });
+  // The sale.created payload is the Sale resource; the statement patches its number in.
+  const presented = drafts.map((draft) => draft.present(0));
+  let numbers: number[] | null;
+  try {
+    numbers = await writeSalesWithChildren(db, {
+      businessId: actor.businessId,
+      createdBy: actor.userId,
+      headers: drafts.map((draft) => draft.rows.header),
+      lines: drafts.flatMap((draft) => draft.rows.lines),
+      payments: drafts.flatMap((draft) => draft.rows.payments),
+      movements: drafts.flatMap((draft) => draft.rows.movements),
+      outbox: presented.map((sale) => ({ messageId: newId(), payload: sale, saleId: sale.id })),
+      products,
+    });
+  } catch (error) {
+    if (isClientRequestIdTaken(error)) throw new BatchConflict();
+    throw error;
+  }
+  if (!numbers) return null;
   const sales = new Map(
-    drafts.map((draft, index) => [draft, draft.present(numbers[index] ?? 0)] as const),
-  );
-  await writeOutbox(
-    tx,
-    drafts.flatMap((draft): OutboxMessage[] => [
-      {
-        kind: 'event',
-        type: 'sale.created',
-        businessId: actor.businessId,
-        payload: sales.get(draft) ?? {},
-      },
-      ...draft.lowStock.map((payload) => ({
-        kind: 'event' as const,
-        type: 'inventory.low_stock',
-        businessId: actor.businessId,
-        payload,
-      })),
-    ]),
+    drafts.map((draft, index) => {
+      const sale = presented[index] as Sale;
+      return [draft, { ...sale, number: numbers[index] ?? 0 }] as const;
+    }),
   );
   return outcomes.map((outcome) =>
     'draft' in outcome ? { sale: sales.get(outcome.draft) as Sale } : outcome,
@@ -225,15 +218,15 @@ export async function syncSales(
     }
   });
 
-  // Replays of sales recorded before: one query for all of them.
-  const storedRows = await findSalesByClientRequestIds(
-    deps.db,
-    actor.businessId,
-    fresh.map((candidate) => candidate.body.clientRequestId),
-  );
-  const stored = new Map(storedRows.map((row) => [row.clientRequestId.toLowerCase(), row]));
-  const storedSales = new Map(
-    (await loadSales(deps.db, storedRows)).map((sale) => [sale.id, sale] as const),
+  // Replays of sales recorded before: one statement for all of them.
+  const stored = new Map(
+    (
+      await findStoredSales(
+        deps.db,
+        actor.businessId,
+        fresh.map((candidate) => candidate.body.clientRequestId),
+      )
+    ).map((row) => [row.sale.clientRequestId.toLowerCase(), row]),
   );
   const toWrite: Candidate[] = [];
   for (const candidate of fresh) {
@@ -242,17 +235,18 @@ export async function syncSales(
     if (!row) toWrite.push(candidate);
     else if (row.requestHash !== candidate.requestHash)
       results.set(candidate.index, { clientRequestId, status: 'rejected', error: keyReused() });
-    else
-      results.set(candidate.index, {
-        clientRequestId,
-        status: 'duplicate',
-        sale: storedSales.get(row.id),
-      });
+    else results.set(candidate.index, { clientRequestId, status: 'duplicate', sale: row.sale });
   }
 
   if (toWrite.length > 0) {
     try {
-      const outcomes = await deps.db.transaction((tx) => writeSales(deps, tx, actor, toWrite));
+      const outcomes = await deps.db.transaction(async (tx) => {
+        const productIds = productIdsOf(toWrite);
+        const products = await lockProducts(tx, actor.businessId, productIds);
+        const written = await writeSales(deps, tx, actor, toWrite, products);
+        if (!written) throw new Error('a product changed while locked');
+        return written;
+      });
       outcomes.forEach((outcome, position) => {
         const candidate = toWrite[position];
         if (!candidate) return;

@@ -1,0 +1,29 @@
+import { sql, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import type { DbOrTx } from './client.js';
+
+const dialect = new PgDialect({ casing: 'snake_case' });
+
+type Placeholder = ReturnType<typeof sql.placeholder>;
+
+/**
+ * A hot-path statement written as a Drizzle `sql` template, compiled to text once and run
+ * as a named (server-side prepared) statement: PostgreSQL parses and plans it once per
+ * connection, and no query is built per request (shared/research/performance.md: about
+ * 1.5× over unnamed statements, and Drizzle's per-call query building is gone). Values are
+ * bound by name through `sql.placeholder`; arrays go in whole (`${p('ids')}::uuid[]`), so
+ * the text never depends on how many rows a call writes. Rows come back as PostgreSQL
+ * sends them through Drizzle's raw path (timestamptz as text; bigint and numeric as
+ * numbers, see client.ts).
+ */
+export function namedStatement<Row, Params extends Record<string, unknown>>(
+  name: string,
+  build: (p: (key: keyof Params & string) => Placeholder) => SQL,
+): (db: DbOrTx, params: Params) => Promise<Row[]> {
+  const query = dialect.sqlToQuery(build((key) => sql.placeholder(key)));
+  return async (db, params) => {
+    const statement = db._.session.prepareQuery(query, undefined, name, false);
+    const result = (await statement.execute(params)) as { rows: Row[] };
+    return result.rows;
+  };
+}
