@@ -1,8 +1,16 @@
 import type { RouteSpec } from './http/route.js';
+import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { filesRoutes } from './modules/files/files.routes.js';
+import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 
 /**
  * Every route of the API, by module. The app mounts these and the OpenAPI document is
  * generated from them, so a route cannot exist undocumented (or documented but absent).
  */
-export const allRoutes: RouteSpec[] = [...opsRoutes];
+export const allRoutes: RouteSpec[] = [
+  ...opsRoutes,
+  ...catalogRoutes,
+  ...inventoryRoutes,
+  ...filesRoutes,
+];
