@@ -35,6 +35,15 @@ export class S3Storage implements Storage {
       region: options.region,
       endpoint: options.endpoint,
       forcePathStyle: options.forcePathStyle,
+      // Newer SDKs send streaming bodies as aws-chunked with trailing CRC checksums, which
+      // many S3-compatible servers store verbatim or reject; send plain bodies unless the
+      // operation requires a checksum.
+      ...(options.endpoint
+        ? {
+            requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+            responseChecksumValidation: 'WHEN_REQUIRED' as const,
+          }
+        : {}),
       ...(options.accessKeyId && options.secretAccessKey
         ? {
             credentials: {
