@@ -72,7 +72,11 @@ export async function applyStockChanges(
   }
 
   const levels = new Map(locked.map((row) => [row.id, toMilli(row.stockQuantity)]));
+  // A product that crosses its threshold at any movement of this transaction (4 → 24 → 2
+  // included) and is still at or under it at the end gets one alert.
+  const crossed = new Set<string>();
   const movements = changes.map((change, index) => {
+    const product = byId.get(change.productId);
     const current = levels.get(change.productId) ?? 0;
     const delta = movementDeltaMilli(change.type, toMilli(change.quantity), current);
     const after = current + delta;
@@ -80,6 +84,9 @@ export async function applyStockChanges(
       throw unprocessable(`The stock level would leave ±${MAX_STOCK_LEVEL}`, [
         { path: `items.${index}.quantity`, message: 'Stock level out of range', code: 'too_big' },
       ]);
+    }
+    if (product && crossesLowStock(lowStockState(product), current, after)) {
+      crossed.add(change.productId);
     }
     levels.set(change.productId, after);
     return {
@@ -99,16 +106,10 @@ export async function applyStockChanges(
 
   const rows = await repo.insertMovements(tx, movements);
   for (const product of locked) {
-    const before = toMilli(product.stockQuantity);
-    const after = levels.get(product.id) ?? before;
+    const after = levels.get(product.id) ?? toMilli(product.stockQuantity);
     await repo.setStockQuantity(tx, caller.businessId, product.id, fromMilli(after), stamp);
-    const threshold = product.lowStockThreshold;
-    const state = {
-      trackStock: product.trackStock,
-      archived: product.archived,
-      lowStockThresholdMilli: threshold === null ? null : toMilli(threshold),
-    };
-    if (crossesLowStock(state, before, after)) {
+    const threshold = lowStockState(product).lowStockThresholdMilli;
+    if (crossed.has(product.id) && threshold !== null && after <= threshold) {
       await writeOutbox(tx, {
         kind: 'event',
         type: 'inventory.low_stock',
@@ -118,12 +119,21 @@ export async function applyStockChanges(
           name: product.name,
           sku: product.sku,
           stockQuantity: fromMilli(after),
-          lowStockThreshold: threshold,
+          lowStockThreshold: product.lowStockThreshold,
         },
       });
     }
   }
   return rows.map(toMovement);
+}
+
+function lowStockState(product: repo.StockProductRow) {
+  return {
+    trackStock: product.trackStock,
+    archived: product.archived,
+    lowStockThresholdMilli:
+      product.lowStockThreshold === null ? null : toMilli(product.lowStockThreshold),
+  };
 }
 
 /** POST /inventory/adjustments: receive, adjust and count in one transaction. */
