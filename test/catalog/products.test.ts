@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { products } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
@@ -290,6 +290,23 @@ describe('products CRUD', () => {
     expect(await search('%')).toEqual([percent.id]);
     expect(await search('_')).toEqual([]);
     expect(await search('nothing-like-this')).toEqual([]);
+  });
+
+  it('q search can use the trigram GIN indexes on name, sku and barcode', async () => {
+    const plan = await deps.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      const result = await tx.execute<{ 'QUERY PLAN': string }>(
+        sql`explain select id from products where name ilike '%milk%' or sku ilike '%milk%' or barcode ilike '%milk%'`,
+      );
+      return result.rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    for (const index of [
+      'products_name_trgm_idx',
+      'products_sku_trgm_idx',
+      'products_barcode_trgm_idx',
+    ]) {
+      expect(plan).toContain(index);
+    }
   });
 
   it('filters by categoryId', async () => {
