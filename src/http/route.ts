@@ -83,7 +83,7 @@ export function routeProblemCodes(spec: RouteSpec): ProblemCode[] {
     codes.add('VALIDATION_FAILED');
   }
   if (request.body) {
-    codes.add('MALFORMED_JSON');
+    if (spec.bodyType !== 'multipart') codes.add('MALFORMED_JSON');
     codes.add('PAYLOAD_TOO_LARGE');
     codes.add('UNSUPPORTED_MEDIA_TYPE');
   }

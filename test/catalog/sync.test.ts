@@ -87,6 +87,46 @@ describe('delta sync (updatedSince)', () => {
     ]);
   });
 
+  it('batch writes stamp each product uniquely: resuming from any page by updatedSince misses nothing', async () => {
+    const shop = await createBusiness(deps);
+    const category = await http
+      .post('/categories')
+      .set('Authorization', shop.owner.auth)
+      .send({ name: 'Batch' });
+    const catalog: Product[] = [];
+    for (let index = 0; index < 6; index++) {
+      catalog.push(
+        await createProduct(http, shop.owner, index < 3 ? { categoryId: category.body.id } : {}),
+      );
+    }
+    const start = catalog.reduce((latest, p) => (p.updatedAt > latest ? p.updatedAt : latest), '');
+    // One transaction changing four products, another detaching three.
+    await adjust(
+      http,
+      shop.owner,
+      catalog.slice(2).map((product) => ({ productId: product.id, type: 'receive', quantity: 1 })),
+    ).expect(201);
+    await http
+      .delete(`/categories/${category.body.id}`)
+      .set('Authorization', shop.owner.auth)
+      .expect(204);
+
+    const rows = await deps.db.select().from(products).where(eq(products.businessId, shop.id));
+    const stamps = rows.map((row) => row.updatedAt.getTime());
+    expect(new Set(stamps).size).toBe(rows.length);
+
+    // A device that fetches one product per request and keeps only "the largest updatedAt".
+    const resumed: string[] = [];
+    let mark = start;
+    for (;;) {
+      const { data } = await page(shop.cashier, { limit: 1, updatedSince: mark });
+      if (data.length === 0) break;
+      resumed.push(data[0]!.id);
+      mark = data[0]!.updatedAt;
+    }
+    expect(resumed.sort()).toEqual(catalog.map((product) => product.id).sort());
+  });
+
   it('pages never skip or repeat a product while products change between pages', async () => {
     const shop = await createBusiness(deps);
     const initial: Product[] = [];

@@ -10,7 +10,7 @@ export type ProductChanges = Partial<
 >;
 
 /**
- * Serialises catalog writes of one business and returns the `updatedAt` to stamp on them.
+ * Serialises catalog writes of one business and returns the first `updatedAt` stamp.
  *
  * Why: `GET /products?updatedSince=T` must never miss a change. With `now()` (transaction
  * start) two transactions can commit out of timestamp order: B stamps 10:00:00.005 and
@@ -20,8 +20,13 @@ export type ProductChanges = Partial<
  * `greatest(clock_timestamp(), max(updated_at) + 1 ms)`. Writers of one business are thus
  * serialised, each stamp is later than every committed one, and the lock is released only
  * after the commit is visible: commit order = updatedAt order, so "largest updatedAt seen"
- * is a safe resume point. Rows changed in one transaction share the stamp and become
- * visible together; ties are ordered by id.
+ * is a safe resume point.
+ *
+ * A transaction that changes several products gives each its own millisecond (stamp,
+ * stamp + 1 ms, … in id order: see stampOf), so updatedAt is unique per business and a
+ * device interrupted in the middle of a page can resume from its largest updatedAt
+ * without missing the rest of a batch. The test test/catalog/sync.test.ts fails if this
+ * lock is replaced by now().
  *
  * Lock order for every writer (catalog, inventory, sales): this lock first, then product
  * row locks in id order — never the other way round, so writers cannot deadlock.
@@ -39,6 +44,9 @@ export async function lockCatalogAndStamp(tx: DbOrTx, businessId: string): Promi
   const stamp = result.rows[0]?.stamp;
   return stamp instanceof Date ? stamp : new Date(String(stamp));
 }
+
+/** The stamp of the `index`-th product (in id order) changed by one transaction. */
+export const stampOf = (base: Date, index: number): Date => new Date(base.getTime() + index);
 
 export async function findProduct(
   db: DbOrTx,
@@ -86,17 +94,35 @@ export async function updateProduct(
   return row;
 }
 
-/** Products of a category lose it (the category is being deleted); each is an edit. */
+/**
+ * Products of a category lose it (the category is being deleted); each is an edit, stamped
+ * `stamp + n ms` in id order so stamps stay unique.
+ */
 export async function detachCategory(
   tx: DbOrTx,
   businessId: string,
   categoryId: string,
   stamp: Date,
 ): Promise<ProductRow[]> {
+  const ranked = tx.$with('ranked').as(
+    tx
+      .select({
+        id: products.id,
+        rank: sql<number>`(row_number() over (order by ${products.id}) - 1)::int`.as('rank'),
+      })
+      .from(products)
+      .where(and(eq(products.businessId, businessId), eq(products.categoryId, categoryId))),
+  );
   return tx
+    .with(ranked)
     .update(products)
-    .set({ categoryId: null, version: sql`${products.version} + 1`, updatedAt: stamp })
-    .where(and(eq(products.businessId, businessId), eq(products.categoryId, categoryId)))
+    .set({
+      categoryId: null,
+      version: sql`${products.version} + 1`,
+      updatedAt: sql`${stamp.toISOString()}::timestamptz + ${ranked.rank} * interval '1 millisecond'`,
+    })
+    .from(ranked)
+    .where(and(eq(products.businessId, businessId), eq(products.id, ranked.id)))
     .returning();
 }
 

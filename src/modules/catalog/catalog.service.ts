@@ -64,6 +64,9 @@ export function beginCatalogWrite(tx: DbOrTx, businessId: string): Promise<Date>
   return repo.lockCatalogAndStamp(tx, businessId);
 }
 
+/** The stamp for the `index`-th product (in id order) a transaction changes: unique per business. */
+export const stampOf = repo.stampOf;
+
 /** Creates a product (stock starts at 0: levels only ever change through the ledger). */
 export async function createProduct(
   deps: AppDeps,

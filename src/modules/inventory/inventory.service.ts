@@ -5,7 +5,7 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { clampLimit, decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { AppError, notFound, unprocessable } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { beginCatalogWrite, toProduct, type Caller } from '../catalog/catalog.service.js';
+import { beginCatalogWrite, stampOf, toProduct, type Caller } from '../catalog/catalog.service.js';
 import type { Product } from '../catalog/catalog.schemas.js';
 import * as repo from './inventory.repo.js';
 import {
@@ -105,9 +105,16 @@ export async function applyStockChanges(
   });
 
   const rows = await repo.insertMovements(tx, movements);
-  for (const product of locked) {
+  // `locked` is in id order: each product gets its own stamp (see lockCatalogAndStamp).
+  for (const [index, product] of locked.entries()) {
     const after = levels.get(product.id) ?? toMilli(product.stockQuantity);
-    await repo.setStockQuantity(tx, caller.businessId, product.id, fromMilli(after), stamp);
+    await repo.setStockQuantity(
+      tx,
+      caller.businessId,
+      product.id,
+      fromMilli(after),
+      stampOf(stamp, index),
+    );
     const threshold = lowStockState(product).lowStockThresholdMilli;
     if (crossed.has(product.id) && threshold !== null && after <= threshold) {
       await writeOutbox(tx, {
