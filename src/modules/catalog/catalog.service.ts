@@ -1,11 +1,12 @@
 import type { AppDeps } from '../../deps.js';
 import type { DbOrTx } from '../../db/client.js';
 import { decodeCursor, encodeCursor, clampLimit } from '../../lib/cursor.js';
-import { conflict, notFound, unprocessable, AppError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { AppError, notFound, unprocessable } from '../../lib/errors.js';
+import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { fileUrl } from '../../storage/storage-url.js';
 import * as repo from './catalog.repo.js';
+import { withUniqueFields } from './unique-fields.js';
 import type {
   Category,
   CreateProductInput,
@@ -13,7 +14,6 @@ import type {
   Product,
   UpdateProductInput,
 } from './catalog.schemas.js';
-import { UUID_PATTERN } from '../../lib/ids.js';
 
 export interface Caller {
   businessId: string;
@@ -201,81 +201,6 @@ export async function assertProductExists(deps: AppDeps, caller: Caller, id: str
   if (!(await repo.findProduct(deps.db, caller.businessId, id))) throw notFound('Product');
 }
 
-type CategoryCursor = [string, string];
-const isCategoryCursor = (values: unknown[]): values is CategoryCursor =>
-  values.length === 2 &&
-  typeof values[0] === 'string' &&
-  typeof values[1] === 'string' &&
-  UUID_PATTERN.test(values[1]);
-
-/** Categories by name. */
-export async function listCategories(
-  deps: AppDeps,
-  caller: Caller,
-  query: { limit?: number; cursor?: string },
-): Promise<{ data: Category[]; nextCursor: string | null }> {
-  const limit = clampLimit(query.limit);
-  const after = query.cursor ? decodeCursor(query.cursor, isCategoryCursor) : undefined;
-  const rows = await repo.listCategories(deps.db, caller.businessId, {
-    after: after ? { name: after[0], id: after[1] } : undefined,
-    limit,
-  });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map(toCategory),
-    nextCursor: rows.length > limit && last ? encodeCursor([last.name, last.id]) : null,
-  };
-}
-
-/** Creates a category; names are unique per business, case-insensitively (409 `name`). */
-export async function createCategory(
-  deps: AppDeps,
-  caller: Caller,
-  name: string,
-): Promise<Category> {
-  return withUniqueFields(async () =>
-    toCategory(
-      await repo.insertCategory(deps.db, { id: newId(), businessId: caller.businessId, name }),
-    ),
-  );
-}
-
-/** Renames a category. */
-export async function renameCategory(
-  deps: AppDeps,
-  caller: Caller,
-  id: string,
-  name: string,
-): Promise<Category> {
-  return withUniqueFields(async () => {
-    const row = await repo.renameCategory(deps.db, caller.businessId, id, name);
-    if (!row) throw notFound('Category');
-    return toCategory(row);
-  });
-}
-
-/**
- * Deletes a category. Its products (archived ones too) lose their categoryId in the same
- * transaction — an edit of each, so devices learn it through the delta sync.
- */
-export async function deleteCategory(deps: AppDeps, caller: Caller, id: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    if (!(await repo.findCategory(tx, caller.businessId, id))) throw notFound('Category');
-    const stamp = await beginCatalogWrite(tx, caller.businessId);
-    const detached = await repo.detachCategory(tx, caller.businessId, id, stamp);
-    for (const row of detached) {
-      await writeProductEvent(
-        tx,
-        caller.businessId,
-        'product.updated',
-        toProduct(deps.config, row),
-      );
-    }
-    await repo.deleteCategory(tx, caller.businessId, id);
-  });
-}
-
 async function assertCategory(tx: DbOrTx, businessId: string, categoryId: string) {
   // Another business's category is indistinguishable from a missing one: 422, not 404,
   // because the product URL itself is fine — the body names something unusable.
@@ -286,44 +211,12 @@ async function assertCategory(tx: DbOrTx, businessId: string, categoryId: string
   }
 }
 
-async function writeProductEvent(
+/** Writes a product event (the Product resource as payload) in the caller's transaction. */
+export async function writeProductEvent(
   tx: DbOrTx,
   businessId: string,
   type: 'product.created' | 'product.updated' | 'product.archived',
   product: Product,
 ) {
   await writeOutbox(tx, { kind: 'event', type, businessId, payload: product });
-}
-
-const UNIQUE_FIELDS: Record<string, string> = {
-  products_business_sku_unique: 'sku',
-  products_business_barcode_unique: 'barcode',
-  categories_business_name_unique: 'name',
-};
-
-/** A unique violation on a known constraint becomes 409 naming the field. */
-async function withUniqueFields<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    const field = uniqueViolationField(error);
-    if (field)
-      throw conflict(
-        `Another ${field === 'name' ? 'category' : 'product'} already uses this ${field}`,
-        field,
-      );
-    throw error;
-  }
-}
-
-function uniqueViolationField(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const candidate = current as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (candidate.code === '23505' && typeof candidate.constraint === 'string') {
-      return UNIQUE_FIELDS[candidate.constraint];
-    }
-    current = candidate.cause;
-  }
-  return undefined;
 }

@@ -7,7 +7,7 @@ import {
   CategorySchema,
   ListCategoriesQuery,
 } from './catalog.schemas.js';
-import * as catalog from './catalog.service.js';
+import * as catalog from './category.service.js';
 
 const tags = ['Catalog'];
 const CategoryParams = z.object({ id: z.uuid() });
