@@ -1,4 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import { createProduct, outboxEvents } from './catalog-helpers.js';
 
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-storage-'));
 const spoolDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-spool-'));
-const { http, deps, config } = createTestApp({
+const { http, deps, config, app } = createTestApp({
   env: { STORAGE_LOCAL_DIR: storageDir, UPLOAD_TMP_DIR: spoolDir },
 });
 
@@ -117,6 +119,67 @@ describe('product image upload', () => {
     expect(existsSync(path.join(storageDir, `images/${sha256(big)}.png`))).toBe(false);
     const current = await http.get(`/products/${product.id}`).set('Authorization', shop.owner.auth);
     expect(current.body.version).toBe(1);
+  });
+
+  it('without a Content-Length, a 6 MB file is cut off while streaming: 413, no partial file', async () => {
+    const shop = await createBusiness(deps);
+    const product = await createProduct(http, shop.owner);
+    const before = filesUnder(storageDir);
+    const callback = app.callback();
+    const server = createServer((req, res) => {
+      void callback(req, res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const boundary = `----bapi${randomUUID()}`;
+    try {
+      const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: `/products/${product.id}/image`,
+            headers: {
+              Authorization: shop.owner.auth,
+              'Content-Type': `multipart/form-data; boundary=${boundary}`,
+              'Transfer-Encoding': 'chunked',
+            },
+          },
+          (response) => {
+            let body = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk: string) => (body += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        request.write(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`,
+        );
+        request.write(PNG);
+        const chunk = Buffer.alloc(256 * 1024);
+        let sent = 0;
+        const pump = () => {
+          while (sent < 6 * 1024 * 1024) {
+            sent += chunk.length;
+            if (!request.write(chunk)) {
+              request.once('drain', pump);
+              return;
+            }
+          }
+          request.end(`\r\n--${boundary}--\r\n`);
+        };
+        pump();
+      });
+      expect(result.status).toBe(413);
+      expect(JSON.parse(result.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(filesUnder(storageDir)).toEqual(before);
+    expect(readdirSync(spoolDir)).toEqual([]);
   });
 
   it('a file for another business product → 404, cashier → 403, and nothing is read', async () => {

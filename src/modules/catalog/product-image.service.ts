@@ -15,6 +15,8 @@ import { assertProductExists, setProductImage, type Caller } from './catalog.ser
 
 /** 5 MB: the upload limit of API.md, enforced on the bytes as they arrive. */
 export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
+/** Room for the multipart framing and a few small fields around the file. */
+const MAX_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024;
 /** Enough leading bytes for file-type to recognise any format it knows. */
 const SNIFF_BYTES = 4100;
 const ALLOWED: Record<string, string> = {
@@ -69,11 +71,15 @@ function receiveImage(
       new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the image as multipart/form-data, field "file"'),
     );
   }
+  const declared = Number(headers['content-length'] ?? 0);
+  if (declared > MAX_REQUEST_BYTES) {
+    return Promise.reject(tooLarge());
+  }
   let parser: busboy.Busboy;
   try {
     parser = busboy({
       headers,
-      limits: { fileSize: MAX_IMAGE_BYTES, files: 1, fields: 20, parts: 25 },
+      limits: { fileSize: MAX_IMAGE_BYTES, files: 1, fields: 20, parts: 25, fieldSize: 1024 },
     });
   } catch {
     return Promise.reject(
@@ -84,6 +90,7 @@ function receiveImage(
   return new Promise<SpooledImage>((resolve, reject) => {
     let settled = false;
     let spooling: Promise<SpooledImage> | undefined;
+    let activeFile: Readable | undefined;
     const finish = (error: unknown, image?: SpooledImage) => {
       if (settled) return;
       settled = true;
@@ -94,7 +101,17 @@ function receiveImage(
       // Stop parsing; Node discards whatever the client still sends once we answer.
       request.unpipe(parser);
       request.resume();
-      reject(error instanceof Error ? error : new Error('Upload failed'));
+      const failure = error instanceof Error ? error : new Error('Upload failed');
+      activeFile?.destroy(failure);
+      // Answer only once the spooled file (partial or whole) is gone from disk.
+      void (spooling ?? Promise.resolve(undefined))
+        .then(
+          async (spooled) => {
+            if (spooled) await rm(spooled.file, { force: true });
+          },
+          () => undefined,
+        )
+        .then(() => reject(failure));
     };
 
     parser.on('file', (field, stream) => {
@@ -102,6 +119,7 @@ function receiveImage(
         stream.resume();
         return;
       }
+      activeFile = stream;
       spooling = spool(stream, tmpDir);
       spooling.catch((error: unknown) => finish(error));
     });
@@ -124,6 +142,13 @@ function receiveImage(
       finish(new AppError('VALIDATION_FAILED', 'The multipart/form-data body is malformed')),
     );
     request.on('error', (error) => finish(error));
+    // Whatever the parts hold, the request as a whole is bounded too (chunked bodies
+    // declare no length).
+    let received = 0;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > MAX_REQUEST_BYTES) finish(tooLarge());
+    });
     request.pipe(parser);
   });
 }
@@ -184,11 +209,7 @@ async function spool(stream: Readable & { truncated?: boolean }, tmpDir: string)
     },
   });
   // busboy stops at the limit and ends the stream; fail at once instead of storing 5 MB.
-  stream.on('limit', () =>
-    inspect.destroy(
-      new AppError('PAYLOAD_TOO_LARGE', `The image is larger than ${MAX_IMAGE_BYTES} bytes`),
-    ),
-  );
+  stream.on('limit', () => inspect.destroy(tooLarge()));
 
   try {
     await pipeline(stream, inspect, createWriteStream(file));
@@ -199,4 +220,8 @@ async function spool(stream: Readable & { truncated?: boolean }, tmpDir: string)
     await rm(file, { force: true });
     throw error;
   }
+}
+
+function tooLarge(): AppError {
+  return new AppError('PAYLOAD_TOO_LARGE', `The image is larger than ${MAX_IMAGE_BYTES} bytes`);
 }
