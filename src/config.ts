@@ -67,6 +67,18 @@ const EnvSchema = z.object({
   SMTP_URL: optionalString.pipe(z.url().optional()),
   MAIL_FROM: z.string().default('Backend POS <no-reply@pos.local>'),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
+
+  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+  STORAGE_LOCAL_DIR: z.string().min(1).default('.data/uploads'),
+  /** Where uploads are spooled while being checked and hashed (default: the OS temp dir). */
+  UPLOAD_TMP_DIR: optionalString,
+  S3_BUCKET: optionalString,
+  S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO and most S3-compatible servers want. */
+  S3_FORCE_PATH_STYLE: booleanString.default(true),
 });
 
 /**
@@ -75,6 +87,9 @@ const EnvSchema = z.object({
  */
 function crossCheck(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
+  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET?.trim()) {
+    problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
+  }
   if (env.NODE_ENV !== 'production') return problems;
   if (!env.DATABASE_URL?.trim()) {
     problems.push(
@@ -143,6 +158,19 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
     metricsToken: env.METRICS_TOKEN,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     webhooks: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+    storage: {
+      driver: env.STORAGE_DRIVER,
+      localDir: env.STORAGE_LOCAL_DIR,
+      tmpDir: env.UPLOAD_TMP_DIR,
+      s3: {
+        bucket: env.S3_BUCKET ?? '',
+        endpoint: env.S3_ENDPOINT,
+        region: env.S3_REGION,
+        accessKeyId: env.S3_ACCESS_KEY_ID,
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      },
+    },
   };
 }
 

@@ -2,6 +2,9 @@ import type { RouteSpec } from './http/route.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { businessRoutes } from './modules/business/business.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
+import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { filesRoutes } from './modules/files/files.routes.js';
+import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
@@ -17,4 +20,7 @@ export const allRoutes: RouteSpec[] = [
   ...inviteRoutes,
   ...businessRoutes,
   ...salesRoutes,
+  ...catalogRoutes,
+  ...inventoryRoutes,
+  ...filesRoutes,
 ];

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import type { Tx } from '../../db/client.js';
 import type { AppDeps } from '../../deps.js';
 import { writeOutbox, type OutboxMessage } from '../../jobs/outbox.js';
@@ -116,6 +117,9 @@ async function writeSales(
       candidates.flatMap(({ body }) => body.lines.map((line) => line.productId.toLowerCase())),
     ),
   ].sort();
+  // Sales change stock, so they join the catalog's write order (delta sync never misses a
+  // level) — taken before any product row lock, as every catalog writer does.
+  const stamp = await beginCatalogWrite(tx, actor.businessId);
   const context: DraftContext = {
     businessId: actor.businessId,
     cashierId: actor.userId,
@@ -154,6 +158,7 @@ async function writeSales(
     lines: drafts.flatMap((draft) => draft.rows.lines),
     payments: drafts.flatMap((draft) => draft.rows.payments),
     movements: drafts.flatMap((draft) => draft.rows.movements),
+    stamp,
   });
   const sales = new Map(
     drafts.map((draft, index) => [draft, draft.present(numbers[index] ?? 0)] as const),

@@ -250,7 +250,14 @@ CREATE INDEX "outbox_pending_idx" ON "outbox" USING btree ("id") WHERE "outbox".
 CREATE INDEX "outbox_dispatched_idx" ON "outbox" USING btree ("dispatched_at") WHERE "outbox"."dispatched_at" is not null;--> statement-breakpoint
 CREATE INDEX "idempotency_keys_expires_idx" ON "idempotency_keys" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "categories_business_idx" ON "categories" USING btree ("business_id","name");--> statement-breakpoint
+CREATE UNIQUE INDEX "categories_business_name_unique" ON "categories" USING btree ("business_id",lower("name"));--> statement-breakpoint
 CREATE INDEX "products_business_updated_idx" ON "products" USING btree ("business_id","updated_at","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "products_business_sku_unique" ON "products" USING btree ("business_id","sku") WHERE "products"."archived" = false and "products"."sku" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "products_business_barcode_unique" ON "products" USING btree ("business_id","barcode") WHERE "products"."archived" = false and "products"."barcode" is not null;--> statement-breakpoint
+CREATE INDEX "products_name_trgm_idx" ON "products" USING gin ("name" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_sku_trgm_idx" ON "products" USING gin ("sku" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_barcode_trgm_idx" ON "products" USING gin ("barcode" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_low_stock_idx" ON "products" USING btree ("business_id","id") WHERE "products"."track_stock" and not "products"."archived" and "products"."low_stock_threshold" is not null and "products"."stock_quantity" <= "products"."low_stock_threshold";--> statement-breakpoint
 CREATE INDEX "stock_movements_product_idx" ON "stock_movements" USING btree ("business_id","product_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "stock_movements_business_idx" ON "stock_movements" USING btree ("business_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "stock_movements_sale_idx" ON "stock_movements" USING btree ("sale_id") WHERE "stock_movements"."sale_id" is not null;--> statement-breakpoint
