@@ -5,6 +5,7 @@ import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { AccessTokens } from './modules/auth/access-token.js';
+import type { PaymentProvider } from './mpesa/provider.js';
 
 /** Shutdown state shared by the server and the readiness check. */
 export interface Lifecycle {
@@ -25,6 +26,8 @@ export interface AppDeps {
   clock: Clock;
   accessTokens: AccessTokens;
   lifecycle: Lifecycle;
+  /** M-Pesa by default (built from config on first use, see mpesa/mpesa-provider.ts). */
+  paymentProvider?: PaymentProvider;
 }
 
 export interface CreateDepsOptions {

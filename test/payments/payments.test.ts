@@ -1,0 +1,535 @@
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { eq } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { businesses, mpesaCallbackInbox, payments } from '../../src/db/schema/index.js';
+import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
+import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.jobs.js';
+import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
+import { createBusiness, type TestBusiness } from '../helpers/factories.js';
+import { expectRouteGuards } from '../helpers/guards.js';
+import {
+  idempotencyKey,
+  inboxRows,
+  outboxRows,
+  paymentRow,
+  startPaymentsHarness,
+  waitForCallbacks,
+} from './harness.js';
+
+const { http, deps, simulator, config } = await startPaymentsHarness();
+const DAY_MS = 24 * 3600 * 1000;
+
+function pushSubscription(business: TestBusiness, phoneNumber: string, key = idempotencyKey()) {
+  return http
+    .post('/bv-payments/subscription-stk-push')
+    .set('Authorization', business.owner.auth)
+    .set('Idempotency-Key', key)
+    .send({ plan: 'monthly', phoneNumber });
+}
+
+function pushSale(business: TestBusiness, body: Record<string, unknown>, key = idempotencyKey()) {
+  return http
+    .post('/bv-payments/sale-stk-push')
+    .set('Authorization', business.cashier.auth)
+    .set('Idempotency-Key', key)
+    .send(body);
+}
+
+/** Runs the relay's part by hand: the outbox job rows for these callbacks go through a real BullMQ worker. */
+async function applyThroughWorker(businessId: string, inboxIds: string[]) {
+  const connection = createQueueConnection(config);
+  const prefix = queuePrefix(config);
+  const queue = new Queue(mpesaQueue.queue, { connection, prefix });
+  const events = new QueueEvents(mpesaQueue.queue, { connection: connection.duplicate(), prefix });
+  const worker = new Worker(mpesaQueue.queue, (job) => mpesaQueue.process(job, deps), {
+    connection: connection.duplicate({ maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: 5,
+  });
+  try {
+    await events.waitUntilReady();
+    const jobs = (await outboxRows(deps, businessId, 'mpesa:apply-callback')).filter((row) =>
+      inboxIds.includes((row.payload as { inboxId: string }).inboxId),
+    );
+    expect(jobs).toHaveLength(inboxIds.length);
+    const added = await Promise.all(
+      jobs.map((row) =>
+        queue.add('apply-callback', row.payload, { jobId: row.messageId, attempts: 3 }),
+      ),
+    );
+    const results: unknown[] = await Promise.all(
+      added.map((job) => job.waitUntilFinished(events, 20_000)),
+    );
+    return results;
+  } finally {
+    await worker.close();
+    await events.close();
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+describe('subscription STK push → callback → activation', () => {
+  it('succeeds, extends the period once, emails the receipt and emits the events (through a BullMQ worker)', async () => {
+    const business = await createBusiness(deps);
+    const [before] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    const started = Date.now();
+
+    const response = await pushSubscription(business, '0700 000-001');
+    expect(response.status).toBe(202);
+    expect(response.headers.location).toBe(`/bv-payments/${response.body.id}`);
+    expect(response.body).toMatchObject({
+      purpose: 'subscription',
+      status: 'pending',
+      amount: config.plans.monthly,
+      phoneNumber: '254700000001',
+      customerMessage: 'Success. Request accepted for processing',
+    });
+    expect(response.body.checkoutRequestId).toMatch(/^ws_CO_/);
+    expect(response.body).not.toHaveProperty('mpesaReceiptNumber');
+
+    // What Daraja received: whole shillings, PayBill, our callback URL, the password.
+    const push = simulator.requests.find(
+      (request) =>
+        request.body.CheckoutRequestID === undefined && request.body.PhoneNumber === '254700000001',
+    )!;
+    expect(push.body).toMatchObject({
+      Amount: config.plans.monthly / 100,
+      TransactionType: 'CustomerPayBillOnline',
+      PartyA: '254700000001',
+      PartyB: '174379',
+      AccountReference: 'Subscription',
+    });
+    expect(String(push.body.CallBackURL)).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/bv-payments/mpesa/callback/[A-Za-z0-9_-]{43}$`),
+    );
+
+    const [inboxId] = await waitForCallbacks(deps, response.body.id);
+    const results = await applyThroughWorker(business.id, [inboxId!]);
+    expect(results).toEqual([{ outcome: 'applied', alreadyProcessed: false }]);
+
+    const payment = await http
+      .get(`/bv-payments/${response.body.id}`)
+      .set('Authorization', business.owner.auth);
+    expect(payment.status).toBe(200);
+    expect(payment.body).toMatchObject({ status: 'succeeded', resultCode: 0 });
+    expect(payment.body.mpesaReceiptNumber).toMatch(/^S[0-9A-F]{9}$/);
+    expect(payment.body.completedAt).toEqual(expect.any(String));
+    expect((await paymentRow(deps, response.body.id)).confirmedBy).toBe('callback');
+
+    const [after] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    expect(after!.subscriptionPlan).toBe('monthly');
+    // From the later of now and the trial end: the trial end here.
+    expect(after!.currentPeriodEnd.getTime()).toBe(
+      before!.currentPeriodEnd.getTime() + PLAN_DAYS.monthly * DAY_MS,
+    );
+    expect(started).toBeLessThan(after!.currentPeriodEnd.getTime());
+
+    const rows = await outboxRows(deps, business.id);
+    const byType = (type: string) => rows.filter((row) => row.type === type);
+    expect(byType('payment.succeeded').map((row) => row.payload)).toEqual([payment.body]);
+    expect(byType('subscription.activated').map((row) => row.payload)).toEqual([
+      {
+        plan: 'monthly',
+        status: 'active',
+        currentPeriodEnd: after!.currentPeriodEnd.toISOString(),
+      },
+    ]);
+    expect(byType('subscription-receipt').map((row) => [row.kind, row.payload])).toEqual([
+      [
+        'email',
+        {
+          to: business.owner.email,
+          businessName: business.name,
+          plan: 'monthly',
+          amount: config.plans.monthly,
+          mpesaReceiptNumber: payment.body.mpesaReceiptNumber,
+          currentPeriodEnd: after!.currentPeriodEnd.toISOString(),
+        },
+      ],
+    ]);
+
+    // Re-running the same job (at-least-once delivery) changes nothing.
+    expect(await applyCallback(deps, inboxId!)).toEqual({
+      outcome: 'applied',
+      alreadyProcessed: true,
+    });
+    expect(await outboxRows(deps, business.id)).toHaveLength(rows.length);
+  });
+
+  it('the same callback delivered 5 times concurrently: one activation, one receipt, one event', async () => {
+    const business = await createBusiness(deps);
+    const [before] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    const response = await pushSubscription(business, '254712000111');
+    expect(response.status).toBe(202);
+    const [first] = await inboxRows(deps, response.body.id).then(async (rows) =>
+      rows.length > 0
+        ? rows
+        : waitForCallbacks(deps, response.body.id).then(() => inboxRows(deps, response.body.id)),
+    );
+    const callbackUrl = String(
+      simulator.requests.find(
+        (request) => request.body.CallBackURL && request.body.PhoneNumber === '254712000111',
+      )!.body.CallBackURL,
+    );
+
+    const deliveries = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(callbackUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(first!.rawPayload),
+        }).then(async (res) => ({ status: res.status, body: await res.json() })),
+      ),
+    );
+    for (const delivery of deliveries)
+      expect(delivery).toEqual({ status: 200, body: { ResultCode: 0, ResultDesc: 'Accepted' } });
+
+    const inboxIds = await waitForCallbacks(deps, response.body.id, 6);
+    const outcomes = await Promise.all(inboxIds.map((id) => applyCallback(deps, id)));
+    expect(outcomes.filter((outcome) => outcome.outcome === 'applied')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome.outcome === 'duplicate')).toHaveLength(5);
+
+    const [after] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    expect(after!.currentPeriodEnd.getTime()).toBe(
+      before!.currentPeriodEnd.getTime() + PLAN_DAYS.monthly * DAY_MS,
+    );
+    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
+    expect(await outboxRows(deps, business.id, 'subscription-receipt')).toHaveLength(1);
+    expect(await outboxRows(deps, business.id, 'payment.succeeded')).toHaveLength(1);
+    expect(await outboxRows(deps, business.id, 'mpesa:apply-callback')).toHaveLength(6);
+  });
+
+  it('the simulator’s duplicate-callback scenario (…0006) applies once', async () => {
+    const business = await createBusiness(deps);
+    const response = await pushSubscription(business, '254700000006');
+    const inboxIds = await waitForCallbacks(deps, response.body.id, 2);
+    const outcomes = await Promise.all(inboxIds.map((id) => applyCallback(deps, id)));
+    expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(['applied', 'duplicate']);
+    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
+  });
+});
+
+describe('callbacks that must not activate anything', () => {
+  it('a forged callback (unknown token) is 404 and nothing is stored', async () => {
+    const before = await deps.db.$count(mpesaCallbackInbox);
+    const response = await http
+      .post('/bv-payments/mpesa/callback/not-a-real-token-0123456789')
+      .send({
+        Body: { stkCallback: { CheckoutRequestID: 'ws_CO_1', ResultCode: 0, ResultDesc: 'ok' } },
+      });
+    expect(response.status).toBe(404);
+    expect(response.body.code).toBe('NOT_FOUND');
+    expect(await deps.db.$count(mpesaCallbackInbox)).toBe(before);
+  });
+
+  it('a callback whose amount differs (…0008) → needs_review, nothing activated, no event', async () => {
+    const business = await createBusiness(deps);
+    const [before] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    const response = await pushSubscription(business, '254700000008');
+    const [inboxId] = await waitForCallbacks(deps, response.body.id);
+    expect(await applyCallback(deps, inboxId!)).toEqual({
+      outcome: 'needs_review',
+      alreadyProcessed: false,
+    });
+
+    const payment = await http
+      .get(`/bv-payments/${response.body.id}`)
+      .set('Authorization', business.owner.auth);
+    expect(payment.body.status).toBe('needs_review');
+    const [after] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    expect(after).toEqual(before);
+    const types = (await outboxRows(deps, business.id)).map((row) => row.type);
+    expect(types).toEqual(['mpesa:apply-callback']);
+  });
+
+  it('a callback to a payment’s URL naming another CheckoutRequestID is kept and not applied', async () => {
+    const business = await createBusiness(deps);
+    const response = await pushSubscription(business, '254722333444');
+    const [inboxId] = await waitForCallbacks(deps, response.body.id);
+    const [stored] = await inboxRows(deps, response.body.id);
+    const payload = structuredClone(stored!.rawPayload) as {
+      Body: { stkCallback: Record<string, unknown> };
+    };
+    payload.Body.stkCallback.CheckoutRequestID = 'ws_CO_someone_else';
+    const callbackUrl = String(
+      simulator.requests.find((request) => request.body.PhoneNumber === '254722333444')!.body
+        .CallBackURL,
+    );
+    const forged = await fetch(callbackUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+    });
+    expect(forged.status).toBe(200);
+    const ids = await waitForCallbacks(deps, response.body.id, 2);
+    const forgedId = ids.find((id) => id !== inboxId)!;
+    expect(await applyCallback(deps, forgedId)).toEqual({
+      outcome: 'unknown_checkout',
+      alreadyProcessed: false,
+    });
+    expect((await paymentRow(deps, response.body.id)).status).toBe('pending');
+    const [row] = await deps.db
+      .select()
+      .from(mpesaCallbackInbox)
+      .where(eq(mpesaCallbackInbox.id, forgedId));
+    expect(row).toMatchObject({
+      outcome: 'unknown_checkout',
+      checkoutRequestId: 'ws_CO_someone_else',
+    });
+    expect(row!.processedAt).not.toBeNull();
+  });
+
+  it.each([
+    ['254700000002', 'cancelled', 1032],
+    ['254700000003', 'failed', 1],
+    ['254700000004', 'failed', 2001],
+  ])('phone %s → %s (%i) with payment.failed', async (phone, status, code) => {
+    const business = await createBusiness(deps);
+    const response = await pushSale(business, {
+      amount: 25_000,
+      phoneNumber: phone,
+      reference: 'R-1001',
+    });
+    expect(response.status).toBe(202);
+    const [inboxId] = await waitForCallbacks(deps, response.body.id);
+    await applyCallback(deps, inboxId!);
+    const payment = await http
+      .get(`/bv-payments/${response.body.id}`)
+      .set('Authorization', business.cashier.auth);
+    expect(payment.body).toMatchObject({ status, resultCode: code });
+    expect(payment.body).not.toHaveProperty('mpesaReceiptNumber');
+    const failed = await outboxRows(deps, business.id, 'payment.failed');
+    expect(failed.map((row) => row.payload)).toEqual([payment.body]);
+  });
+
+  it('a sale payment succeeds without touching the subscription', async () => {
+    const business = await createBusiness(deps);
+    const response = await pushSale(business, {
+      amount: 123_400,
+      phoneNumber: '0110 123456',
+      reference: 'Table 4',
+    });
+    expect(response.status).toBe(202);
+    expect(response.body).toMatchObject({
+      purpose: 'sale',
+      amount: 123_400,
+      phoneNumber: '254110123456',
+    });
+    const push = simulator.requests.find((request) => request.body.PhoneNumber === '254110123456')!;
+    expect(push.body).toMatchObject({
+      Amount: 1234,
+      AccountReference: 'Table 4',
+      TransactionDesc: 'Sale payment',
+    });
+    const [inboxId] = await waitForCallbacks(deps, response.body.id);
+    expect((await applyCallback(deps, inboxId!)).outcome).toBe('applied');
+    expect((await paymentRow(deps, response.body.id)).status).toBe('succeeded');
+    const types = (await outboxRows(deps, business.id)).map((row) => row.type).sort();
+    expect(types).toEqual(['mpesa:apply-callback', 'payment.succeeded']);
+  });
+});
+
+describe('STK push requests', () => {
+  it('replaying the Idempotency-Key answers the same payment and makes one Daraja call', async () => {
+    const business = await createBusiness(deps);
+    const key = idempotencyKey();
+    const pushesBefore = simulator.stats.pushes;
+    const first = await pushSubscription(business, '254733000001', key);
+    const again = await pushSubscription(business, '254733000001', key);
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toEqual(first.body);
+    expect(simulator.stats.pushes - pushesBefore).toBe(1);
+    expect(await deps.db.$count(payments, eq(payments.businessId, business.id))).toBe(1);
+    expect((await pushSubscription(business, '254733000002', key)).status).toBe(422);
+  });
+
+  it('requires an Idempotency-Key', async () => {
+    const business = await createBusiness(deps);
+    const response = await http
+      .post('/bv-payments/sale-stk-push')
+      .set('Authorization', business.cashier.auth)
+      .send({ amount: 100, phoneNumber: '0712345678', reference: 'x' });
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it.each([
+    [{ amount: 150, phoneNumber: '0712345678', reference: 'R1' }, 'amount'],
+    [{ amount: 0, phoneNumber: '0712345678', reference: 'R1' }, 'amount'],
+    [{ amount: '100', phoneNumber: '0712345678', reference: 'R1' }, 'amount'],
+    [{ amount: 100, phoneNumber: '0812345678', reference: 'R1' }, 'phoneNumber'],
+    [{ amount: 100, phoneNumber: '+255712345678', reference: 'R1' }, 'phoneNumber'],
+    [{ amount: 100, phoneNumber: '0712345678', reference: 'much-too-long-ref' }, 'reference'],
+    [{ amount: 100, phoneNumber: '0712345678', reference: 'R1', businessId: 'x' }, 'businessId'],
+  ])('refuses %j with 400 naming %s, without calling Daraja', async (body, field) => {
+    const business = await createBusiness(deps);
+    const pushesBefore = simulator.stats.pushes;
+    const response = await pushSale(business, body);
+    expect(response.status).toBe(400);
+    expect(response.body.code).toBe('VALIDATION_FAILED');
+    expect(response.body.errors.map((error: { path: string }) => error.path)).toContain(field);
+    expect(simulator.stats.pushes).toBe(pushesBefore);
+  });
+
+  it('refuses an unknown plan', async () => {
+    const business = await createBusiness(deps);
+    const response = await http
+      .post('/bv-payments/subscription-stk-push')
+      .set('Authorization', business.owner.auth)
+      .set('Idempotency-Key', idempotencyKey())
+      .send({ plan: 'weekly', phoneNumber: '0712345678' });
+    expect(response.status).toBe(400);
+  });
+
+  it('maps Daraja refusals: a locked subscriber is 503 retryable, an invalid phone 422 not', async () => {
+    const business = await createBusiness(deps);
+    simulator.failNext('/mpesa/stkpush/v1/processrequest', 500, {
+      requestId: 'x',
+      errorCode: '500.001.1001',
+      errorMessage:
+        'Unable to lock subscriber, a transaction is already in process for the current subscriber',
+    });
+    const locked = await pushSale(business, {
+      amount: 100,
+      phoneNumber: '0712345678',
+      reference: 'R1',
+    });
+    expect(locked.status).toBe(503);
+    expect(locked.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+
+    simulator.failNext('/mpesa/stkpush/v1/processrequest', 400, {
+      requestId: 'y',
+      errorCode: '400.002.02',
+      errorMessage: 'Bad Request - Invalid PhoneNumber',
+    });
+    const invalid = await pushSale(business, {
+      amount: 100,
+      phoneNumber: '0712345679',
+      reference: 'R1',
+    });
+    expect(invalid.status).toBe(422);
+    expect(invalid.body).toMatchObject({ code: 'UNPROCESSABLE', retryable: false });
+    expect(invalid.body.detail).toContain('Invalid PhoneNumber');
+
+    simulator.failNext('/mpesa/stkpush/v1/processrequest', 500, {
+      requestId: 'z',
+      errorCode: '500.003.02',
+      errorMessage: 'Spike Arrest Violation',
+    });
+    const spike = await pushSale(business, {
+      amount: 100,
+      phoneNumber: '0712345670',
+      reference: 'R1',
+    });
+    expect(spike.body).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', retryable: true });
+
+    // The refused attempts are recorded as failed, never left pending.
+    const rows = await deps.db.select().from(payments).where(eq(payments.businessId, business.id));
+    expect(rows.map((row) => row.status)).toEqual(['failed', 'failed', 'failed']);
+  });
+
+  it('a Till configuration sends CustomerBuyGoodsOnline with the till number as PartyB', async () => {
+    const till = await startPaymentsHarness({
+      env: { MPESA_TRANSACTION_TYPE: 'till', MPESA_PARTY_B: '5123456' },
+    });
+    const business = await createBusiness(till.deps);
+    const response = await till.http
+      .post('/bv-payments/sale-stk-push')
+      .set('Authorization', business.cashier.auth)
+      .set('Idempotency-Key', idempotencyKey())
+      .send({ amount: 5_000, phoneNumber: '0712345678', reference: 'Till' });
+    expect(response.status).toBe(202);
+    expect(till.simulator.requests.at(-1)!.body).toMatchObject({
+      TransactionType: 'CustomerBuyGoodsOnline',
+      BusinessShortCode: '174379',
+      PartyB: '5123456',
+    });
+  });
+});
+
+describe('route guards', () => {
+  const pair = Promise.all([createBusiness(deps), createBusiness(deps)]);
+  afterAll(() => undefined);
+
+  it('subscription STK push: owner only', async () => {
+    const [owner, other] = await pair;
+    await expectRouteGuards(
+      http,
+      { owner, other },
+      {
+        method: 'post',
+        path: '/bv-payments/subscription-stk-push',
+        body: { plan: 'monthly', phoneNumber: '0712345678' },
+        headers: { 'Idempotency-Key': idempotencyKey() },
+        allowed: ['owner'],
+        namesResource: false,
+      },
+    );
+  });
+
+  it('sale STK push: every role', async () => {
+    const [owner, other] = await pair;
+    await expectRouteGuards(
+      http,
+      { owner, other },
+      {
+        method: 'post',
+        path: '/bv-payments/sale-stk-push',
+        body: { amount: 100, phoneNumber: '0712345678', reference: 'R1' },
+        headers: { 'Idempotency-Key': idempotencyKey() },
+        allowed: ['owner', 'manager', 'cashier'],
+        namesResource: false,
+      },
+    );
+  });
+
+  it('GET a payment: another business gets 404; subscription payments are the owner’s', async () => {
+    const [owner, other] = await pair;
+    const sale = await pushSale(owner, { amount: 100, phoneNumber: '0712345678', reference: 'R1' });
+    await expectRouteGuards(
+      http,
+      { owner, other },
+      {
+        method: 'get',
+        path: `/bv-payments/${sale.body.id}`,
+        allowed: ['owner', 'manager', 'cashier'],
+        namesResource: true,
+      },
+    );
+    const subscription = await pushSubscription(owner, '0712345678');
+    for (const user of [owner.manager, owner.cashier]) {
+      const response = await http
+        .get(`/bv-payments/${subscription.body.id}`)
+        .set('Authorization', user.auth);
+      expect(response.status).toBe(404);
+    }
+    expect(
+      (await http.get('/bv-payments/not-a-uuid').set('Authorization', owner.owner.auth)).status,
+    ).toBe(404);
+  });
+
+  it('the callback is public but refuses sources outside MPESA_CALLBACK_ALLOWLIST when set', async () => {
+    const guarded = await startPaymentsHarness({
+      env: { MPESA_CALLBACK_ALLOWLIST: '196.201.214.0/24' },
+    });
+    const business = await createBusiness(guarded.deps);
+    const response = await guarded.http
+      .post('/bv-payments/sale-stk-push')
+      .set('Authorization', business.cashier.auth)
+      .set('Idempotency-Key', idempotencyKey())
+      .send({ amount: 100, phoneNumber: '0712345678', reference: 'R1' });
+    expect(response.status).toBe(202);
+    // The simulator's callback comes from 127.0.0.1: refused, nothing stored.
+    const callbackUrl = String(guarded.simulator.requests.at(-1)!.body.CallBackURL);
+    const refused = await fetch(callbackUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ Body: {} }),
+    });
+    expect(refused.status).toBe(403);
+    expect(await inboxRows(guarded.deps, response.body.id)).toEqual([]);
+  });
+});
