@@ -17,7 +17,8 @@ export function normalisePhone(input: string): string | null {
 /** Request field: any accepted spelling in, the normalised MSISDN out (else 400). */
 export const PhoneNumberInput = z
   .string()
-  .max(32)
+  // Room for generous separators ("+254 - 712 - 345 - 678"), still bounded.
+  .max(64)
   .transform((value, ctx) => {
     const normalised = normalisePhone(value);
     if (normalised === null) {

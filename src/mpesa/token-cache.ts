@@ -46,7 +46,7 @@ export class SharedTokenCache {
 
   /** The current token, fetching one (once, across processes) when there is none. */
   async get(): Promise<string> {
-    const cached = await this.guard(this.redis.get(this.key));
+    const cached = await this.guard(() => this.redis.get(this.key));
     if (cached) return cached;
     this.inflight ??= this.refresh().finally(() => {
       this.inflight = undefined;
@@ -56,31 +56,31 @@ export class SharedTokenCache {
 
   /** Forgets `token` after Daraja refused it, unless another process already replaced it. */
   async invalidate(token: string): Promise<void> {
-    await this.guard(this.redis.eval(DELETE_IF_EQUAL, 1, this.key, token));
+    await this.guard(() => this.redis.eval(DELETE_IF_EQUAL, 1, this.key, token));
   }
 
   private async refresh(): Promise<string> {
     const owner = randomUUID();
     const deadline = Date.now() + this.waitMs;
     for (;;) {
-      const acquired = await this.guard(
+      const acquired = await this.guard(() =>
         this.redis.set(this.lockKey, owner, 'PX', this.lockMs, 'NX'),
       );
       if (acquired === 'OK') {
         try {
           // Another process may have refreshed between our miss and our lock.
-          const fresh = await this.guard(this.redis.get(this.key));
+          const fresh = await this.guard(() => this.redis.get(this.key));
           if (fresh) return fresh;
           const { accessToken, expiresInSeconds } = await this.fetchToken();
           const ttl = Math.max(1, Math.floor(expiresInSeconds - this.margin));
-          await this.guard(this.redis.set(this.key, accessToken, 'EX', ttl));
+          await this.guard(() => this.redis.set(this.key, accessToken, 'EX', ttl));
           return accessToken;
         } finally {
           await this.redis.eval(DELETE_IF_EQUAL, 1, this.lockKey, owner).catch(() => undefined);
         }
       }
       await sleep(50);
-      const cached = await this.guard(this.redis.get(this.key));
+      const cached = await this.guard(() => this.redis.get(this.key));
       if (cached) return cached;
       if (Date.now() > deadline) {
         throw serviceUnavailable('Timed out waiting for an M-Pesa access token; retry shortly');
@@ -88,9 +88,27 @@ export class SharedTokenCache {
     }
   }
 
-  private async guard<T>(command: Promise<T>): Promise<T> {
+  /**
+   * The API's Redis client refuses commands while (re)connecting instead of queueing them;
+   * a process that just started waits briefly for it rather than failing its first payment.
+   */
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 2_000);
+      this.redis.once('ready', done);
+    });
+  }
+
+  private async guard<T>(command: () => Promise<T>): Promise<T> {
     try {
-      return await command;
+      await this.ready();
+      return await command();
     } catch (error) {
       if (error instanceof AppError) throw error;
       throw serviceUnavailable(

@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { businesses, mpesaCallbackInbox, payments } from '../../src/db/schema/index.js';
+import { businesses, mpesaCallbackInbox, outbox, payments } from '../../src/db/schema/index.js';
 import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
 import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.jobs.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
@@ -212,15 +212,23 @@ describe('subscription STK push → callback → activation', () => {
 
 describe('callbacks that must not activate anything', () => {
   it('a forged callback (unknown token) is 404 and nothing is stored', async () => {
-    const before = await deps.db.$count(mpesaCallbackInbox);
+    const marker = `ws_CO_forged_${Date.now()}`;
+    const stored = () =>
+      deps.db.$count(
+        mpesaCallbackInbox,
+        sql`${mpesaCallbackInbox.rawPayload}::text like ${`%${marker}%`}`,
+      );
     const response = await http
       .post('/bv-payments/mpesa/callback/not-a-real-token-0123456789')
       .send({
-        Body: { stkCallback: { CheckoutRequestID: 'ws_CO_1', ResultCode: 0, ResultDesc: 'ok' } },
+        Body: { stkCallback: { CheckoutRequestID: marker, ResultCode: 0, ResultDesc: 'ok' } },
       });
     expect(response.status).toBe(404);
     expect(response.body.code).toBe('NOT_FOUND');
-    expect(await deps.db.$count(mpesaCallbackInbox)).toBe(before);
+    expect(await stored()).toBe(0);
+    expect(await deps.db.$count(outbox, sql`${outbox.payload}::text like ${`%${marker}%`}`)).toBe(
+      0,
+    );
   });
 
   it('a callback whose amount differs (…0008) → needs_review, nothing activated, no event', async () => {

@@ -44,7 +44,9 @@ export interface DarajaSimulator {
   requests: { path: string; body: Json }[];
   /** Forgets the current token, as when another app issued a new one. */
   invalidateTokens(): void;
-  /** The next request to `path` answers this instead (error-mapping tests). */
+  /** Sends a transaction's callback now (a callback held back, delivered late or again). */
+  deliverCallback(checkoutRequestId: string): Promise<void>;
+  /** The next request to `path` answers this instead (queued; error-mapping tests). */
   failNext(path: string, status: number, body: unknown): void;
   close(): Promise<void>;
 }
@@ -76,7 +78,7 @@ export async function startDarajaSimulator(
   const transactions = new Map<string, SimulatedTransaction>();
   const requests: { path: string; body: Json }[] = [];
   const timers = new Set<NodeJS.Timeout>();
-  const injected = new Map<string, { status: number; body: unknown }>();
+  const injected = new Map<string, { status: number; body: unknown }[]>();
   let token: { value: string; expiresAt: number } | undefined;
 
   const handlers: Record<string, (req: IncomingMessage, body: Json) => [number, unknown]> = {
@@ -241,13 +243,20 @@ export async function startDarajaSimulator(
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       const route = `${req.method ?? 'GET'} ${path}`;
-      const handler = handlers[route];
-      const forced = injected.get(path);
+      let body: Json = {};
+      try {
+        body = raw ? (JSON.parse(raw) as Json) : {};
+      } catch {
+        send(res, 400, error('400.002.02', 'Bad Request - Invalid JSON'));
+        return;
+      }
+      requests.push({ path, body });
+      const forced = injected.get(path)?.shift();
       if (forced) {
-        injected.delete(path);
         send(res, forced.status, forced.body);
         return;
       }
+      const handler = handlers[route];
       if (!handler) {
         send(res, 404, error('404.001.01', 'Resource not found'));
         return;
@@ -259,14 +268,6 @@ export async function startDarajaSimulator(
           return;
         }
       }
-      let body: Json = {};
-      try {
-        body = raw ? (JSON.parse(raw) as Json) : {};
-      } catch {
-        send(res, 400, error('400.002.02', 'Bad Request - Invalid JSON'));
-        return;
-      }
-      requests.push({ path, body });
       const [status, answer] = handler(req, body);
       options.log(`${route} → ${status}`);
       send(res, status, answer);
@@ -288,7 +289,14 @@ export async function startDarajaSimulator(
     invalidateTokens: () => {
       token = undefined;
     },
-    failNext: (path, status, body) => injected.set(path, { status, body }),
+    deliverCallback: async (checkoutRequestId) => {
+      const transaction = transactions.get(checkoutRequestId);
+      if (!transaction) throw new Error(`no simulated transaction ${checkoutRequestId}`);
+      await deliver(transaction);
+    },
+    failNext: (path, status, body) => {
+      injected.set(path, [...(injected.get(path) ?? []), { status, body }]);
+    },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
