@@ -86,7 +86,7 @@ const EnvSchema = z.object({
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
 
   // M-Pesa (Daraja). Unset MPESA_ENV means: sandbox when credentials are given, else the simulator.
-  MPESA_ENV: z.enum(['simulator', 'sandbox', 'production']).optional(),
+  MPESA_ENV: optionalString.pipe(z.enum(['simulator', 'sandbox', 'production']).optional()),
   MPESA_BASE_URL: optionalString.pipe(z.url().optional()),
   MPESA_CONSUMER_KEY: optionalString,
   MPESA_CONSUMER_SECRET: optionalString,

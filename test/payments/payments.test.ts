@@ -1,6 +1,10 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import supertest from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.js';
 import { businesses, mpesaCallbackInbox, outbox, payments } from '../../src/db/schema/index.js';
 import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
 import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.jobs.js';
@@ -229,6 +233,24 @@ describe('callbacks that must not activate anything', () => {
     expect(await deps.db.$count(outbox, sql`${outbox.payload}::text like ${`%${marker}%`}`)).toBe(
       0,
     );
+  });
+
+  it('the callback token never reaches the request log', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const app = buildApp({ ...deps, logger: pino({ level: 'info' }, stream) });
+    const response = await supertest(app.callback())
+      .post('/bv-payments/mpesa/callback/secret-token-0123456789')
+      .send({ Body: {} });
+    expect(response.status).toBe(404);
+    const log = lines.join('');
+    expect(log).toContain('/bv-payments/mpesa/callback/[redacted]');
+    expect(log).not.toContain('secret-token-0123456789');
   });
 
   it('a callback whose amount differs (…0008) → needs_review, nothing activated, no event', async () => {
