@@ -272,6 +272,58 @@ describe('Daraja wire details', () => {
   });
 });
 
+describe('the simulator speaks Daraja', () => {
+  const basic = `Basic ${Buffer.from('simulator-consumer-key:simulator-consumer-secret').toString('base64')}`;
+  const getToken = async (authorization = basic) => {
+    const response = await fetch(
+      `${simulator.url}/oauth/v1/generate?grant_type=client_credentials`,
+      {
+        headers: { authorization },
+      },
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, string> };
+  };
+  const query = (token: string, body: Record<string, unknown>) =>
+    fetch(`${simulator.url}/mpesa/stkpushquery/v1/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (response) => ({ status: response.status, body: await response.json() }));
+
+  it('issues string expires_in, refuses bad Basic auth, and a new token invalidates the old one', async () => {
+    expect(await getToken('Basic bm9wZTpub3Bl')).toMatchObject({
+      status: 400,
+      body: { errorCode: '400.008.01' },
+    });
+    const first = await getToken();
+    expect(first).toMatchObject({ status: 200, body: { expires_in: '3599' } });
+    const second = await getToken();
+    const timestamp = '20260101120000';
+    const body = {
+      BusinessShortCode: '174379',
+      Password: stkPassword('174379', processA.config.mpesa.passkey, timestamp),
+      Timestamp: timestamp,
+      CheckoutRequestID: 'ws_CO_unknown',
+    };
+    expect(await query(first.body.access_token!, body)).toMatchObject({
+      status: 404,
+      body: { errorCode: '404.001.03', errorMessage: 'Invalid Access Token' },
+    });
+    expect(await query(second.body.access_token!, body)).toMatchObject({
+      status: 400,
+      body: { errorCode: '400.002.02' },
+    });
+    expect(await query(second.body.access_token!, { ...body, Password: 'd3Jvbmc=' })).toMatchObject(
+      {
+        status: 500,
+        body: { errorCode: '500.001.1001', errorMessage: 'Wrong credentials' },
+      },
+    );
+    // Our processes' shared token is dead now too; the next call recovers by itself.
+    expect((await providerA.initiate(pushParams)).checkoutRequestId).toMatch(/^ws_CO_/);
+  });
+});
+
 describe('configuration', () => {
   it('uses the simulator without credentials and the sandbox with them', () => {
     const base = { NODE_ENV: 'development' };

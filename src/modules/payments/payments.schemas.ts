@@ -45,7 +45,8 @@ export const SaleStkPushBody = z.strictObject({
     // Daraja's per-transaction ceiling: KSh 250,000.
     .max(25_000_000)
     .multipleOf(100, { message: 'M-Pesa amounts are whole shillings: a multiple of 100 cents' })
-    .describe('Cents; whole shillings only'),
+    .describe('Cents; whole shillings only')
+    .openapi({ multipleOf: 100 }),
   phoneNumber: PhoneNumberInput,
   reference: z
     .string()
