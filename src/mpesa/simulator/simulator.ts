@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { darajaTimestamp, stkPassword } from '../daraja-time.js';
 import { RESULTS, scenarioFor, type Scenario } from './scenarios.js';
+import { badRequest, error, send, stkCallbackBody, text, type Json } from './wire.js';
 
 export interface SimulatorOptions {
   consumerKey: string;
@@ -50,8 +51,6 @@ export interface DarajaSimulator {
   failNext(path: string, status: number, body: unknown): void;
   close(): Promise<void>;
 }
-
-type Json = Record<string, unknown>;
 
 /**
  * A Daraja stand-in speaking its wire format: OAuth (Basic auth; a new token invalidates
@@ -203,25 +202,10 @@ export async function startDarajaSimulator(
 
   async function deliver(transaction: SimulatedTransaction) {
     const result = RESULTS[transaction.scenario];
+    // The …0008 customer pays one shilling more than asked.
     const paid =
       transaction.scenario === 'amount-differs' ? transaction.amount + 1 : transaction.amount;
-    const stkCallback: Json = {
-      MerchantRequestID: transaction.merchantRequestId,
-      CheckoutRequestID: transaction.checkoutRequestId,
-      ResultCode: result.code,
-      ResultDesc: result.desc,
-    };
-    if (result.code === 0) {
-      stkCallback.CallbackMetadata = {
-        Item: [
-          { Name: 'Amount', Value: paid },
-          { Name: 'MpesaReceiptNumber', Value: transaction.receiptNumber },
-          { Name: 'Balance' },
-          { Name: 'TransactionDate', Value: Number(darajaTimestamp(new Date())) },
-          { Name: 'PhoneNumber', Value: Number(transaction.phone) },
-        ],
-      };
-    }
+    const stkCallback = stkCallbackBody(transaction, result, paid, darajaTimestamp(new Date()));
     try {
       const response = await request(transaction.callbackUrl, {
         method: 'POST',
@@ -305,23 +289,3 @@ export async function startDarajaSimulator(
     },
   };
 }
-
-function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-function error(errorCode: string, errorMessage: string, requestId?: unknown): Json {
-  return {
-    requestId: typeof requestId === 'string' ? requestId : randomUUID(),
-    errorCode,
-    errorMessage,
-  };
-}
-
-/** A JSON field as Daraja would read it: strings and numbers as text, anything else empty. */
-function text(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
-}
-
-const badRequest = (field: string) => error('400.002.02', `Bad Request - Invalid ${field}`);
