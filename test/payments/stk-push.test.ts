@@ -39,6 +39,27 @@ describe('STK push requests', () => {
     expect((await pushSubscription(business, '254733000002', key)).status).toBe(422);
   });
 
+  it('5 concurrent pushes with one key: one payment, one Daraja call', async () => {
+    const business = await createBusiness(deps);
+    const key = idempotencyKey();
+    const pushesBefore = simulator.stats.pushes;
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => pushSubscription(business, '254733000009', key)),
+    );
+    const accepted = responses.filter((response) => response.status === 202);
+    const busy = responses.filter((response) => response.status === 409);
+    expect(accepted.length + busy.length).toBe(5);
+    expect(new Set(accepted.map((response) => response.body.id as string)).size).toBe(1);
+    for (const response of busy) {
+      expect(response.body).toMatchObject({
+        code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+        retryable: true,
+      });
+    }
+    expect(simulator.stats.pushes - pushesBefore).toBe(1);
+    expect(await deps.db.$count(payments, eq(payments.businessId, business.id))).toBe(1);
+  });
+
   it('requires an Idempotency-Key', async () => {
     const business = await createBusiness(deps);
     const response = await http

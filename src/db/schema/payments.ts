@@ -37,13 +37,13 @@ export const payments = pgTable(
     status: text().$type<PaymentStatus>().notNull().default('pending'),
     merchantRequestId: text(),
     /** Null only when Daraja never accepted the request. */
-    checkoutRequestId: text().unique(),
-    mpesaReceiptNumber: text().unique(),
+    checkoutRequestId: text().unique('payments_checkout_request_id_unique'),
+    mpesaReceiptNumber: text().unique('payments_mpesa_receipt_number_unique'),
     resultCode: integer(),
     resultDesc: text(),
     customerMessage: text(),
     /** sha256 of the unguessable token in this payment's CallBackURL. */
-    callbackTokenHash: text().notNull().unique(),
+    callbackTokenHash: text().notNull().unique('payments_callback_token_hash_unique'),
     confirmedBy: text().$type<PaymentConfirmation>(),
     reference: text(),
     createdBy: uuid()

@@ -32,9 +32,9 @@ CREATE TABLE "payments" (
 	"completed_at" timestamp (3) with time zone,
 	"last_queried_at" timestamp (3) with time zone,
 	"query_attempts" integer DEFAULT 0 NOT NULL,
-	CONSTRAINT "payments_checkoutRequestId_unique" UNIQUE("checkout_request_id"),
-	CONSTRAINT "payments_mpesaReceiptNumber_unique" UNIQUE("mpesa_receipt_number"),
-	CONSTRAINT "payments_callbackTokenHash_unique" UNIQUE("callback_token_hash")
+	CONSTRAINT "payments_checkout_request_id_unique" UNIQUE("checkout_request_id"),
+	CONSTRAINT "payments_mpesa_receipt_number_unique" UNIQUE("mpesa_receipt_number"),
+	CONSTRAINT "payments_callback_token_hash_unique" UNIQUE("callback_token_hash")
 );
 --> statement-breakpoint
 ALTER TABLE "mpesa_callback_inbox" ADD CONSTRAINT "mpesa_callback_inbox_payment_id_payments_id_fk" FOREIGN KEY ("payment_id") REFERENCES "public"."payments"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
