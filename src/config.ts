@@ -151,6 +151,9 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   }
   if (env.MPESA_ENV === 'simulator') {
     problems.push('MPESA_ENV: the Daraja simulator is for development and tests only');
+  } else if (!env.MPESA_ENV?.trim()) {
+    // Never guess between Safaricom's sandbox and real money.
+    problems.push('MPESA_ENV: is required in production (production, or sandbox for staging)');
   }
   for (const name of [
     'MPESA_CONSUMER_KEY',

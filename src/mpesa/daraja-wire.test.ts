@@ -99,6 +99,7 @@ describe('configuration', () => {
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false',
     };
     expect(() => loadConfig(production)).toThrow(/MPESA_PASSKEY/);
+    expect(() => loadConfig(production)).toThrow(/MPESA_ENV: is required in production/);
     expect(() => loadConfig({ ...production, MPESA_ENV: 'simulator' })).toThrow(/MPESA_ENV/);
     const config = loadConfig({
       ...production,
