@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, QueueEvents, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { eq, sql } from 'drizzle-orm';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -356,5 +356,29 @@ describe('callbacks that must not activate anything', () => {
     expect((await paymentRow(deps, response.body.id)).status).toBe('succeeded');
     const types = (await outboxRows(deps, business.id)).map((row) => row.type).sort();
     expect(types).toEqual(['mpesa:apply-callback', 'payment.succeeded']);
+  });
+});
+
+describe('the mpesa queue', () => {
+  it('refuses malformed job data and unknown job names as permanent failures', async () => {
+    // Only name and data are read by the processor.
+    const job = (name: string, data: unknown) => ({ name, data }) as unknown as Job;
+    await expect(mpesaQueue.process(job('apply-callback', {}), deps)).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    await expect(
+      mpesaQueue.process(job('apply-callback', { inboxId: 'not-a-uuid' }), deps),
+    ).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(mpesaQueue.process(job('nonsense', {}), deps)).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
+    // A job for an inbox row that does not exist completes without doing anything.
+    expect(
+      await mpesaQueue.process(
+        job('apply-callback', { inboxId: '01900000-0000-7000-8000-000000000000' }),
+        deps,
+      ),
+    ).toEqual({ outcome: 'missing', alreadyProcessed: false });
+    expect(mpesaQueue.schedules).toHaveProperty('reconcile');
   });
 });
