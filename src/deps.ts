@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { AccessTokens } from './modules/auth/access-token.js';
 import { createStorage, type Storage } from './storage/storage.js';
+import type { PaymentProvider } from './mpesa/provider.js';
 
 /** Shutdown state shared by the server and the readiness check. */
 export interface Lifecycle {
@@ -28,6 +29,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** Files (product images, exports): local disk or S3-compatible, from the config. */
   storage: Storage;
+  /** M-Pesa by default (built from config on first use, see mpesa/mpesa-provider.ts). */
+  paymentProvider?: PaymentProvider;
 }
 
 export interface CreateDepsOptions {
