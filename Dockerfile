@@ -28,6 +28,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY drizzle ./drizzle
+# The local storage driver's directory (STORAGE_LOCAL_DIR); mount a volume here to keep files.
+RUN mkdir -p /app/.data/uploads && chown -R node:node /app/.data
 USER node
 EXPOSE 3000
 # tini reaps zombies and forwards SIGTERM; node runs directly (pnpm would swallow the signal).

@@ -16,6 +16,7 @@ import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
+import { redactUrl } from './lib/logger.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
@@ -57,6 +58,13 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
       }),
       autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
       quietReqLogger: true,
+      // The M-Pesa callback URL carries a per-payment secret: never log it.
+      serializers: {
+        req: (req: unknown) => {
+          const serialized = req as { url?: string };
+          return { ...serialized, url: redactUrl(serialized.url) };
+        },
+      },
     }),
   );
   app.use(httpMetrics());

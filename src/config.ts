@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 
@@ -24,6 +25,25 @@ const listOfStrings = z
       .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
+
+/** Cents that are whole shillings: M-Pesa only moves whole shillings. */
+const wholeShillings = z.coerce
+  .number()
+  .int()
+  .min(100)
+  .refine((cents) => cents % 100 === 0, {
+    message: 'must be whole shillings (a multiple of 100 cents)',
+  });
+
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (!address || rest.length > 0) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (bits === undefined) return true;
+  const max = version === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
+}
 
 const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789abcdef';
 
@@ -67,6 +87,52 @@ const EnvSchema = z.object({
   SMTP_URL: optionalString.pipe(z.url().optional()),
   MAIL_FROM: z.string().default('Backend POS <no-reply@pos.local>'),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
+
+  STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+  STORAGE_LOCAL_DIR: z.string().min(1).default('.data/uploads'),
+  /** Where uploads are spooled while being checked and hashed (default: the OS temp dir). */
+  UPLOAD_TMP_DIR: optionalString,
+  S3_BUCKET: optionalString,
+  S3_ENDPOINT: optionalString.pipe(z.url().optional()),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  /** Path-style URLs (`endpoint/bucket/key`), as MinIO and most S3-compatible servers want. */
+  S3_FORCE_PATH_STYLE: booleanString.default(true),
+  // M-Pesa (Daraja). Unset MPESA_ENV means: sandbox when credentials are given, else the simulator.
+  MPESA_ENV: optionalString.pipe(z.enum(['simulator', 'sandbox', 'production']).optional()),
+  MPESA_BASE_URL: optionalString.pipe(z.url().optional()),
+  MPESA_CONSUMER_KEY: optionalString,
+  MPESA_CONSUMER_SECRET: optionalString,
+  MPESA_SHORTCODE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{5,7}$/, 'must be a 5–7 digit shortcode')
+      .optional(),
+  ),
+  MPESA_PASSKEY: optionalString,
+  MPESA_TRANSACTION_TYPE: z.enum(['paybill', 'till']).default('paybill'),
+  MPESA_PARTY_B: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{5,8}$/, 'must be a PayBill or till number')
+      .optional(),
+  ),
+  MPESA_CALLBACK_ALLOWLIST: listOfStrings.pipe(
+    z.array(z.string().refine(isCidr, { message: 'must be a comma list of IPv4/IPv6 CIDRs' })),
+  ),
+  MPESA_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  MPESA_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(1).default(60),
+  MPESA_EXPIRE_AFTER_SECONDS: z.coerce.number().int().min(10).default(600),
+  MPESA_SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(3090),
+  MPESA_SIMULATOR_CALLBACK_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+  MPESA_SIMULATOR_LATE_CALLBACK_DELAY_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(11 * 60_000),
+  PLAN_MONTHLY_PRICE: wholeShillings.default(150_000),
+  PLAN_ANNUAL_PRICE: wholeShillings.default(1_500_000),
 });
 
 /**
@@ -75,6 +141,17 @@ const EnvSchema = z.object({
  */
 function crossCheck(env: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
+  if (env.STORAGE_DRIVER === 's3' && !env.S3_BUCKET?.trim()) {
+    problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
+  }
+  if (
+    (env.MPESA_ENV === 'sandbox' || env.MPESA_ENV === 'production') &&
+    (!env.MPESA_CONSUMER_KEY?.trim() || !env.MPESA_CONSUMER_SECRET?.trim())
+  ) {
+    problems.push(
+      `MPESA_CONSUMER_KEY: MPESA_ENV=${env.MPESA_ENV} needs MPESA_CONSUMER_KEY and MPESA_CONSUMER_SECRET`,
+    );
+  }
   if (env.NODE_ENV !== 'production') return problems;
   if (!env.DATABASE_URL?.trim()) {
     problems.push(
@@ -88,6 +165,21 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
     problems.push(
       'WEBHOOK_ALLOW_PRIVATE_NETWORKS: must be false in production (it exists for development and tests only)',
     );
+  }
+  if (env.MPESA_ENV === 'simulator') {
+    problems.push('MPESA_ENV: the Daraja simulator is for development and tests only');
+  } else if (!env.MPESA_ENV?.trim()) {
+    // Never guess between Safaricom's sandbox and real money.
+    problems.push('MPESA_ENV: is required in production (production, or sandbox for staging)');
+  }
+  for (const name of [
+    'MPESA_CONSUMER_KEY',
+    'MPESA_CONSUMER_SECRET',
+    'MPESA_SHORTCODE',
+    'MPESA_PASSKEY',
+  ]) {
+    if (!env[name]?.trim())
+      problems.push(`${name}: is required in production (Daraja credentials)`);
   }
   return problems;
 }
@@ -143,6 +235,64 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
     metricsToken: env.METRICS_TOKEN,
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     webhooks: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+    storage: {
+      driver: env.STORAGE_DRIVER,
+      localDir: env.STORAGE_LOCAL_DIR,
+      tmpDir: env.UPLOAD_TMP_DIR,
+      s3: {
+        bucket: env.S3_BUCKET ?? '',
+        endpoint: env.S3_ENDPOINT,
+        region: env.S3_REGION,
+        accessKeyId: env.S3_ACCESS_KEY_ID,
+        secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+        forcePathStyle: env.S3_FORCE_PATH_STYLE,
+      },
+    },
+    mpesa: buildMpesaConfig(env),
+    plans: { monthly: env.PLAN_MONTHLY_PRICE, annual: env.PLAN_ANNUAL_PRICE },
+  };
+}
+
+/** Sandbox's public test shortcode and passkey; the simulator accepts the same pair. */
+const SANDBOX_SHORTCODE = '174379';
+const SANDBOX_PASSKEY = 'bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919';
+export const SIMULATOR_CREDENTIALS = {
+  consumerKey: 'simulator-consumer-key',
+  consumerSecret: 'simulator-consumer-secret',
+};
+const DARAJA_HOSTS = {
+  sandbox: 'https://sandbox.safaricom.co.ke',
+  production: 'https://api.safaricom.co.ke',
+} as const;
+
+function buildMpesaConfig(env: z.output<typeof EnvSchema>) {
+  const hasCredentials = env.MPESA_CONSUMER_KEY !== undefined;
+  const mode = env.MPESA_ENV ?? (hasCredentials ? 'sandbox' : 'simulator');
+  const simulated = mode === 'simulator';
+  const shortcode = env.MPESA_SHORTCODE ?? SANDBOX_SHORTCODE;
+  return {
+    env: mode,
+    baseUrl: (
+      env.MPESA_BASE_URL ??
+      (simulated ? `http://127.0.0.1:${env.MPESA_SIMULATOR_PORT}` : DARAJA_HOSTS[mode])
+    ).replace(/\/+$/, ''),
+    consumerKey: env.MPESA_CONSUMER_KEY ?? (simulated ? SIMULATOR_CREDENTIALS.consumerKey : ''),
+    consumerSecret:
+      env.MPESA_CONSUMER_SECRET ?? (simulated ? SIMULATOR_CREDENTIALS.consumerSecret : ''),
+    shortcode,
+    passkey: env.MPESA_PASSKEY ?? SANDBOX_PASSKEY,
+    transactionType: env.MPESA_TRANSACTION_TYPE,
+    /** PayBill: the shortcode itself. Till: the till number (a wrong one is ResultCode 2028). */
+    partyB: env.MPESA_PARTY_B ?? shortcode,
+    callbackAllowlist: env.MPESA_CALLBACK_ALLOWLIST,
+    httpTimeoutMs: env.MPESA_HTTP_TIMEOUT_MS,
+    reconcileAfterSeconds: env.MPESA_RECONCILE_AFTER_SECONDS,
+    expireAfterSeconds: env.MPESA_EXPIRE_AFTER_SECONDS,
+    simulator: {
+      port: env.MPESA_SIMULATOR_PORT,
+      callbackDelayMs: env.MPESA_SIMULATOR_CALLBACK_DELAY_MS,
+      lateCallbackDelayMs: env.MPESA_SIMULATOR_LATE_CALLBACK_DELAY_MS,
+    },
   };
 }
 

@@ -5,6 +5,8 @@ import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { AccessTokens } from './modules/auth/access-token.js';
+import { createStorage, type Storage } from './storage/storage.js';
+import type { PaymentProvider } from './mpesa/provider.js';
 
 /** Shutdown state shared by the server and the readiness check. */
 export interface Lifecycle {
@@ -25,6 +27,10 @@ export interface AppDeps {
   clock: Clock;
   accessTokens: AccessTokens;
   lifecycle: Lifecycle;
+  /** Files (product images, exports): local disk or S3-compatible, from the config. */
+  storage: Storage;
+  /** M-Pesa by default (built from config on first use, see mpesa/mpesa-provider.ts). */
+  paymentProvider?: PaymentProvider;
 }
 
 export interface CreateDepsOptions {
@@ -33,6 +39,8 @@ export interface CreateDepsOptions {
   databaseUrl: string;
   clock?: Clock;
   applicationName?: string;
+  /** Defaults to the storage the config names (createStorage). */
+  storage?: Storage;
 }
 
 export function createDeps(options: CreateDepsOptions): AppDeps {
@@ -51,6 +59,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     clock: options.clock ?? systemClock,
     accessTokens: new AccessTokens(config.auth),
     lifecycle: { shuttingDown: false },
+    storage: options.storage ?? createStorage(config),
   };
 }
 

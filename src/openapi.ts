@@ -102,7 +102,16 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
       ...(request.query ? { query: request.query } : {}),
       ...(headers ? { headers } : {}),
       ...(request.body
-        ? { body: { required: true, content: { 'application/json': { schema: request.body } } } }
+        ? {
+            body: {
+              required: true,
+              content: {
+                [spec.bodyType === 'multipart' ? 'multipart/form-data' : 'application/json']: {
+                  schema: request.body,
+                },
+              },
+            },
+          }
         : {}),
     },
     responses,

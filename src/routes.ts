@@ -1,8 +1,12 @@
 import type { RouteSpec } from './http/route.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { businessRoutes } from './modules/business/business.routes.js';
+import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { filesRoutes } from './modules/files/files.routes.js';
+import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
+import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 
@@ -16,5 +20,9 @@ export const allRoutes: RouteSpec[] = [
   ...userRoutes,
   ...inviteRoutes,
   ...businessRoutes,
+  ...catalogRoutes,
+  ...inventoryRoutes,
+  ...filesRoutes,
   ...salesRoutes,
+  ...paymentRoutes,
 ];

@@ -56,6 +56,11 @@ export interface RouteSpec<R extends RouteRequest = RouteRequest> {
   idempotency?: 'required' | 'optional';
   /** JSON body size limit (default 1 MB). */
   bodyLimit?: string;
+  /**
+   * 'multipart': the handler streams the raw request itself (uploads); `request.body` then
+   * only documents the form fields and is not parsed or validated here.
+   */
+  bodyType?: 'json' | 'multipart';
   request?: R;
   responses: Partial<Record<number, RouteResponse>>;
   /** Problem codes beyond those implied by the declaration (auth, validation, body…). */
@@ -78,7 +83,7 @@ export function routeProblemCodes(spec: RouteSpec): ProblemCode[] {
     codes.add('VALIDATION_FAILED');
   }
   if (request.body) {
-    codes.add('MALFORMED_JSON');
+    if (spec.bodyType !== 'multipart') codes.add('MALFORMED_JSON');
     codes.add('PAYLOAD_TOO_LARGE');
     codes.add('UNSUPPORTED_MEDIA_TYPE');
   }
@@ -109,8 +114,9 @@ export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContex
   if (spec.requiresActiveSubscription) chain.push(requireActiveSubscription());
   // Bodies are parsed per route, after authentication: an anonymous caller cannot make the
   // server read a megabyte, and each route has its own limit (/sales/sync takes 5 MB).
-  if (spec.request?.body) chain.push(jsonBody(spec.bodyLimit ?? '1mb'));
-  chain.push(validate(spec.request ?? {}));
+  const multipart = spec.bodyType === 'multipart';
+  if (spec.request?.body && !multipart) chain.push(jsonBody(spec.bodyLimit ?? '1mb'));
+  chain.push(validate(multipart ? { ...spec.request, body: undefined } : (spec.request ?? {})));
   if (spec.idempotency)
     chain.push(idempotency({ required: spec.idempotency === 'required', routePath: spec.path }));
   chain.push(...(spec.middleware ?? []));

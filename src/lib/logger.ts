@@ -61,3 +61,10 @@ export function createLogger(
 /** Masks all but the last three digits of a phone number, for the rare log line that needs one. */
 export const maskPhone = (phone: string): string =>
   phone.length <= 3 ? '***' : `${'*'.repeat(phone.length - 3)}${phone.slice(-3)}`;
+
+/** URL paths whose last segment is a secret (the per-payment M-Pesa callback token). */
+const SECRET_PATHS = /^(\/bv-payments\/mpesa\/callback\/)[^?/]+/;
+
+/** A request URL fit for a log line: secrets in the path replaced. */
+export const redactUrl = (url: string | undefined): string | undefined =>
+  url?.replace(SECRET_PATHS, '$1[redacted]');

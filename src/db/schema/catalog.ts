@@ -1,5 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, integer, numeric, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs, updatedAt } from './columns.js';
 import { businesses, users } from './tenancy.js';
 
@@ -20,7 +29,12 @@ export const categories = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (table) => [index('categories_business_idx').on(table.businessId, table.name)],
+  (table) => [
+    index('categories_business_idx').on(table.businessId, table.name),
+    // One "Drinks" per shop, whatever the case; the constraint name ends with the field so a
+    // clash is answered 409 naming `name`.
+    uniqueIndex('categories_business_name_unique').on(table.businessId, sql`lower(${table.name})`),
+  ],
 );
 
 export const products = pgTable(
@@ -56,6 +70,25 @@ export const products = pgTable(
   },
   (table) => [
     index('products_business_updated_idx').on(table.businessId, table.updatedAt, table.id),
+    // sku and barcode are unique among a business's non-archived products: archiving a
+    // product frees its codes for the product that replaces it (what a shop expects when a
+    // supplier reuses a barcode), while archived tombstones keep theirs for history.
+    uniqueIndex('products_business_sku_unique')
+      .on(table.businessId, table.sku)
+      .where(sql`${table.archived} = false and ${table.sku} is not null`),
+    uniqueIndex('products_business_barcode_unique')
+      .on(table.businessId, table.barcode)
+      .where(sql`${table.archived} = false and ${table.barcode} is not null`),
+    // GET /products?q= is `ilike '%q%'` on each column; trigram GIN indexes keep it fast at
+    // 100k products (needs the pg_trgm extension: drizzle/0001_pg_trgm.sql).
+    index('products_name_trgm_idx').using('gin', table.name.op('gin_trgm_ops')),
+    index('products_sku_trgm_idx').using('gin', table.sku.op('gin_trgm_ops')),
+    index('products_barcode_trgm_idx').using('gin', table.barcode.op('gin_trgm_ops')),
+    index('products_low_stock_idx')
+      .on(table.businessId, table.id)
+      .where(
+        sql`${table.trackStock} and not ${table.archived} and ${table.lowStockThreshold} is not null and ${table.stockQuantity} <= ${table.lowStockThreshold}`,
+      ),
   ],
 );
 

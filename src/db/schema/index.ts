@@ -5,3 +5,4 @@ export * from './idempotency.js';
 export * from './catalog.js';
 export * from './auth.js';
 export * from './sales.js';
+export * from './payments.js';

@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound, validationFailed } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -108,6 +109,7 @@ export async function voidSale(
     }
     const taken = await findSaleStockMovements(tx, actor.businessId, id);
     if (taken.length > 0) {
+      const stamp = await beginCatalogWrite(tx, actor.businessId);
       const locked = new Map(
         (
           await lockProducts(
@@ -121,6 +123,7 @@ export async function voidSale(
         businessId: actor.businessId,
         movementType: 'void',
         createdBy: actor.userId,
+        stamp,
         movements: taken.map((movement) => {
           const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
           const giveBack = -Math.round(movement.delta * 1000);

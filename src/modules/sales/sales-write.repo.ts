@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import { stampOf } from '../catalog/catalog.repo.js';
 import type { DbOrTx, Tx } from '../../db/client.js';
 import { namedStatement } from '../../db/named-statement.js';
 import { type PaymentMethod } from '../../db/schema/index.js';
@@ -159,6 +160,8 @@ export interface SaleChildren {
   payments: SalePaymentRow[];
   /** In order: a product's last movement carries its new level. */
   movements: MovementRow[];
+  /** From beginCatalogWrite(): the base of the products' new updatedAt (delta sync order). */
+  stamp: Date;
 }
 
 const arr = (values: unknown[], type: string) => sql`${sql.param(values)}::${sql.raw(type)}[]`;
@@ -176,13 +179,23 @@ function stockCtes(rows: Omit<SaleChildren, 'lines' | 'payments'>) {
   const { movements } = rows;
   // One level per product (an UPDATE … FROM applies only one row per target): the last.
   const levels = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  // Each changed product gets its own millisecond after the catalog stamp, in id order,
+  // exactly as catalog writes do, so updatedAt stays unique and commit-ordered per business.
+  const productIds = [...levels.keys()].sort();
+  const stamps = productIds.map((_, index) => stampOf(rows.stamp, index).toISOString());
   const movement = (pick: (row: MovementRow) => unknown, type: string) =>
     arr(movements.map(pick), type);
   return sql`
     stock_levels as (
-      update products set stock_quantity = s.quantity_after, updated_at = now()
-      from unnest(${arr([...levels.keys()], 'uuid')}, ${arr([...levels.values()], 'numeric')})
-        as s(product_id, quantity_after)
+      update products set stock_quantity = s.quantity_after, updated_at = s.updated_at
+      from unnest(
+        ${arr(productIds, 'uuid')},
+        ${arr(
+          productIds.map((productId) => levels.get(productId)),
+          'numeric',
+        )},
+        ${arr(stamps, 'timestamptz')}
+      ) as s(product_id, quantity_after, updated_at)
       where products.id = s.product_id and products.business_id = ${rows.businessId}
       returning 1
     ),

@@ -90,7 +90,12 @@ const writeSalesStatement = namedStatement<
 >(
   'sales_write',
   (p) => sql`
-    with expected as (
+    with catalog as (
+      -- The catalog write order first (advisory lock, then the updatedAt stamp), before any
+      -- product row lock, as every product writer does (catalog.repo.ts lockCatalogAndStamp).
+      select catalog_write_stamp(${p('businessId')}::uuid) as stamp
+    ),
+    expected as (
       select * from unnest(
         ${p('eId')}::uuid[], ${p('ePrice')}::int[], ${p('eTaxRate')}::int[], ${p('eName')}::text[],
         ${p('eSku')}::text[], ${p('eTrackStock')}::boolean[], ${p('eThreshold')}::numeric[],
@@ -101,6 +106,7 @@ const writeSalesStatement = namedStatement<
       select id, price, tax_rate, name, sku, track_stock, low_stock_threshold, stock_quantity
       from products
       where id = any(${p('eId')}::uuid[]) and business_id = ${p('businessId')}
+        and (select stamp from catalog) is not null
       order by id
       for update
     ),
@@ -169,9 +175,11 @@ const writeSalesStatement = namedStatement<
       returning 1
     ),
     stock_levels as (
-      update products set stock_quantity = lv.quantity_after + drift.amount, updated_at = now()
+      -- Each changed product gets its own millisecond after the stamp, in id order (stampOf).
+      update products set stock_quantity = lv.quantity_after + drift.amount,
+        updated_at = (select stamp from catalog) + (lv.ordinal - 1) * interval '1 millisecond'
       from unnest(${p('levelProductId')}::uuid[], ${p('levelQuantity')}::numeric[])
-        as lv(product_id, quantity_after)
+          with ordinality as lv(product_id, quantity_after, ordinal)
         join drift on drift.id = lv.product_id
       where products.id = lv.product_id and products.business_id = ${p('businessId')}
         and exists (select 1 from inserted_sales)
@@ -241,8 +249,10 @@ export async function writeSalesWithChildren(
   rows: SalesToWrite,
 ): Promise<number[] | null> {
   const { headers, lines, payments, movements, outbox, products } = rows;
-  // One level per product (an UPDATE … FROM applies only one row per target): the last.
-  const levels = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  // One level per product (an UPDATE … FROM applies only one row per target): the last,
+  // in product id order (the order of their updatedAt stamps).
+  const last = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  const levels = new Map([...last].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const result = await writeSalesStatement(db, {
     businessId: rows.businessId,
     count: headers.length,

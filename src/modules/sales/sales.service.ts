@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
+import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import type { AppDeps } from '../../deps.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError } from '../../lib/errors.js';
@@ -61,9 +62,11 @@ export async function createSale(
     const products = await readProducts(deps.db, actor.businessId, productIds);
     let outcomes = await writeSales(deps, deps.db, actor, candidates, products);
     // A product changed in between (price, name, …): draft again under lock.
-    outcomes ??= await deps.db.transaction(async (tx) =>
-      writeSales(deps, tx, actor, candidates, await lockProducts(tx, actor.businessId, productIds)),
-    );
+    outcomes ??= await deps.db.transaction(async (tx) => {
+      await beginCatalogWrite(tx, actor.businessId);
+      const locked = await lockProducts(tx, actor.businessId, productIds);
+      return writeSales(deps, tx, actor, candidates, locked);
+    });
     const [outcome] = outcomes ?? [];
     // A rule broken: nothing was written.
     if (outcome && 'error' in outcome) throw outcome.error;
@@ -240,13 +243,20 @@ export async function syncSales(
 
   if (toWrite.length > 0) {
     try {
-      const outcomes = await deps.db.transaction(async (tx) => {
-        const productIds = productIdsOf(toWrite);
-        const products = await lockProducts(tx, actor.businessId, productIds);
-        const written = await writeSales(deps, tx, actor, toWrite, products);
-        if (!written) throw new Error('a product changed while locked');
-        return written;
-      });
+      // As createSale: drafted from products read without a lock, written in one statement
+      // that locks them and checks them; drafted again under lock if one changed meanwhile.
+      const productIds = productIdsOf(toWrite);
+      const products = await readProducts(deps.db, actor.businessId, productIds);
+      const outcomes =
+        (await writeSales(deps, deps.db, actor, toWrite, products)) ??
+        (await deps.db.transaction(async (tx) => {
+          // The catalog write order first, then product row locks (catalog.repo.ts).
+          await beginCatalogWrite(tx, actor.businessId);
+          const locked = await lockProducts(tx, actor.businessId, productIds);
+          const written = await writeSales(deps, tx, actor, toWrite, locked);
+          if (!written) throw new Error('a product changed while locked');
+          return written;
+        }));
       outcomes.forEach((outcome, position) => {
         const candidate = toWrite[position];
         if (!candidate) return;

@@ -216,6 +216,45 @@ CREATE TABLE "sales" (
 	"voided_by" uuid
 );
 --> statement-breakpoint
+CREATE TABLE "mpesa_callback_inbox" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"payment_id" uuid NOT NULL,
+	"raw_payload" jsonb NOT NULL,
+	"source_ip" text,
+	"received_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"checkout_request_id" text,
+	"processed_at" timestamp (3) with time zone,
+	"outcome" text
+);
+--> statement-breakpoint
+CREATE TABLE "payments" (
+	"id" uuid PRIMARY KEY NOT NULL,
+	"business_id" uuid NOT NULL,
+	"purpose" text NOT NULL,
+	"plan" text,
+	"amount" integer NOT NULL,
+	"phone_number" text NOT NULL,
+	"status" text DEFAULT 'pending' NOT NULL,
+	"merchant_request_id" text,
+	"checkout_request_id" text,
+	"mpesa_receipt_number" text,
+	"result_code" integer,
+	"result_desc" text,
+	"customer_message" text,
+	"callback_token_hash" text NOT NULL,
+	"confirmed_by" text,
+	"reference" text,
+	"created_by" uuid NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"completed_at" timestamp (3) with time zone,
+	"last_queried_at" timestamp (3) with time zone,
+	"query_attempts" integer DEFAULT 0 NOT NULL,
+	CONSTRAINT "payments_checkout_request_id_unique" UNIQUE("checkout_request_id"),
+	CONSTRAINT "payments_mpesa_receipt_number_unique" UNIQUE("mpesa_receipt_number"),
+	CONSTRAINT "payments_callback_token_hash_unique" UNIQUE("callback_token_hash")
+);
+--> statement-breakpoint
 ALTER TABLE "auth_sessions" ADD CONSTRAINT "auth_sessions_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "auth_sessions" ADD CONSTRAINT "auth_sessions_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "users" ADD CONSTRAINT "users_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
@@ -243,6 +282,9 @@ ALTER TABLE "sale_payments" ADD CONSTRAINT "sale_payments_business_id_businesses
 ALTER TABLE "sales" ADD CONSTRAINT "sales_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "sales" ADD CONSTRAINT "sales_cashier_id_users_id_fk" FOREIGN KEY ("cashier_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "sales" ADD CONSTRAINT "sales_voided_by_users_id_fk" FOREIGN KEY ("voided_by") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "mpesa_callback_inbox" ADD CONSTRAINT "mpesa_callback_inbox_payment_id_payments_id_fk" FOREIGN KEY ("payment_id") REFERENCES "public"."payments"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "payments" ADD CONSTRAINT "payments_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
+ALTER TABLE "payments" ADD CONSTRAINT "payments_created_by_users_id_fk" FOREIGN KEY ("created_by") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "auth_sessions_user_idx" ON "auth_sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_unique" ON "users" USING btree (lower("email"));--> statement-breakpoint
 CREATE INDEX "users_business_idx" ON "users" USING btree ("business_id","created_at");--> statement-breakpoint
@@ -250,7 +292,14 @@ CREATE INDEX "outbox_pending_idx" ON "outbox" USING btree ("id") WHERE "outbox".
 CREATE INDEX "outbox_dispatched_idx" ON "outbox" USING btree ("dispatched_at") WHERE "outbox"."dispatched_at" is not null;--> statement-breakpoint
 CREATE INDEX "idempotency_keys_expires_idx" ON "idempotency_keys" USING btree ("expires_at");--> statement-breakpoint
 CREATE INDEX "categories_business_idx" ON "categories" USING btree ("business_id","name");--> statement-breakpoint
+CREATE UNIQUE INDEX "categories_business_name_unique" ON "categories" USING btree ("business_id",lower("name"));--> statement-breakpoint
 CREATE INDEX "products_business_updated_idx" ON "products" USING btree ("business_id","updated_at","id");--> statement-breakpoint
+CREATE UNIQUE INDEX "products_business_sku_unique" ON "products" USING btree ("business_id","sku") WHERE "products"."archived" = false and "products"."sku" is not null;--> statement-breakpoint
+CREATE UNIQUE INDEX "products_business_barcode_unique" ON "products" USING btree ("business_id","barcode") WHERE "products"."archived" = false and "products"."barcode" is not null;--> statement-breakpoint
+CREATE INDEX "products_name_trgm_idx" ON "products" USING gin ("name" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_sku_trgm_idx" ON "products" USING gin ("sku" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_barcode_trgm_idx" ON "products" USING gin ("barcode" gin_trgm_ops);--> statement-breakpoint
+CREATE INDEX "products_low_stock_idx" ON "products" USING btree ("business_id","id") WHERE "products"."track_stock" and not "products"."archived" and "products"."low_stock_threshold" is not null and "products"."stock_quantity" <= "products"."low_stock_threshold";--> statement-breakpoint
 CREATE INDEX "stock_movements_product_idx" ON "stock_movements" USING btree ("business_id","product_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "stock_movements_business_idx" ON "stock_movements" USING btree ("business_id","created_at","id");--> statement-breakpoint
 CREATE INDEX "stock_movements_sale_idx" ON "stock_movements" USING btree ("sale_id") WHERE "stock_movements"."sale_id" is not null;--> statement-breakpoint
@@ -269,4 +318,8 @@ CREATE INDEX "sale_payments_reference_idx" ON "sale_payments" USING btree ("busi
 CREATE UNIQUE INDEX "sales_client_request_unique" ON "sales" USING btree ("business_id","client_request_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "sales_number_unique" ON "sales" USING btree ("business_id","number");--> statement-breakpoint
 CREATE INDEX "sales_business_occurred_idx" ON "sales" USING btree ("business_id","occurred_at","id");--> statement-breakpoint
-CREATE INDEX "sales_cashier_occurred_idx" ON "sales" USING btree ("business_id","cashier_id","occurred_at","id");
+CREATE INDEX "sales_cashier_occurred_idx" ON "sales" USING btree ("business_id","cashier_id","occurred_at","id");--> statement-breakpoint
+CREATE INDEX "mpesa_callback_inbox_payment_idx" ON "mpesa_callback_inbox" USING btree ("payment_id");--> statement-breakpoint
+CREATE INDEX "mpesa_callback_inbox_unprocessed_idx" ON "mpesa_callback_inbox" USING btree ("received_at") WHERE "mpesa_callback_inbox"."processed_at" is null;--> statement-breakpoint
+CREATE INDEX "payments_business_idx" ON "payments" USING btree ("business_id","created_at");--> statement-breakpoint
+CREATE INDEX "payments_pending_idx" ON "payments" USING btree ("created_at") WHERE "payments"."status" = 'pending';

@@ -1,0 +1,20 @@
+import { createHash } from 'node:crypto';
+import type { AppContext } from './context.js';
+
+/**
+ * Sets a strong ETag (hash of the JSON representation) and answers 304 when the client's
+ * If-None-Match already names it. Hashing the body rather than `version` keeps the ETag
+ * honest for stock changes, which change the representation but not `version`.
+ */
+export function sendWithEtag(ctx: AppContext, body: unknown): void {
+  const json = JSON.stringify(body);
+  ctx.status = 200;
+  ctx.etag = createHash('sha256').update(json).digest('base64url').slice(0, 27);
+  ctx.set('Cache-Control', 'private, no-cache');
+  if (ctx.fresh) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.type = 'application/json';
+  ctx.body = json;
+}

@@ -1,0 +1,169 @@
+import { z } from '../../lib/zod.js';
+
+/** Quantities: numbers with at most 3 decimals (numeric(14,3)), never strings. */
+export const hasAtMost3Decimals = (value: number) =>
+  Math.abs(value * 1000 - Math.round(value * 1000)) < 1e-6;
+export const QuantityValue = z
+  .number()
+  .refine(Number.isFinite, 'must be a finite number')
+  .refine(hasAtMost3Decimals, 'must have at most 3 decimals');
+
+const Money = z.int().min(0).max(1_000_000_000).meta({ description: 'Minor units (cents)' });
+const Code = z.string().trim().min(1).max(64);
+const Id = z.uuid();
+
+export const ProductSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    sku: z.string().optional(),
+    barcode: z.string().optional(),
+    description: z.string().optional(),
+    categoryId: Id.optional(),
+    price: z.int().meta({ description: 'Minor units (cents), VAT-inclusive' }),
+    cost: z.int().optional().meta({ description: 'Minor units (cents)' }),
+    taxRate: z.int().meta({ description: 'Basis points: 1600 = 16%' }),
+    unit: z.string(),
+    trackStock: z.boolean(),
+    stockQuantity: z.number().meta({ description: 'Sum of the stock ledger; at most 3 decimals' }),
+    lowStockThreshold: z.number().optional(),
+    imageUrl: z.url().optional(),
+    archived: z.boolean(),
+    version: z.int().meta({ description: 'Bumped by every catalog edit (not by stock changes)' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime().meta({
+      description: 'Bumped by every change, stock included; strictly increasing per business',
+    }),
+  })
+  .meta({ id: 'Product', description: 'A product of the catalog.' });
+export type Product = z.infer<typeof ProductSchema>;
+
+export const ProductListSchema = z
+  .object({ data: z.array(ProductSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'ProductList' });
+
+const productFields = {
+  name: z.string().trim().min(1).max(200),
+  sku: Code,
+  barcode: Code,
+  description: z.string().trim().max(2000),
+  categoryId: Id,
+  price: Money,
+  cost: Money,
+  taxRate: z.int().min(0).max(10_000),
+  unit: z.string().trim().min(1).max(20),
+  trackStock: z.boolean(),
+  lowStockThreshold: QuantityValue.min(0).max(1_000_000),
+};
+
+export const CreateProductBody = z
+  .strictObject({
+    name: productFields.name,
+    sku: productFields.sku.optional(),
+    barcode: productFields.barcode.optional(),
+    description: productFields.description.optional(),
+    categoryId: productFields.categoryId.optional(),
+    price: productFields.price,
+    cost: productFields.cost.optional(),
+    taxRate: productFields.taxRate.default(0),
+    unit: productFields.unit.default('each'),
+    trackStock: productFields.trackStock.default(true),
+    lowStockThreshold: productFields.lowStockThreshold.optional(),
+  })
+  .meta({ id: 'CreateProduct' });
+export type CreateProductInput = z.output<typeof CreateProductBody>;
+
+/** Optional fields may be cleared with null. */
+export const UpdateProductBody = z
+  .strictObject({
+    name: productFields.name.optional(),
+    sku: productFields.sku.nullable().optional(),
+    barcode: productFields.barcode.nullable().optional(),
+    description: productFields.description.nullable().optional(),
+    categoryId: productFields.categoryId.nullable().optional(),
+    price: productFields.price.optional(),
+    cost: productFields.cost.nullable().optional(),
+    taxRate: productFields.taxRate.optional(),
+    unit: productFields.unit.optional(),
+    trackStock: productFields.trackStock.optional(),
+    lowStockThreshold: productFields.lowStockThreshold.nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'Send at least one field to change')
+  .meta({ id: 'UpdateProduct' });
+export type UpdateProductInput = z.output<typeof UpdateProductBody>;
+
+export const ProductParams = z.object({ id: Id });
+
+const booleanQuery = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const ListProductsQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/)
+    .transform(Number)
+    .optional()
+    .openapi({ description: 'Page size: default 50, above 200 clamped to 200' }),
+  cursor: z.string().max(512).optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(100)
+    .optional()
+    .openapi({ description: 'Case-insensitive substring of name, sku or barcode' }),
+  categoryId: Id.optional(),
+  updatedSince: z.iso.datetime({ offset: true }).optional().openapi({
+    description:
+      'Delta sync: products whose updatedAt is strictly later, archived ones included. Pass the largest updatedAt already seen.',
+  }),
+  includeArchived: booleanQuery.optional(),
+});
+export type ListProductsQueryInput = z.output<typeof ListProductsQuery>;
+
+export const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .regex(/^(\*|(W\/)?"?\d{1,9}"?)$/, 'must be "<version>"')
+    .optional()
+    .openapi({ description: 'The version the edit is based on: "<version>". Stale → 412.' }),
+});
+
+export const IfNoneMatchHeaders = z.object({
+  'if-none-match': z
+    .string()
+    .optional()
+    .openapi({ description: 'An ETag from an earlier response: unchanged → 304' }),
+});
+
+export const CategorySchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Category' });
+export type Category = z.infer<typeof CategorySchema>;
+
+export const CategoryListSchema = z
+  .object({ data: z.array(CategorySchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'CategoryList' });
+
+export const CategoryBody = z
+  .strictObject({ name: z.string().trim().min(1).max(100) })
+  .meta({ id: 'CategoryInput' });
+
+export const ListCategoriesQuery = z.object({
+  limit: ListProductsQuery.shape.limit,
+  cursor: z.string().max(512).optional(),
+});
+
+export const ImageUploadBody = z
+  .object({
+    file: z.string().openapi({
+      type: 'string',
+      format: 'binary',
+      description: 'JPEG, PNG or WebP (checked by its bytes), at most 5 MB',
+    }),
+  })
+  .meta({ id: 'ProductImageUpload' });

@@ -1,0 +1,71 @@
+import { STOCK_MOVEMENT_TYPES } from '../../db/schema/index.js';
+import { z } from '../../lib/zod.js';
+import { QuantityValue } from '../catalog/catalog.schemas.js';
+import { MAX_ADJUSTMENT } from './inventory.rules.js';
+
+export const AdjustmentItem = z
+  .strictObject({
+    productId: z.uuid(),
+    type: z.enum(['receive', 'adjust', 'count']).openapi({
+      description:
+        '`receive` adds a positive quantity, `adjust` adds a signed non-zero delta, `count` sets the level',
+    }),
+    quantity: QuantityValue.min(-MAX_ADJUSTMENT).max(MAX_ADJUSTMENT),
+    unitCost: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Cents per unit' }),
+    note: z.string().trim().max(500).optional(),
+  })
+  .superRefine((item, context) => {
+    const problem =
+      item.type === 'receive' && item.quantity <= 0
+        ? 'must be positive for receive'
+        : item.type === 'adjust' && item.quantity === 0
+          ? 'must not be 0 for adjust'
+          : item.type === 'count' && item.quantity < 0
+            ? 'must not be negative for count (it is the level counted)'
+            : undefined;
+    if (problem) context.addIssue({ code: 'custom', path: ['quantity'], message: problem });
+  });
+
+export const AdjustmentBody = z
+  .strictObject({ items: z.array(AdjustmentItem).min(1).max(100) })
+  .meta({ id: 'StockAdjustment' });
+export type AdjustmentInput = z.output<typeof AdjustmentBody>;
+
+export const StockMovementSchema = z
+  .object({
+    id: z.uuid(),
+    productId: z.uuid(),
+    type: z.enum(STOCK_MOVEMENT_TYPES),
+    delta: z.number().meta({ description: 'The signed change this movement made' }),
+    quantityAfter: z.number(),
+    unitCost: z.int().optional(),
+    note: z.string().optional(),
+    saleId: z.uuid().optional(),
+    createdBy: z.uuid(),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'StockMovement', description: 'One entry of the stock ledger.' });
+export type StockMovement = z.infer<typeof StockMovementSchema>;
+
+export const AdjustmentResultSchema = z
+  .object({ movements: z.array(StockMovementSchema) })
+  .meta({ id: 'StockAdjustmentResult' });
+
+export const MovementListSchema = z
+  .object({ data: z.array(StockMovementSchema), nextCursor: z.string().nullable() })
+  .meta({ id: 'StockMovementList' });
+
+const Limit = z
+  .string()
+  .regex(/^\d{1,4}$/)
+  .transform(Number)
+  .optional()
+  .openapi({ description: 'Page size: default 50, above 200 clamped to 200' });
+
+export const ListMovementsQuery = z.object({
+  productId: z.uuid().optional(),
+  cursor: z.string().max(512).optional(),
+  limit: Limit,
+});
+
+export const LowStockQuery = z.object({ cursor: z.string().max(512).optional(), limit: Limit });

@@ -1,0 +1,206 @@
+import { UnrecoverableError } from 'bullmq';
+import type { AppDeps } from '../../deps.js';
+import type { QueueDefinition } from '../../jobs/types.js';
+import { z } from '../../lib/zod.js';
+import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
+import type { QueryResult } from '../../mpesa/provider.js';
+import { expirePayment, settlePayment } from './payment-settlement.js';
+import { isQueryDue } from './payments.rules.js';
+import {
+  findPaymentIdBy,
+  listPendingOlderThan,
+  listUnprocessedInbox,
+  lockInbox,
+  lockPayment,
+  markInboxProcessed,
+  updatePayment,
+} from './payments.repo.js';
+
+export interface ApplyResult {
+  outcome: string;
+  /** True when an earlier run already applied this callback. */
+  alreadyProcessed: boolean;
+}
+
+/**
+ * Applies one stored callback: idempotent (an inbox row is processed once; the payment is
+ * locked and only moves from pending), keyed on the payment's CheckoutRequestID and the
+ * receipt number. A callback naming another CheckoutRequestID is kept and logged.
+ */
+export async function applyCallback(deps: AppDeps, inboxId: string): Promise<ApplyResult> {
+  const provider = paymentProviderOf(deps);
+  return deps.db.transaction(async (tx) => {
+    const inbox = await lockInbox(tx, inboxId);
+    if (!inbox) return { outcome: 'missing', alreadyProcessed: false };
+    if (inbox.processedAt) return { outcome: inbox.outcome ?? 'applied', alreadyProcessed: true };
+    const finish = async (outcome: string, checkoutRequestId: string | null) => {
+      await markInboxProcessed(tx, inbox.id, {
+        outcome,
+        checkoutRequestId,
+        processedAt: deps.clock(),
+      });
+      return { outcome, alreadyProcessed: false };
+    };
+
+    let callback;
+    try {
+      callback = provider.parseCallback(inbox.rawPayload);
+    } catch {
+      deps.logger.warn({ inboxId }, 'M-Pesa callback is not an STK callback; kept in the inbox');
+      return finish('malformed', null);
+    }
+    const { checkoutRequestId, receiptNumber } = callback;
+    const payment = await lockPayment(tx, inbox.paymentId);
+    if (!payment) return finish('unknown_checkout', checkoutRequestId);
+
+    if (payment.checkoutRequestId !== checkoutRequestId) {
+      // Daraja's answer to initiate() was lost, but the callback came to this payment's
+      // secret URL: adopt its CheckoutRequestID unless another payment already owns it.
+      const owner = await findPaymentIdBy(tx, 'checkoutRequestId', checkoutRequestId);
+      if (payment.checkoutRequestId !== null || owner !== undefined) {
+        deps.logger.warn(
+          { inboxId, paymentId: payment.id, checkoutRequestId },
+          'M-Pesa callback names an unknown CheckoutRequestID; kept in the inbox, not applied',
+        );
+        return finish('unknown_checkout', checkoutRequestId);
+      }
+      await updatePayment(tx, payment.id, {
+        checkoutRequestId,
+        merchantRequestId: callback.merchantRequestId,
+      });
+      payment.checkoutRequestId = checkoutRequestId;
+    }
+    if (receiptNumber !== null) {
+      const holder = await findPaymentIdBy(tx, 'mpesaReceiptNumber', receiptNumber);
+      if (holder !== undefined && holder !== payment.id) {
+        deps.logger.warn(
+          { inboxId, paymentId: payment.id, holder },
+          'M-Pesa receipt number already belongs to another payment; kept in the inbox, not applied',
+        );
+        return finish('receipt_conflict', checkoutRequestId);
+      }
+    }
+    const outcome = await settlePayment(tx, deps, payment, callback, 'callback');
+    return finish(outcome, checkoutRequestId);
+  });
+}
+
+export interface ReconcileSummary {
+  queried: number;
+  settled: number;
+  expired: number;
+  stillPending: number;
+  callbacksApplied: number;
+}
+
+export interface ReconcileOptions {
+  /** Only this shop's payments (operator tooling, and tests sharing one database). */
+  businessId?: string;
+  limit?: number;
+}
+
+/**
+ * The reconciler: pending payments older than MPESA_RECONCILE_AFTER_SECONDS are queried
+ * (with backoff while Daraja says "being processed") and settled from the answer; those
+ * unanswered after MPESA_EXPIRE_AFTER_SECONDS expire. Daraja is called outside any
+ * transaction; the settlement re-locks the payment and only acts if it is still pending.
+ */
+export async function reconcilePending(
+  deps: AppDeps,
+  options: ReconcileOptions = {},
+): Promise<ReconcileSummary> {
+  const { reconcileAfterSeconds, expireAfterSeconds } = deps.config.mpesa;
+  const summary: ReconcileSummary = {
+    queried: 0,
+    settled: 0,
+    expired: 0,
+    stillPending: 0,
+    callbacksApplied: 0,
+  };
+  const now = deps.clock();
+
+  // Safety net: a stored callback whose job never ran (lost from Redis) is applied here.
+  const stale = await listUnprocessedInbox(
+    deps.db,
+    new Date(now.getTime() - 30_000),
+    options.limit ?? 100,
+    options.businessId,
+  );
+  for (const inboxId of stale) {
+    await applyCallback(deps, inboxId);
+    summary.callbacksApplied += 1;
+  }
+
+  const due = await listPendingOlderThan(
+    deps.db,
+    new Date(now.getTime() - reconcileAfterSeconds * 1000),
+    options.limit ?? 100,
+    options.businessId,
+  );
+  const provider = paymentProviderOf(deps);
+  for (const payment of due) {
+    const expiring = now.getTime() - payment.createdAt.getTime() >= expireAfterSeconds * 1000;
+    if (!expiring && !isQueryDue(payment.lastQueriedAt, payment.queryAttempts, now)) continue;
+
+    let answer: QueryResult | { state: 'unavailable' } = { state: 'unavailable' };
+    if (payment.checkoutRequestId !== null) {
+      summary.queried += 1;
+      try {
+        answer = await provider.query(payment.checkoutRequestId);
+      } catch (error) {
+        deps.logger.warn(
+          { paymentId: payment.id, err: { message: (error as Error).message } },
+          'M-Pesa status query failed; will retry',
+        );
+      }
+    }
+    const result = await deps.db.transaction(async (tx) => {
+      const locked = await lockPayment(tx, payment.id);
+      if (locked?.status !== 'pending') return 'gone';
+      if (answer.state === 'final') {
+        await settlePayment(
+          tx,
+          deps,
+          locked,
+          { ...answer, amount: null, phoneNumber: null, receiptNumber: null },
+          'query',
+        );
+        return 'settled';
+      }
+      if (expiring) {
+        await expirePayment(tx, deps, locked);
+        return 'expired';
+      }
+      await updatePayment(tx, locked.id, {
+        lastQueriedAt: now,
+        queryAttempts: locked.queryAttempts + 1,
+      });
+      return 'stillPending';
+    });
+    if (result !== 'gone') summary[result] += 1;
+  }
+  return summary;
+}
+
+const ApplyCallbackData = z.object({ inboxId: z.uuid() });
+
+/** Queue `mpesa`: `apply-callback` (from the outbox) and the repeatable `reconcile`. */
+export const mpesaQueue: QueueDefinition = {
+  queue: 'mpesa',
+  concurrency: 4,
+  defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 } },
+  schedules: { reconcile: { every: 15_000 } },
+  process: async (job, deps) => {
+    switch (job.name) {
+      case 'apply-callback': {
+        const data = ApplyCallbackData.safeParse(job.data);
+        if (!data.success) throw new UnrecoverableError('apply-callback needs {inboxId: uuid}');
+        return applyCallback(deps, data.data.inboxId);
+      }
+      case 'reconcile':
+        return reconcilePending(deps);
+      default:
+        throw new UnrecoverableError(`unknown mpesa job ${job.name}`);
+    }
+  },
+};

@@ -1,0 +1,27 @@
+// `pnpm mpesa:simulator`: the Daraja simulator alone, on MPESA_SIMULATOR_PORT.
+import { loadConfigOrExit } from '../../config.js';
+import { createLogger } from '../../lib/logger.js';
+import { startDarajaSimulator } from './simulator.js';
+
+const config = loadConfigOrExit();
+const logger = createLogger(config).child({ process: 'daraja-simulator' });
+const simulator = await startDarajaSimulator({
+  port: config.mpesa.simulator.port,
+  host: '127.0.0.1',
+  consumerKey: config.mpesa.consumerKey,
+  consumerSecret: config.mpesa.consumerSecret,
+  shortcode: config.mpesa.shortcode,
+  passkey: config.mpesa.passkey,
+  callbackDelayMs: config.mpesa.simulator.callbackDelayMs,
+  lateCallbackDelayMs: config.mpesa.simulator.lateCallbackDelayMs,
+  log: (message) => logger.info(message),
+});
+logger.info(
+  `Daraja simulator on ${simulator.url} (point MPESA_BASE_URL at it; the phone picks the scenario)`,
+);
+
+const stop = () => {
+  void simulator.close().then(() => process.exit(0));
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);

@@ -1,0 +1,291 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+import { darajaTimestamp, stkPassword } from '../daraja-time.js';
+import { RESULTS, scenarioFor, type Scenario } from './scenarios.js';
+import { badRequest, error, send, stkCallbackBody, text, type Json } from './wire.js';
+
+export interface SimulatorOptions {
+  consumerKey: string;
+  consumerSecret: string;
+  shortcode: string;
+  passkey: string;
+  /** Delay before the callback (and before the query knows the result). */
+  callbackDelayMs: number;
+  /** Delay of the `…0007` late callback: after the payment would have expired. */
+  lateCallbackDelayMs: number;
+  /** How long the `…0005` query answers "being processed" before 1037. */
+  noCallbackQueryPendingMs: number;
+  /** Callbacks are not delivered at all (a lost callback: only the query knows). */
+  dropCallbacks: boolean;
+  tokenTtlSeconds: number;
+  log: (message: string) => void;
+}
+
+export interface SimulatedTransaction {
+  checkoutRequestId: string;
+  merchantRequestId: string;
+  scenario: Scenario;
+  phone: string;
+  amount: number;
+  callbackUrl: string;
+  receiptNumber: string;
+  /** When the result is known (epoch ms); the query says "being processed" until then. */
+  resultAt: number;
+}
+
+export interface DarajaSimulator {
+  url: string;
+  port: number;
+  options: SimulatorOptions;
+  stats: { tokenRequests: number; pushes: number; queries: number; callbacksSent: number };
+  transactions: Map<string, SimulatedTransaction>;
+  /** Every request received (path and JSON body), newest last. */
+  requests: { path: string; body: Json }[];
+  /** Forgets the current token, as when another app issued a new one. */
+  invalidateTokens(): void;
+  /** Sends a transaction's callback now (a callback held back, delivered late or again). */
+  deliverCallback(checkoutRequestId: string): Promise<void>;
+  /** The next request to `path` answers this instead (queued; error-mapping tests). */
+  failNext(path: string, status: number, body: unknown): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A Daraja stand-in speaking its wire format: OAuth (Basic auth; a new token invalidates
+ * the previous one), STK push (Password checked), STK query ("being processed" error while
+ * pending) and callbacks POSTed to CallBackURL after a delay. See scenarios.ts.
+ */
+export async function startDarajaSimulator(
+  overrides: Partial<SimulatorOptions> & { port?: number; host?: string } = {},
+): Promise<DarajaSimulator> {
+  const options: SimulatorOptions = {
+    consumerKey: 'simulator-consumer-key',
+    consumerSecret: 'simulator-consumer-secret',
+    shortcode: '174379',
+    passkey: 'bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919',
+    callbackDelayMs: 1_000,
+    lateCallbackDelayMs: 11 * 60_000,
+    noCallbackQueryPendingMs: 90_000,
+    dropCallbacks: false,
+    tokenTtlSeconds: 3600,
+    log: () => undefined,
+    ...overrides,
+  };
+  const stats = { tokenRequests: 0, pushes: 0, queries: 0, callbacksSent: 0 };
+  const transactions = new Map<string, SimulatedTransaction>();
+  const requests: { path: string; body: Json }[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const injected = new Map<string, { status: number; body: unknown }[]>();
+  let token: { value: string; expiresAt: number } | undefined;
+
+  const handlers: Record<string, (req: IncomingMessage, body: Json) => [number, unknown]> = {
+    'GET /oauth/v1/generate': (req) => {
+      const url = new URL(req.url ?? '/', 'http://simulator');
+      if (url.searchParams.get('grant_type') !== 'client_credentials') {
+        return [400, error('400.008.02', 'Invalid grant type passed')];
+      }
+      const expected = Buffer.from(`${options.consumerKey}:${options.consumerSecret}`).toString(
+        'base64',
+      );
+      if (req.headers.authorization !== `Basic ${expected}`) {
+        return [400, error('400.008.01', 'Invalid Authentication passed')];
+      }
+      stats.tokenRequests += 1;
+      // Each new token invalidates the previous one, as the Daraja FAQ says.
+      token = {
+        value: randomBytes(21).toString('base64url'),
+        expiresAt: Date.now() + options.tokenTtlSeconds * 1000,
+      };
+      return [200, { access_token: token.value, expires_in: String(options.tokenTtlSeconds - 1) }];
+    },
+    'POST /mpesa/stkpush/v1/processrequest': (_req, body) => {
+      const refused = checkCredentials(body);
+      if (refused) return refused;
+      const phone = text(body.PhoneNumber);
+      const amount = Number(body.Amount);
+      if (!Number.isInteger(amount) || amount < 1) return [400, badRequest('Amount')];
+      if (!/^254[17]\d{8}$/.test(phone) || text(body.PartyA) !== phone)
+        return [400, badRequest('PhoneNumber')];
+      if (
+        !['CustomerPayBillOnline', 'CustomerBuyGoodsOnline'].includes(String(body.TransactionType))
+      )
+        return [400, badRequest('TransactionType')];
+      if (!/^\d{5,8}$/.test(text(body.PartyB))) return [400, badRequest('PartyB')];
+      const callbackUrl = text(body.CallBackURL);
+      if (!/^https?:\/\/\S+$/.test(callbackUrl)) return [400, badRequest('CallBackURL')];
+      const reference = text(body.AccountReference);
+      if (reference.length < 1 || reference.length > 12)
+        return [400, badRequest('AccountReference')];
+      if (text(body.TransactionDesc).length > 13) return [400, badRequest('TransactionDesc')];
+
+      stats.pushes += 1;
+      const scenario = scenarioFor(phone);
+      const delay =
+        scenario === 'late-callback'
+          ? options.lateCallbackDelayMs
+          : scenario === 'no-callback'
+            ? options.noCallbackQueryPendingMs
+            : options.callbackDelayMs;
+      const transaction: SimulatedTransaction = {
+        checkoutRequestId: `ws_CO_${darajaTimestamp(new Date())}${randomBytes(6).toString('hex')}`,
+        merchantRequestId: `${randomBytes(2).toString('hex')}-${randomBytes(2).toString('hex')}-${randomUUID().slice(0, 8)}`,
+        scenario,
+        phone,
+        amount,
+        callbackUrl,
+        receiptNumber: `S${randomBytes(6).toString('hex').toUpperCase().slice(0, 9)}`,
+        resultAt: Date.now() + delay,
+      };
+      transactions.set(transaction.checkoutRequestId, transaction);
+      if (scenario !== 'no-callback') {
+        schedule(transaction, delay);
+        if (scenario === 'duplicate-callback') schedule(transaction, delay + 100);
+      }
+      return [
+        200,
+        {
+          MerchantRequestID: transaction.merchantRequestId,
+          CheckoutRequestID: transaction.checkoutRequestId,
+          ResponseCode: '0',
+          ResponseDescription: 'Success. Request accepted for processing',
+          CustomerMessage: 'Success. Request accepted for processing',
+        },
+      ];
+    },
+    'POST /mpesa/stkpushquery/v1/query': (_req, body) => {
+      const refused = checkCredentials(body);
+      if (refused) return refused;
+      stats.queries += 1;
+      const transaction = transactions.get(text(body.CheckoutRequestID));
+      if (!transaction) return [400, badRequest('CheckoutRequestID')];
+      if (Date.now() < transaction.resultAt) {
+        return [
+          500,
+          error('500.001.1001', 'The transaction is being processed', body.CheckoutRequestID),
+        ];
+      }
+      const result = RESULTS[transaction.scenario];
+      return [
+        200,
+        {
+          ResponseCode: '0',
+          ResponseDescription: 'The service request has been accepted successsfully',
+          MerchantRequestID: transaction.merchantRequestId,
+          CheckoutRequestID: transaction.checkoutRequestId,
+          ResultCode: String(result.code),
+          ResultDesc: result.desc,
+        },
+      ];
+    },
+  };
+
+  function checkCredentials(body: Json): [number, unknown] | undefined {
+    const timestamp = text(body.Timestamp);
+    if (text(body.BusinessShortCode) !== options.shortcode)
+      return [400, badRequest('BusinessShortCode')];
+    if (!/^\d{14}$/.test(timestamp)) return [400, badRequest('Timestamp')];
+    if (body.Password !== stkPassword(options.shortcode, options.passkey, timestamp)) {
+      return [500, error('500.001.1001', 'Wrong credentials')];
+    }
+    return undefined;
+  }
+
+  function schedule(transaction: SimulatedTransaction, delay: number) {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!options.dropCallbacks) void deliver(transaction);
+    }, delay);
+    timers.add(timer);
+  }
+
+  async function deliver(transaction: SimulatedTransaction) {
+    const result = RESULTS[transaction.scenario];
+    // The …0008 customer pays one shilling more than asked.
+    const paid =
+      transaction.scenario === 'amount-differs' ? transaction.amount + 1 : transaction.amount;
+    const stkCallback = stkCallbackBody(transaction, result, paid, darajaTimestamp(new Date()));
+    try {
+      const response = await request(transaction.callbackUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ Body: { stkCallback } }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body.text();
+      stats.callbacksSent += 1;
+      options.log(`callback ${transaction.checkoutRequestId} → ${response.statusCode}`);
+    } catch (caught) {
+      options.log(`callback ${transaction.checkoutRequestId} failed: ${(caught as Error).message}`);
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const route = `${req.method ?? 'GET'} ${path}`;
+      let body: Json = {};
+      try {
+        body = raw ? (JSON.parse(raw) as Json) : {};
+      } catch {
+        send(res, 400, error('400.002.02', 'Bad Request - Invalid JSON'));
+        return;
+      }
+      requests.push({ path, body });
+      const forced = injected.get(path)?.shift();
+      if (forced) {
+        send(res, forced.status, forced.body);
+        return;
+      }
+      const handler = handlers[route];
+      if (!handler) {
+        send(res, 404, error('404.001.01', 'Resource not found'));
+        return;
+      }
+      if (req.method === 'POST') {
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        if (!token || bearer !== token.value || Date.now() > token.expiresAt) {
+          send(res, 404, error('404.001.03', 'Invalid Access Token'));
+          return;
+        }
+      }
+      const [status, answer] = handler(req, body);
+      options.log(`${route} → ${status}`);
+      send(res, status, answer);
+    });
+  });
+
+  await new Promise<void>((resolve) =>
+    server.listen(overrides.port ?? 0, overrides.host ?? '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    options,
+    stats,
+    transactions,
+    requests,
+    invalidateTokens: () => {
+      token = undefined;
+    },
+    deliverCallback: async (checkoutRequestId) => {
+      const transaction = transactions.get(checkoutRequestId);
+      if (!transaction) throw new Error(`no simulated transaction ${checkoutRequestId}`);
+      await deliver(transaction);
+    },
+    failNext: (path, status, body) => {
+      injected.set(path, [...(injected.get(path) ?? []), { status, body }]);
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
