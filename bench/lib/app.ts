@@ -89,8 +89,8 @@ export interface BenchShop {
   productIds: string[];
 }
 
-/** A migrated database with one shop: an owner, a cashier and 2,000 products. */
-export async function seedShop(databaseUrl: string): Promise<BenchShop> {
+/** A shop in a migrated database: an owner, a cashier and `products` products. */
+export async function seedShop(databaseUrl: string, products = 2000): Promise<BenchShop> {
   const pool = createPool({ url: databaseUrl, poolMax: 2 });
   await runMigrations(pool);
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -118,7 +118,7 @@ export async function seedShop(databaseUrl: string): Promise<BenchShop> {
       [sessionIds[index], userId, businessId],
     );
   }
-  const productIds = Array.from({ length: 2000 }, () => newId());
+  const productIds = Array.from({ length: products }, () => newId());
   await client.query(
     `insert into products (id, business_id, name, sku, price, tax_rate, stock_quantity, low_stock_threshold)
      select id, $2, 'Product ' || n, 'SKU-' || n, 10000, 1600, 1000000, 5

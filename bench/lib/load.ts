@@ -6,6 +6,8 @@ export interface LoadRequest {
   token?: string;
   /** A fixed body, or a function making a fresh one per request (unique ids). */
   body?: unknown;
+  /** Per request: the caller's token and body (requests spread over several callers). */
+  perRequest?: () => { token: string; body: unknown };
 }
 
 export interface LoadResult {
@@ -41,7 +43,24 @@ export interface LoadOptions {
 function requestsFor(request: LoadRequest): autocannon.Request[] {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (request.token) headers.authorization = `Bearer ${request.token}`;
-  const { body } = request;
+  const { body, perRequest } = request;
+  if (perRequest) {
+    return [
+      {
+        method: request.method,
+        path: request.path,
+        headers,
+        setupRequest: (req: autocannon.Request) => {
+          const { token, body: fresh } = perRequest();
+          return {
+            ...req,
+            headers: { ...headers, authorization: `Bearer ${token}` },
+            body: JSON.stringify(fresh),
+          };
+        },
+      },
+    ];
+  }
   const make = typeof body === 'function' ? (body as () => unknown) : undefined;
   return [
     {
