@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from './config.js';
+import { createMailer, type Mailer } from './emails/mailer.js';
 import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   clock: Clock;
   accessTokens: AccessTokens;
   lifecycle: Lifecycle;
+  /** Outgoing email (SMTP, or files in development); swappable in tests. */
+  mailer?: Mailer;
 }
 
 export interface CreateDepsOptions {
@@ -33,6 +36,7 @@ export interface CreateDepsOptions {
   databaseUrl: string;
   clock?: Clock;
   applicationName?: string;
+  mailer?: Mailer;
 }
 
 export function createDeps(options: CreateDepsOptions): AppDeps {
@@ -51,6 +55,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     clock: options.clock ?? systemClock,
     accessTokens: new AccessTokens(config.auth),
     lifecycle: { shuttingDown: false },
+    mailer: options.mailer ?? createMailer(config, logger),
   };
 }
 
@@ -85,6 +90,7 @@ export function createRedis(config: Config, logger: Logger): Redis {
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
   deps.redis.disconnect();
+  deps.mailer?.close();
   await deps.pool.end();
 }
 

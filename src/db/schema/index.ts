@@ -3,3 +3,4 @@ export * from './tenancy.js';
 export * from './outbox.js';
 export * from './idempotency.js';
 export * from './catalog.js';
+export * from './jobs.js';
