@@ -1,7 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
-import type { Tx } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import { outbox } from '../db/schema/index.js';
 import { trackOutboxLag } from '../lib/metrics.js';
 import { createFanOutDeliveries } from '../modules/webhooks/webhooks.service.js';
@@ -29,6 +29,11 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Upper bound on one enqueue round trip; past it the batch is rolled back and retried. */
   enqueueTimeoutMs?: number;
+  /**
+   * Only rows of these businesses. For tests, where several independent "deployments"
+   * (Redis prefixes) share one database; production relays take every row.
+   */
+  businessIds?: ReadonlySet<string>;
 }
 
 export interface OutboxRelay {
@@ -73,6 +78,16 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
     return queue;
   };
 
+  const scope = () => {
+    if (!options.businessIds) return sql``;
+    const ids = [...options.businessIds];
+    if (ids.length === 0) return sql`and false`;
+    return sql`and business_id in (${sql.join(
+      ids.map((id) => sql`${id}::uuid`),
+      sql`, `,
+    )})`;
+  };
+
   const relayBatch = async (): Promise<number> => {
     if (redis.status !== 'ready') return 0;
     return deps.db.transaction(async (tx) => {
@@ -80,13 +95,13 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
         select id, message_id as "messageId", business_id as "businessId", kind, type, payload,
                created_at as "createdAt"
         from ${outbox}
-        where dispatched_at is null and available_at <= now()
+        where dispatched_at is null and available_at <= now() ${scope()}
         order by id
         limit ${batchSize}
         for update skip locked`);
       if (rows.rows.length === 0) return 0;
       const jobs: PlannedJob[] = [];
-      for (const row of rows.rows) jobs.push(...(await planJobs(tx, normalise(row))));
+      for (const row of rows.rows) jobs.push(...(await planJobs(deps.db, normalise(row))));
       await withTimeout(enqueue(jobs, queueFor), enqueueTimeoutMs);
       const ids = rows.rows.map((row) => row.id);
       await tx.execute(sql`
@@ -104,6 +119,7 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
       let moved = 0;
       try {
         moved = await relayBatch();
+        if (moved > 0) deps.logger.debug({ moved }, 'outbox relay dispatched');
         if (redisWasDown && redis.status === 'ready') {
           deps.logger.info('outbox relay: Redis answers again, draining');
           redisWasDown = false;
@@ -144,11 +160,17 @@ function normalise(row: OutboxRow): OutboxRow {
   return { ...row, createdAt: new Date(row.createdAt) };
 }
 
-/** What one outbox row becomes in BullMQ (API.md "Guarantees beyond single requests"). */
-async function planJobs(tx: Tx, row: OutboxRow): Promise<PlannedJob[]> {
+/**
+ * What one outbox row becomes in BullMQ (API.md "Guarantees beyond single requests").
+ * Fan-out deliveries are written outside the claiming transaction (on `db`, committed at
+ * once): a worker may pick a job up before the relay commits, and must find its delivery.
+ * They are keyed by (endpoint, message), so a batch retried after a Redis failure reuses
+ * them and their job ids: a re-relay adds nothing new.
+ */
+async function planJobs(db: Db, row: OutboxRow): Promise<PlannedJob[]> {
   switch (row.kind) {
     case 'event': {
-      const deliveryIds = await createFanOutDeliveries(tx, {
+      const deliveryIds = await createFanOutDeliveries(db, {
         businessId: row.businessId,
         messageId: row.messageId,
         eventType: row.type,
