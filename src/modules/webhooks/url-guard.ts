@@ -122,11 +122,15 @@ export function guardedLookup(lookup: LookupFn = dns.lookup): net.LookupFunction
 }
 
 /** The undici dispatcher deliveries go through: checked lookup, no redirects, bounded time. */
-export function createDeliveryAgent(policy: UrlPolicy, timeoutMs: number): Agent {
+export function createDeliveryAgent(
+  policy: UrlPolicy,
+  timeoutMs: number,
+  lookup: LookupFn = dns.lookup,
+): Agent {
   return new Agent({
     connect: {
       timeout: timeoutMs,
-      ...(policy.allowPrivateNetworks ? {} : { lookup: guardedLookup() }),
+      ...(policy.allowPrivateNetworks ? {} : { lookup: guardedLookup(lookup) }),
     },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,

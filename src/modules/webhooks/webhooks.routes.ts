@@ -26,7 +26,7 @@ const createWebhook = defineRoute({
   tags,
   access: 'webhooks:manage',
   requiresActiveSubscription: true,
-  idempotency: 'optional',
+  // No Idempotency-Key: a replay would have to store the plaintext secret it returns.
   request: { body: CreateWebhookBody },
   problems: ['UNPROCESSABLE'],
   responses: {
@@ -122,7 +122,7 @@ const rotateSecret = defineRoute({
   tags,
   access: 'webhooks:manage',
   requiresActiveSubscription: true,
-  idempotency: 'optional',
+  // No Idempotency-Key: a replay would have to store the plaintext secret it returns.
   request: { params: WebhookParams },
   responses: {
     200: { description: 'The endpoint with its new secret', schema: WebhookWithSecret },

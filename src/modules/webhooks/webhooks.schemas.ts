@@ -12,11 +12,7 @@ const EventsList = z
   .transform((events) => [...new Set(events)])
   .openapi({ description: 'Event names to receive, or ["*"] for every event' });
 
-const WebhookUrl = z
-  .string()
-  .min(1)
-  .max(2048)
-  .openapi({ example: 'https://example.com/hooks/pos' });
+const WebhookUrl = z.url().max(2048).openapi({ example: 'https://example.com/hooks/pos' });
 
 export const CreateWebhookBody = z.strictObject({
   url: WebhookUrl,
