@@ -14,12 +14,15 @@ export interface ReceivedMail {
 export interface SmtpSink {
   url: string;
   messages: ReceivedMail[];
+  /** SMTP reply codes to answer the next messages with instead of accepting them (e.g. 451, 550). */
+  rejectNext: number[];
   close: () => Promise<void>;
 }
 
 /** A real SMTP server on 127.0.0.1 that keeps every message it accepts, parsed. */
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
+  const rejectNext: number[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -28,6 +31,13 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const reject = rejectNext.shift();
+        if (reject !== undefined) {
+          callback(
+            Object.assign(new Error(`rejected by the test (${reject})`), { responseCode: reject }),
+          );
+          return;
+        }
         const raw = Buffer.concat(chunks).toString('utf8');
         const parsed = parseMessage(raw);
         messages.push({
@@ -45,6 +55,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    rejectNext,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -77,11 +88,14 @@ function decodeBody(body: string, encoding: string | undefined): string {
 }
 
 function decodeWords(value: string): string {
-  return value.replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_match, kind: string, text: string) =>
-    kind.toLowerCase() === 'b'
-      ? Buffer.from(text, 'base64').toString('utf8')
-      : decodeBody(text.replace(/_/g, ' '), 'quoted-printable'),
-  );
+  // Whitespace between adjacent encoded words is folding, not content (RFC 2047).
+  return value
+    .replace(/(\?=)\s+(?==\?)/g, '$1')
+    .replace(/=\?utf-8\?([bq])\?([^?]*)\?=/gi, (_match, kind: string, text: string) =>
+      kind.toLowerCase() === 'b'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : decodeBody(text.replace(/_/g, ' '), 'quoted-printable'),
+    );
 }
 
 /** Enough MIME for nodemailer's output: multipart/alternative with text and html parts. */
