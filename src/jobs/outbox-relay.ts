@@ -7,7 +7,7 @@ import { trackOutboxLag } from '../lib/metrics.js';
 import { createFanOutDeliveries } from '../modules/webhooks/webhooks.service.js';
 import { createProducerConnection, queuePrefix } from './connection.js';
 import { queueDefinitions } from './registry.js';
-import { jobOptionsFor } from './types.js';
+import { jobOptionsFor, type QueueDefinition } from './types.js';
 
 export const EMAIL_QUEUE = 'email';
 export const WEBHOOK_QUEUE = 'webhooks';
@@ -34,6 +34,8 @@ export interface OutboxRelayOptions {
    * (Redis prefixes) share one database; production relays take every row.
    */
   businessIds?: ReadonlySet<string>;
+  /** Where each queue's job options come from (default: the registry). */
+  definitions?: QueueDefinition[];
 }
 
 export interface OutboxRelay {
@@ -66,7 +68,9 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   const queueFor = (name: string): Queue => {
     let queue = queues.get(name);
     if (!queue) {
-      const definition = queueDefinitions.find((candidate) => candidate.queue === name);
+      const definition = (options.definitions ?? queueDefinitions).find(
+        (candidate) => candidate.queue === name,
+      );
       queue = new Queue(name, {
         connection: redis,
         prefix: queuePrefix(config),

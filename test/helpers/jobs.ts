@@ -61,6 +61,7 @@ export function useJobs(options: JobsHarnessOptions = {}): JobsHarness {
     if (options.relay !== false) {
       harness.relay = startOutboxRelay(harness.deps, {
         pollMs: 100,
+        ...(Array.isArray(options.workers) ? { definitions: options.workers } : {}),
         ...(typeof options.relay === 'object' ? options.relay : {}),
         businessIds: harness.businessIds,
       });
