@@ -60,7 +60,7 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   const redis = createProducerConnection(config);
   const queues = new Map<string, Queue>();
   let stopped = false;
-  let redisWasDown = false;
+  let failing = false;
   let wake: (() => void) | undefined;
 
   trackOutboxLag(deps.db);
@@ -122,17 +122,15 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
     while (!stopped) {
       let moved = 0;
       try {
+        if (redis.status !== 'ready') throw new Error('Redis is not connected');
         moved = await relayBatch();
         if (moved > 0) deps.logger.debug({ moved }, 'outbox relay dispatched');
-        if (redisWasDown && redis.status === 'ready') {
-          deps.logger.info('outbox relay: Redis answers again, draining');
-          redisWasDown = false;
-        }
+        if (failing) deps.logger.info('outbox relay: dispatching again');
+        failing = false;
       } catch (error) {
-        if (!redisWasDown) {
-          deps.logger.warn({ err: error }, 'outbox relay: batch not dispatched; will retry');
-        }
-        redisWasDown = redis.status !== 'ready';
+        // Logged once per outage; the rows stay in PostgreSQL and the next poll retries.
+        if (!failing) deps.logger.warn({ err: error }, 'outbox relay: cannot dispatch; will retry');
+        failing = true;
       }
       if (moved === batchSize) continue;
       await new Promise<void>((resolve) => {

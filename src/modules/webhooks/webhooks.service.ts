@@ -193,7 +193,13 @@ export async function retryDelivery(
     if (delivery.status === 'succeeded') {
       throw unprocessable('This delivery already succeeded');
     }
-    await repo.setDeliveryStatus(tx, delivery.id, 'pending', deps.clock());
+    // A pending delivery keeps its scheduled attempt (restored if this one fails).
+    await repo.setDeliveryStatus(
+      tx,
+      delivery.id,
+      'pending',
+      delivery.status === 'dead' ? deps.clock() : delivery.nextAttemptAt,
+    );
     await writeOutbox(tx, {
       kind: 'job',
       type: 'webhooks:retry',
