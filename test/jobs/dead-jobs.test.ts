@@ -83,5 +83,5 @@ describe('dead jobs', () => {
     const missing = await cli('retry', '99999999');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no dead job 99999999');
-  });
+  }, 90_000); // spawns real processes: tsx start-up is slow on a busy 2-core box
 });

@@ -98,5 +98,5 @@ describe('the worker process', () => {
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toContain('shutdown complete');
-  });
+  }, 90_000); // spawns real processes: tsx start-up is slow on a busy 2-core box
 });
