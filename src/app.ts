@@ -17,6 +17,9 @@ import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
 import { redactUrl } from './lib/logger.js';
+import { queueDashboard } from './jobs/dashboard.js';
+import { countQueueJobs } from './jobs/queues.js';
+import { trackOutboxLag, trackQueueCounts } from './lib/metrics.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
@@ -103,6 +106,13 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
     if (deps.lifecycle.shuttingDown) ctx.set('Connection', 'close');
     await next();
   });
+
+  // Operators' queue dashboard: after the error handler, security headers and rate limit,
+  // before the API router (it is not part of the API contract or the OpenAPI document).
+  const dashboard = queueDashboard(deps);
+  if (dashboard) app.use(dashboard as Parameters<App['use']>[0]);
+  trackOutboxLag(deps.db);
+  trackQueueCounts(() => countQueueJobs(deps));
 
   const router = new Router<AppState, AppContextExtensions>();
   for (const route of routes) {

@@ -46,6 +46,8 @@ function isCidr(value: string): boolean {
 }
 
 const DEV_JWT_SECRET = 'development-only-secret-change-me-0123456789abcdef';
+// 32 bytes, base64: encrypts webhook secrets at rest outside production only.
+const DEV_WEBHOOK_SECRET_KEY = 'ZGV2ZWxvcG1lbnQtb25seS13ZWJob29rLWtleS0zMmI=';
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -86,6 +88,7 @@ const EnvSchema = z.object({
 
   SMTP_URL: optionalString.pipe(z.url().optional()),
   MAIL_FROM: z.string().default('Backend POS <no-reply@pos.local>'),
+  MAIL_DIR: z.string().default('.data/mail'),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanString.default(false),
 
   STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
@@ -133,6 +136,24 @@ const EnvSchema = z.object({
     .default(11 * 60_000),
   PLAN_MONTHLY_PRICE: wholeShillings.default(150_000),
   PLAN_ANNUAL_PRICE: wholeShillings.default(1_500_000),
+  WEBHOOK_SECRET_KEY: optionalString.refine(
+    (key) => key === undefined || Buffer.from(key, 'base64').length === 32,
+    { message: 'must be 32 bytes, base64-encoded (openssl rand -base64 32)' },
+  ),
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'must be comma-separated milliseconds')
+    .default('5000,300000,1800000,7200000,18000000,36000000,36000000'),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(5 * 24 * 3600),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(5_000).default(500),
+  OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  BULL_BOARD_USER: optionalString,
+  BULL_BOARD_PASSWORD: optionalString,
 });
 
 /**
@@ -180,6 +201,12 @@ function crossCheck(env: Record<string, string | undefined>): string[] {
   ]) {
     if (!env[name]?.trim())
       problems.push(`${name}: is required in production (Daraja credentials)`);
+  }
+  if (!env.WEBHOOK_SECRET_KEY?.trim()) {
+    problems.push('WEBHOOK_SECRET_KEY: is required in production (32 bytes, base64)');
+  }
+  if (env.WEBHOOK_SECRET_KEY?.trim() === DEV_WEBHOOK_SECRET_KEY) {
+    problems.push('WEBHOOK_SECRET_KEY: is the development default');
   }
   return problems;
 }
@@ -233,8 +260,20 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     },
     metricsToken: env.METRICS_TOKEN,
-    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
-    webhooks: { allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, dir: env.MAIL_DIR },
+    webhooks: {
+      allowPrivateNetworks: env.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      secretKey: Buffer.from(env.WEBHOOK_SECRET_KEY ?? DEV_WEBHOOK_SECRET_KEY, 'base64'),
+      /** Delays before the 2nd, 3rd… attempt; after the last the delivery is dead. */
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number),
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+    },
+    outbox: { pollMs: env.OUTBOX_POLL_MS, retentionDays: env.OUTBOX_RETENTION_DAYS },
+    bullBoard:
+      env.BULL_BOARD_USER !== undefined && env.BULL_BOARD_PASSWORD !== undefined
+        ? { user: env.BULL_BOARD_USER, password: env.BULL_BOARD_PASSWORD }
+        : undefined,
     storage: {
       driver: env.STORAGE_DRIVER,
       localDir: env.STORAGE_LOCAL_DIR,

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from './config.js';
+import { createMailer, type Mailer } from './emails/mailer.js';
 import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   storage: Storage;
   /** M-Pesa by default (built from config on first use, see mpesa/mpesa-provider.ts). */
   paymentProvider?: PaymentProvider;
+  /** Outgoing email (SMTP, or files in development); swappable in tests. */
+  mailer?: Mailer;
 }
 
 export interface CreateDepsOptions {
@@ -41,6 +44,7 @@ export interface CreateDepsOptions {
   applicationName?: string;
   /** Defaults to the storage the config names (createStorage). */
   storage?: Storage;
+  mailer?: Mailer;
 }
 
 export function createDeps(options: CreateDepsOptions): AppDeps {
@@ -60,6 +64,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     accessTokens: new AccessTokens(config.auth),
     lifecycle: { shuttingDown: false },
     storage: options.storage ?? createStorage(config),
+    mailer: options.mailer ?? createMailer(config, logger),
   };
 }
 
@@ -94,6 +99,7 @@ export function createRedis(config: Config, logger: Logger): Redis {
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
   deps.redis.disconnect();
+  deps.mailer?.close();
   await deps.pool.end();
 }
 

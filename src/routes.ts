@@ -9,6 +9,7 @@ import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 
 /**
  * Every route of the API, by module. The app mounts these and the OpenAPI document is
@@ -25,4 +26,5 @@ export const allRoutes: RouteSpec[] = [
   ...filesRoutes,
   ...salesRoutes,
   ...paymentRoutes,
+  ...webhooksRoutes,
 ];

@@ -7,11 +7,29 @@ import type { Config } from '../config.js';
  * run with `maxmemory-policy noeviction` (see docker-compose.yml): evicted keys lose jobs.
  */
 export function createQueueConnection(config: Config, options: RedisOptions = {}): Redis {
-  return new Redis(config.redis.url, {
+  const redis = new Redis(config.redis.url, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (attempt) => Math.min(attempt * 500, 5_000),
     ...options,
+  });
+  // Connection trouble is reported by the Queue/Worker listeners; an unhandled 'error'
+  // event on the raw client would crash the process.
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+/**
+ * A producer connection (the outbox relay, API-side queue reads): commands fail at once
+ * while Redis is down instead of queueing in memory, so the caller can roll back and retry
+ * later. Reconnects every ≤ 2 s, so work resumes within seconds of Redis returning.
+ */
+export function createProducerConnection(config: Config): Redis {
+  return createQueueConnection(config, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
 }
 

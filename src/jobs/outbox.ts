@@ -22,13 +22,17 @@ export async function writeOutbox(
 ): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
-  await tx.insert(outbox).values(
-    list.map((message) => ({
-      messageId: message.messageId ?? newId(),
-      kind: message.kind,
-      type: message.type,
-      businessId: message.businessId,
-      payload: message.payload,
-    })),
-  );
+  await tx
+    .insert(outbox)
+    .values(
+      list.map((message) => ({
+        messageId: message.messageId ?? newId(),
+        kind: message.kind,
+        type: message.type,
+        businessId: message.businessId,
+        payload: message.payload,
+      })),
+    )
+    // A caller-chosen messageId already written means this work is already promised.
+    .onConflictDoNothing({ target: outbox.messageId });
 }

@@ -1,8 +1,9 @@
 import { Queue, Worker } from 'bullmq';
 import type { AppDeps } from '../deps.js';
 import { createQueueConnection, queuePrefix } from './connection.js';
+import { recordDeadJob } from './dead-jobs.js';
 import { queueDefinitions } from './registry.js';
-import type { QueueDefinition } from './types.js';
+import { jobOptionsFor, type QueueDefinition } from './types.js';
 
 export interface WorkerRuntime {
   close: (timeoutMs: number) => Promise<void>;
@@ -19,17 +20,29 @@ export async function startWorkers(
   const workers: Worker[] = [];
 
   for (const definition of definitions) {
+    const { backoffStrategy } = definition;
     const worker = new Worker(definition.queue, (job) => definition.process(job, deps), {
       connection,
       prefix,
       concurrency: definition.concurrency ?? 1,
+      settings: backoffStrategy
+        ? { backoffStrategy: (attemptsMade: number) => backoffStrategy(attemptsMade, deps) }
+        : undefined,
     });
-    worker.on('failed', (job, error) =>
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      // finishedOn is set only when BullMQ gives up: attempts used or UnrecoverableError.
+      const dead = job.finishedOn !== undefined;
       deps.logger.warn(
-        { err: error, queue: definition.queue, job: job?.name, jobId: job?.id },
-        'job failed',
-      ),
-    );
+        { err: error, queue: definition.queue, job: job.name, jobId: job.id, dead },
+        dead ? 'job dead' : 'job failed; will retry',
+      );
+      if (dead) {
+        recordDeadJob(deps, definition.queue, job, error).catch((recordError: unknown) =>
+          deps.logger.error({ err: recordError, jobId: job.id }, 'could not record a dead job'),
+        );
+      }
+    });
     worker.on('error', (error) =>
       deps.logger.warn(
         { err: { message: error.message }, queue: definition.queue },
@@ -40,9 +53,13 @@ export async function startWorkers(
 
     if (definition.schedules) {
       const queue = new Queue(definition.queue, { connection, prefix });
+      queue.on('error', () => undefined); // the worker's listener reports connection trouble
       queues.push(queue);
       for (const [name, schedule] of Object.entries(definition.schedules)) {
-        await queue.upsertJobScheduler(name, schedule, { name });
+        await queue.upsertJobScheduler(name, schedule, {
+          name,
+          opts: jobOptionsFor(definition),
+        });
       }
     }
   }

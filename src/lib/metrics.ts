@@ -1,5 +1,7 @@
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { sql } from 'drizzle-orm';
 import type pg from 'pg';
+import type { Db } from '../db/client.js';
 
 /**
  * One registry per process. Several apps in one process (tests) share it; each pool they
@@ -42,3 +44,76 @@ poolGauge(
   'Queries waiting for a connection',
   (pool) => pool.waitingCount,
 );
+
+/** Reads the outbox backlog; set by whichever process owns a database handle. */
+type OutboxLagSource = () => Promise<{ pending: number; oldestAgeSeconds: number }>;
+let outboxLagSource: OutboxLagSource | undefined;
+
+/** Reports the outbox backlog (pending rows, age of the oldest) from this database. */
+export function trackOutboxLag(db: Db): void {
+  outboxLagSource = async () => {
+    const result = await db.execute<{ pending: number; oldest: number | null }>(sql`
+      select count(*)::int as pending,
+             extract(epoch from (now() - min(created_at)))::float8 as oldest
+      from outbox where dispatched_at is null`);
+    const row = result.rows[0];
+    return { pending: row?.pending ?? 0, oldestAgeSeconds: row?.oldest ?? 0 };
+  };
+}
+
+const outboxGauge = (
+  name: string,
+  help: string,
+  read: (lag: { pending: number; oldestAgeSeconds: number }) => number,
+) =>
+  new Gauge({
+    name,
+    help,
+    registers: [metricsRegistry],
+    async collect() {
+      if (!outboxLagSource) return;
+      try {
+        this.set(read(await outboxLagSource()));
+      } catch {
+        // Database down: the gauge keeps its last value; /ready reports the outage.
+      }
+    },
+  });
+
+outboxGauge(
+  'outbox_pending_messages',
+  'Outbox rows not yet handed to the queues',
+  (lag) => lag.pending,
+);
+outboxGauge(
+  'outbox_oldest_pending_age_seconds',
+  'Age of the oldest outbox row not yet handed to the queues (relay lag)',
+  (lag) => lag.oldestAgeSeconds,
+);
+
+/** Reads BullMQ job counts per queue and state; set by the API when it can reach the queues. */
+type QueueCountsSource = () => Promise<Record<string, Record<string, number>>>;
+let queueCountsSource: QueueCountsSource | undefined;
+
+export function trackQueueCounts(source: QueueCountsSource): void {
+  queueCountsSource = source;
+}
+
+new Gauge({
+  name: 'queue_jobs',
+  help: 'BullMQ jobs by queue and state (waiting, active, delayed, failed)',
+  labelNames: ['queue', 'state'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    if (!queueCountsSource) return;
+    try {
+      const counts = await queueCountsSource();
+      this.reset();
+      for (const [queue, states] of Object.entries(counts))
+        for (const [state, count] of Object.entries(states)) this.set({ queue, state }, count);
+    } catch {
+      // Redis down: no sample rather than a stale one.
+      this.reset();
+    }
+  },
+});

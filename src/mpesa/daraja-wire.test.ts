@@ -97,6 +97,7 @@ describe('configuration', () => {
       DATABASE_URL: 'postgres://db/pos',
       JWT_SECRET: 'prod-secret-0123456789-abcdefghijklmnopqrstuv',
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'false',
+      WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
     };
     expect(() => loadConfig(production)).toThrow(/MPESA_PASSKEY/);
     expect(() => loadConfig(production)).toThrow(/MPESA_ENV: is required in production/);

@@ -6,3 +6,4 @@ export * from './catalog.js';
 export * from './auth.js';
 export * from './sales.js';
 export * from './payments.js';
+export * from './jobs.js';

@@ -1,0 +1,38 @@
+import { z } from '../../lib/zod.js';
+import { defineTemplate, formatDate, formatMoney, html, layout } from '../template.js';
+
+export const SubscriptionReceiptEmail = z.object({
+  to: z.email(),
+  businessName: z.string().min(1),
+  plan: z.enum(['monthly', 'annual']),
+  /** Cents. */
+  amount: z.number().int().nonnegative(),
+  mpesaReceiptNumber: z.string().min(1),
+  currentPeriodEnd: z.iso.datetime({ offset: true }),
+});
+
+export const subscriptionReceiptTemplate = defineTemplate({
+  name: 'subscription-receipt',
+  schema: SubscriptionReceiptEmail,
+  render: (data) => {
+    const subject = `Payment received: ${data.businessName} ${data.plan} plan`;
+    return {
+      subject,
+      text: [
+        `Thank you. We received ${formatMoney(data.amount)} for the ${data.plan} plan of ${data.businessName}.`,
+        `M-Pesa receipt: ${data.mpesaReceiptNumber}`,
+        `Your subscription runs until ${formatDate(data.currentPeriodEnd)}.`,
+      ].join('\n'),
+      html: layout(
+        subject,
+        html`<h1 style="font-size:20px">Payment received</h1>
+          <p>
+            Thank you. We received <strong>${formatMoney(data.amount)}</strong> for the
+            <strong>${data.plan}</strong> plan of ${data.businessName}.
+          </p>
+          <p>M-Pesa receipt: <strong>${data.mpesaReceiptNumber}</strong></p>
+          <p>Your subscription runs until ${formatDate(data.currentPeriodEnd)}.</p>`,
+      ),
+    };
+  },
+});

@@ -1,0 +1,295 @@
+import type { AppDeps } from '../../deps.js';
+import type { DbOrTx } from '../../db/client.js';
+import { writeOutbox } from '../../jobs/outbox.js';
+import { notFound, unprocessable } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { checkWebhookUrl, type UrlPolicy } from './url-guard.js';
+import { encryptSecret, generateWebhookSecret } from './webhook-secret.js';
+import * as repo from './webhooks.repo.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  type CreateWebhookBody,
+  type Delivery,
+  type UpdateWebhookBody,
+  type Webhook,
+} from './webhooks.schemas.js';
+
+export const urlPolicy = (config: AppDeps['config']): UrlPolicy => ({
+  allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+  requireHttps: config.isProduction,
+});
+
+async function assertDeliverableUrl(deps: AppDeps, url: string): Promise<void> {
+  const check = await checkWebhookUrl(url, urlPolicy(deps.config));
+  if (!check.ok) {
+    throw unprocessable(`The webhook URL ${check.reason}`, [
+      { path: 'url', message: `URL ${check.reason}`, code: 'forbidden_url' },
+    ]);
+  }
+}
+
+/** Registers an endpoint; the secret is returned once and stored only encrypted. */
+export async function createWebhook(
+  deps: AppDeps,
+  businessId: string,
+  body: CreateWebhookBody,
+): Promise<Webhook & { secret: string }> {
+  await assertDeliverableUrl(deps, body.url);
+  const secret = generateWebhookSecret();
+  const row = await repo.insertEndpoint(deps.db, {
+    id: newId(),
+    businessId,
+    url: body.url,
+    description: body.description ?? null,
+    events: body.events,
+    secretCiphertext: encryptSecret(secret, deps.config.webhooks.secretKey),
+  });
+  return { ...presentWebhook(row), secret };
+}
+
+/** The business's endpoints, oldest first. */
+export async function listWebhooks(
+  deps: AppDeps,
+  businessId: string,
+  page: { limit?: number; cursor?: string },
+): Promise<{ data: Webhook[]; nextCursor: string | null }> {
+  const limit = page.limit ?? 50;
+  const rows = await repo.listEndpoints(deps.db, businessId, {
+    limit,
+    after: decodeCursor(page.cursor),
+  });
+  const data = rows.slice(0, limit);
+  return {
+    data: data.map(presentWebhook),
+    nextCursor: nextCursor(rows, limit),
+  };
+}
+
+/** One endpoint of the business (404 for another business's). */
+export async function getWebhook(deps: AppDeps, businessId: string, id: string): Promise<Webhook> {
+  return presentWebhook(await requireEndpoint(deps.db, businessId, id));
+}
+
+/** Changes url/events/description; `enabled: true` re-enables a disabled endpoint. */
+export async function updateWebhook(
+  deps: AppDeps,
+  businessId: string,
+  id: string,
+  body: UpdateWebhookBody,
+): Promise<Webhook> {
+  await requireEndpoint(deps.db, businessId, id);
+  if (body.url !== undefined) await assertDeliverableUrl(deps, body.url);
+  const reenable =
+    body.enabled === true
+      ? { enabled: true, disabledAt: null, disabledReason: null, failingSince: null }
+      : body.enabled === false
+        ? { enabled: false, disabledAt: deps.clock(), disabledReason: 'disabled by the owner' }
+        : {};
+  const row = await repo.updateEndpoint(deps.db, businessId, id, {
+    ...(body.url === undefined ? {} : { url: body.url }),
+    ...(body.events === undefined ? {} : { events: body.events }),
+    ...(body.description === undefined ? {} : { description: body.description }),
+    ...reenable,
+  });
+  if (!row) throw notFound('Webhook');
+  return presentWebhook(row);
+}
+
+/** Deletes an endpoint with its delivery log; queued attempts for it find nothing and stop. */
+export async function deleteWebhook(deps: AppDeps, businessId: string, id: string): Promise<void> {
+  if (!(await repo.deleteEndpoint(deps.db, businessId, id))) throw notFound('Webhook');
+}
+
+/** Replaces the signing secret; the new one is returned once. */
+export async function rotateWebhookSecret(
+  deps: AppDeps,
+  businessId: string,
+  id: string,
+): Promise<Webhook & { secret: string }> {
+  const secret = generateWebhookSecret();
+  const row = await repo.updateEndpoint(deps.db, businessId, id, {
+    secretCiphertext: encryptSecret(secret, deps.config.webhooks.secretKey),
+  });
+  if (!row) throw notFound('Webhook');
+  return { ...presentWebhook(row), secret };
+}
+
+/** Emits a `webhook.test` event to this endpoint only (through the outbox, like any event). */
+export async function sendTestEvent(
+  deps: AppDeps,
+  businessId: string,
+  id: string,
+): Promise<Delivery> {
+  return deps.db.transaction(async (tx) => {
+    const endpoint = await requireEndpoint(tx, businessId, id);
+    const messageId = newId();
+    const now = deps.clock();
+    const [deliveryId] = await repo.insertDeliveries(tx, [
+      {
+        businessId,
+        endpointId: endpoint.id,
+        messageId,
+        eventType: 'webhook.test',
+        eventAt: now,
+        data: { webhookId: endpoint.id, message: 'This is a test event from your POS.' },
+      },
+    ]);
+    await writeOutbox(tx, {
+      kind: 'job',
+      type: 'webhooks:deliver',
+      businessId,
+      payload: { deliveryId },
+    });
+    const delivery =
+      deliveryId === undefined
+        ? undefined
+        : await repo.findDelivery(tx, businessId, endpoint.id, deliveryId);
+    if (!delivery) throw new Error('test delivery was not created');
+    return presentDelivery(delivery, []);
+  });
+}
+
+/** The endpoint's deliveries, newest first, each with every attempt. */
+export async function listDeliveries(
+  deps: AppDeps,
+  businessId: string,
+  endpointId: string,
+  page: { limit?: number; cursor?: string },
+): Promise<{ data: Delivery[]; nextCursor: string | null }> {
+  await requireEndpoint(deps.db, businessId, endpointId);
+  const limit = page.limit ?? 50;
+  const rows = await repo.listDeliveries(deps.db, businessId, endpointId, {
+    limit,
+    before: decodeCursor(page.cursor),
+  });
+  const deliveries = rows.slice(0, limit);
+  const attempts = await repo.listAttempts(
+    deps.db,
+    deliveries.map((delivery) => delivery.id),
+  );
+  return {
+    data: deliveries.map((delivery) =>
+      presentDelivery(
+        delivery,
+        attempts.filter((attempt) => attempt.deliveryId === delivery.id),
+      ),
+    ),
+    nextCursor: nextCursor(rows, limit),
+  };
+}
+
+/** Queues one attempt now for a delivery not yet succeeded (same webhook-id). */
+export async function retryDelivery(
+  deps: AppDeps,
+  businessId: string,
+  endpointId: string,
+  deliveryId: string,
+): Promise<Delivery> {
+  return deps.db.transaction(async (tx) => {
+    await requireEndpoint(tx, businessId, endpointId);
+    const delivery = await repo.findDelivery(tx, businessId, endpointId, deliveryId);
+    if (!delivery) throw notFound('Delivery');
+    if (delivery.status === 'succeeded') {
+      throw unprocessable('This delivery already succeeded');
+    }
+    // A pending delivery keeps its scheduled attempt (restored if this one fails).
+    await repo.setDeliveryStatus(
+      tx,
+      delivery.id,
+      'pending',
+      delivery.status === 'dead' ? deps.clock() : delivery.nextAttemptAt,
+    );
+    await writeOutbox(tx, {
+      kind: 'job',
+      type: 'webhooks:retry',
+      businessId,
+      payload: { deliveryId: delivery.id, restoreStatus: delivery.status },
+    });
+    const attempts = await repo.listAttempts(tx, [delivery.id]);
+    return presentDelivery(
+      { ...delivery, status: 'pending', nextAttemptAt: deps.clock() },
+      attempts,
+    );
+  });
+}
+
+/**
+ * Fan-out for the outbox relay: one delivery per enabled endpoint of the business that
+ * subscribes to the event. Returns the delivery ids (existing ones on a re-relay).
+ */
+export async function createFanOutDeliveries(
+  tx: DbOrTx,
+  event: {
+    businessId: string | null;
+    messageId: string;
+    eventType: string;
+    eventAt: Date;
+    data: Record<string, unknown>;
+  },
+): Promise<string[]> {
+  if (event.businessId === null) return [];
+  const businessId = event.businessId;
+  const endpoints = await repo.findSubscribedEndpoints(tx, businessId, event.eventType);
+  return repo.insertDeliveries(
+    tx,
+    endpoints.map((endpoint) => ({
+      businessId,
+      endpointId: endpoint.id,
+      messageId: event.messageId,
+      eventType: event.eventType,
+      eventAt: event.eventAt,
+      data: event.data,
+    })),
+  );
+}
+
+/** The cursor after a page fetched with limit + 1 rows: the last row shown, if more exist. */
+function nextCursor(rows: { id: string }[], limit: number): string | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? encodeCursor(last.id) : null;
+}
+
+async function requireEndpoint(
+  db: DbOrTx,
+  businessId: string,
+  id: string,
+): Promise<repo.EndpointRow> {
+  const row = await repo.findEndpoint(db, businessId, id);
+  if (!row) throw notFound('Webhook');
+  return row;
+}
+
+function presentWebhook(row: repo.EndpointRow): Webhook {
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    events: row.events,
+    enabled: row.enabled,
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+    disabledReason: row.disabledReason,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function presentDelivery(row: repo.DeliveryRow, attempts: repo.AttemptRow[]): Delivery {
+  return {
+    id: row.id,
+    eventId: row.messageId,
+    eventType: row.eventType,
+    status: row.status,
+    ...(row.status === 'pending' && row.nextAttemptAt
+      ? { nextAttemptAt: row.nextAttemptAt.toISOString() }
+      : {}),
+    createdAt: row.createdAt.toISOString(),
+    attempts: attempts.map((attempt) => ({
+      at: attempt.at.toISOString(),
+      status: attempt.status,
+      ...(attempt.responseStatus === null ? {} : { responseStatus: attempt.responseStatus }),
+      durationMs: attempt.durationMs,
+      ...(attempt.error === null ? {} : { error: attempt.error }),
+    })),
+  };
+}
