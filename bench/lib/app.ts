@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/client.js';
@@ -46,6 +46,13 @@ export async function startServer(
       REDIS_PREFIX: redisPrefix,
       JWT_SECRET: BENCH_JWT_SECRET,
       RATE_LIMIT_MAX: '100000000',
+      // Production refuses to start without these; the bench never calls Daraja.
+      MPESA_ENV: 'sandbox',
+      MPESA_CONSUMER_KEY: 'bench',
+      MPESA_CONSUMER_SECRET: 'bench',
+      MPESA_SHORTCODE: '174379',
+      MPESA_PASSKEY: 'bench',
+      WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
       ...(options.poolMax ? { DATABASE_POOL_MAX: options.poolMax } : {}),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
