@@ -51,6 +51,8 @@ for (let index = 0; index < shopCount; index++) shops.push(await seedShop(appUrl
 const server = await startServer(appUrl, 3917, `bench_${stamp}`, {
   poolMax: env.DATABASE_POOL_MAX,
   cpuProfileDir: profileDir,
+  // e.g. --max-old-space-size=160, to try a runtime setting before putting it in the Dockerfile.
+  nodeFlags: env.BENCH_NODE_FLAGS,
 });
 const db = new pg.Client({ connectionString: appUrl });
 await db.connect();

@@ -29,11 +29,12 @@ export async function startServer(
   databaseUrl: string,
   port: number,
   redisPrefix: string,
-  options: { poolMax?: string; cpuProfileDir?: string } = {},
+  options: { poolMax?: string; cpuProfileDir?: string; nodeFlags?: string } = {},
 ): Promise<BenchServer> {
-  const flags = options.cpuProfileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`]
-    : [];
+  const flags = [
+    ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
+    ...(options.nodeFlags?.split(' ').filter(Boolean) ?? []),
+  ];
   const child = spawn(process.execPath, [...flags, 'dist/server.js'], {
     env: {
       PATH: process.env.PATH,
