@@ -1,0 +1,216 @@
+import { and, eq } from 'drizzle-orm';
+import { afterAll, describe, expect, it } from 'vitest';
+import { businesses, emailLog, outbox } from '../../src/db/schema/index.js';
+import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
+import { reconcilePending } from '../../src/modules/payments/payments.jobs.js';
+import { createBusiness, type TestBusiness } from '../helpers/factories.js';
+import { eventually, sleep, useJobs } from '../helpers/jobs.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startSmtpSink } from '../helpers/smtp.js';
+import { idempotencyKey, inboxRows, startPaymentsHarness } from '../payments/harness.js';
+import { awaitEvents, eventsOf, mailsTo } from './helpers.js';
+
+// The API on a real port, the Daraja simulator calling it back over HTTP, a worker
+// "process" (relay + BullMQ workers incl. the mpesa queue), SMTP and a webhook receiver.
+const smtp = await startSmtpSink();
+const receivers: Receiver[] = [];
+afterAll(async () => {
+  await smtp.close();
+  await Promise.all(receivers.map((receiver) => receiver.close()));
+});
+const { http, deps, config, simulator, apiUrl } = await startPaymentsHarness({
+  env: { SMTP_URL: smtp.url },
+});
+const jobs = useJobs({
+  env: {
+    SMTP_URL: smtp.url,
+    PUBLIC_URL: apiUrl,
+    MPESA_ENV: 'simulator',
+    MPESA_BASE_URL: simulator.url,
+  },
+});
+const DAY_MS = 24 * 3600 * 1000;
+
+async function shopWithReceiver(): Promise<{ business: TestBusiness; receiver: Receiver }> {
+  const business = await createBusiness(deps, { name: 'Duka M-Pesa' });
+  jobs.businessIds.add(business.id);
+  const receiver = await startReceiver();
+  receivers.push(receiver);
+  const created = await http
+    .post('/webhooks')
+    .set('Authorization', business.owner.auth)
+    .send({
+      url: receiver.url,
+      events: ['payment.succeeded', 'payment.failed', 'subscription.activated'],
+    });
+  expect(created.status).toBe(201);
+  receiver.secret = created.body.secret;
+  return { business, receiver };
+}
+
+async function pushSubscription(business: TestBusiness, phoneNumber: string) {
+  const response = await http
+    .post('/bv-payments/subscription-stk-push')
+    .set('Authorization', business.owner.auth)
+    .set('Idempotency-Key', idempotencyKey())
+    .send({ plan: 'monthly', phoneNumber });
+  expect(response.status).toBe(202);
+  expect(response.body.status).toBe('pending');
+  return response.body as { id: string; amount: number; checkoutRequestId: string };
+}
+
+async function settled(business: TestBusiness, paymentId: string) {
+  return eventually(
+    async () => {
+      const payment = await http
+        .get(`/bv-payments/${paymentId}`)
+        .set('Authorization', business.owner.auth);
+      return payment.body.status !== 'pending' && (payment.body as Record<string, unknown>);
+    },
+    20_000,
+    `payment ${paymentId} settled`,
+  );
+}
+
+async function subscriptionOf(business: TestBusiness) {
+  const response = await http
+    .get('/business/subscription')
+    .set('Authorization', business.owner.auth);
+  expect(response.status).toBe(200);
+  return response.body as { plan: string | null; status: string; currentPeriodEnd: string };
+}
+
+const countOf = async (businessId: string, type: string) =>
+  (
+    await deps.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.businessId, businessId), eq(outbox.type, type)))
+  ).length;
+
+describe('M-Pesa subscription payment end to end', () => {
+  it('STK push → simulator callback over HTTP → worker applies it → active, receipt email, verified webhooks', async () => {
+    const { business, receiver } = await shopWithReceiver();
+    const before = await subscriptionOf(business);
+    expect(before).toMatchObject({ plan: null, status: 'trialing' });
+
+    const pushed = await pushSubscription(business, '0700 000-001');
+    const payment = await settled(business, pushed.id);
+    expect(payment).toMatchObject({
+      status: 'succeeded',
+      purpose: 'subscription',
+      amount: config.plans.monthly,
+      resultCode: 0,
+    });
+    expect(payment.mpesaReceiptNumber).toMatch(/^S[0-9A-F]{9}$/);
+
+    const after = await subscriptionOf(business);
+    expect(after).toEqual({
+      plan: 'monthly',
+      status: 'active',
+      currentPeriodEnd: new Date(
+        Date.parse(before.currentPeriodEnd) + PLAN_DAYS.monthly * DAY_MS,
+      ).toISOString(),
+    });
+
+    const [mail] = await mailsTo(smtp, business.owner.email);
+    expect(mail!.subject).toBe('Payment received: Duka M-Pesa monthly plan');
+    expect(mail!.text).toContain(`M-Pesa receipt: ${String(payment.mpesaReceiptNumber)}`);
+    expect(mail!.text).toContain('KES 1,500.00');
+    expect(config.plans.monthly).toBe(150_000);
+
+    const [succeeded] = await awaitEvents(receiver, 'payment.succeeded');
+    expect(succeeded!.entry.verified).toBe(true);
+    expect(succeeded!.event.data).toEqual(payment);
+    const [activated] = await awaitEvents(receiver, 'subscription.activated');
+    expect(activated!.entry.verified).toBe(true);
+    expect(activated!.event.data).toEqual(after);
+
+    // A write that needs an active subscription works (it did in the trial too).
+    const product = await http
+      .post('/products')
+      .set('Authorization', business.manager.auth)
+      .send({ name: 'Paid-for item', price: 100 });
+    expect(product.status).toBe(201);
+  });
+
+  it('the duplicate-callback phone (…0006): two callbacks stored, one activation, one email, one event each', async () => {
+    const { business, receiver } = await shopWithReceiver();
+    const [row] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
+    const pushed = await pushSubscription(business, '254700000006');
+    const payment = await settled(business, pushed.id);
+    expect(payment.status).toBe('succeeded');
+
+    // Both callbacks reached the API and were applied by the worker: one applied, one duplicate.
+    const inbox = await eventually(async () => {
+      const rows = await inboxRows(deps, pushed.id);
+      return rows.length === 2 && rows.every((r) => r.processedAt !== null) && rows;
+    });
+    expect(inbox.map((r) => r.outcome).sort()).toEqual(['applied', 'duplicate']);
+
+    await mailsTo(smtp, business.owner.email);
+    await awaitEvents(receiver, 'payment.succeeded');
+    await awaitEvents(receiver, 'subscription.activated');
+    await sleep(500); // a second email or event would land now
+    expect(smtp.messages.filter((m) => m.to.includes(business.owner.email))).toHaveLength(1);
+    expect(eventsOf(receiver, 'payment.succeeded')).toHaveLength(1);
+    expect(eventsOf(receiver, 'subscription.activated')).toHaveLength(1);
+    expect(await countOf(business.id, 'subscription-receipt')).toBe(1);
+    expect((await subscriptionOf(business)).currentPeriodEnd).toBe(
+      new Date(row!.currentPeriodEnd.getTime() + PLAN_DAYS.monthly * DAY_MS).toISOString(),
+    );
+  });
+
+  it('a cancelled payment (…0002): payment.failed arrives, no email, the trial is unchanged', async () => {
+    const { business, receiver } = await shopWithReceiver();
+    const before = await subscriptionOf(business);
+    const pushed = await pushSubscription(business, '254700000002');
+    const payment = await settled(business, pushed.id);
+    expect(payment).toMatchObject({ status: 'cancelled', resultCode: 1032 });
+    const [failed] = await awaitEvents(receiver, 'payment.failed');
+    expect(failed!.entry.verified).toBe(true);
+    expect(failed!.event.data).toEqual(payment);
+    await sleep(300);
+    expect(eventsOf(receiver, 'subscription.activated')).toHaveLength(0);
+    expect(smtp.messages.some((m) => m.to.includes(business.owner.email))).toBe(false);
+    expect(await subscriptionOf(business)).toEqual(before);
+  });
+
+  it('a success known only from the STK query still activates once and emails a receipt', async () => {
+    const { business, receiver } = await shopWithReceiver();
+    // Daraja never calls back (checked when the callback is due, so kept on until settled).
+    simulator.options.dropCallbacks = true;
+    const pushed = await pushSubscription(business, '254700000001');
+    try {
+      // The worker's reconciler, a minute later (its scheduled run, for this shop only).
+      const later = { ...jobs.deps, clock: () => new Date(Date.now() + 61_000) };
+      await eventually(
+        async () =>
+          (await reconcilePending(later, { businessId: business.id })).settled === 1 || undefined,
+        10_000,
+        'the query to settle the payment',
+      );
+    } finally {
+      simulator.options.dropCallbacks = false;
+    }
+    expect(await inboxRows(deps, pushed.id)).toEqual([]);
+    const payment = await settled(business, pushed.id);
+    expect(payment).toMatchObject({ status: 'succeeded', resultCode: 0 });
+    expect(payment).not.toHaveProperty('mpesaReceiptNumber');
+    expect(await subscriptionOf(business)).toMatchObject({ plan: 'monthly', status: 'active' });
+
+    const log = await eventually(async () => {
+      const [row] = await deps.db
+        .select()
+        .from(emailLog)
+        .where(eq(emailLog.to, business.owner.email));
+      return row?.status !== undefined && row.status !== 'pending' && row;
+    });
+    expect(log).toMatchObject({ template: 'subscription-receipt', status: 'sent', error: null });
+    const [mail] = await mailsTo(smtp, business.owner.email);
+    expect(mail!.subject).toBe('Payment received: Duka M-Pesa monthly plan');
+    expect(mail!.text).toContain('confirmed by an M-Pesa status query');
+    await awaitEvents(receiver, 'payment.succeeded');
+    await awaitEvents(receiver, 'subscription.activated');
+  });
+});
