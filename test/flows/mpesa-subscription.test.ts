@@ -7,6 +7,7 @@ import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { eventually, sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startSmtpSink } from '../helpers/smtp.js';
+import { createProduct, saleBody } from '../helpers/sales-factories.js';
 import { idempotencyKey, inboxRows, startPaymentsHarness } from '../payments/harness.js';
 import { awaitEvents, eventsOf, mailsTo } from './helpers.js';
 
@@ -212,5 +213,44 @@ describe('M-Pesa subscription payment end to end', () => {
     expect(mail!.text).toContain('confirmed by an M-Pesa status query');
     await awaitEvents(receiver, 'payment.succeeded');
     await awaitEvents(receiver, 'subscription.activated');
+  });
+
+  it('an expired shop: catalog writes 402, reads and sales still work; paying by M-Pesa makes writes work again', async () => {
+    const business = await createBusiness(deps, {
+      name: 'Duka Expired',
+      currentPeriodEnd: new Date(Date.now() - 10 * DAY_MS),
+      subscriptionPlan: 'monthly',
+    });
+    jobs.businessIds.add(business.id);
+    expect(await subscriptionOf(business)).toMatchObject({ plan: 'monthly', status: 'expired' });
+    const write = () =>
+      http
+        .post('/products')
+        .set('Authorization', business.manager.auth)
+        .send({ name: 'Sukari 1kg', price: 18_000 });
+    const refused = await write();
+    expect(refused.status).toBe(402);
+    expect(refused.body.code).toBe('SUBSCRIPTION_INACTIVE');
+    expect((await http.get('/products').set('Authorization', business.cashier.auth)).status).toBe(
+      200,
+    );
+    const product = await createProduct(deps, business.id, business.manager.id);
+    const sale = await http
+      .post('/sales')
+      .set('Authorization', business.cashier.auth)
+      .send(saleBody([{ product }]));
+    expect(sale.status).toBe(201);
+
+    const pushed = await pushSubscription(business, '254711222333');
+    expect((await settled(business, pushed.id)).status).toBe('succeeded');
+    const now = Date.now();
+    const renewed = await subscriptionOf(business);
+    expect(renewed).toMatchObject({ plan: 'monthly', status: 'active' });
+    // From now (the old end is in the past), not from the old end.
+    expect(Date.parse(renewed.currentPeriodEnd)).toBeGreaterThan(
+      now + (PLAN_DAYS.monthly - 1) * DAY_MS,
+    );
+    expect((await write()).status).toBe(201);
+    await mailsTo(smtp, business.owner.email);
   });
 });

@@ -210,4 +210,68 @@ describe('sales reach integrators as signed webhooks and customers as emails', (
     expect(events.every(({ entry }) => entry.verified)).toBe(true);
     expect(receiver.received).toHaveLength(3);
   });
+
+  it('catalog and inventory changes reach integrators; an endpoint answering 410 is disabled and the owner emailed', async () => {
+    const business = await shop();
+    const catalog = await endpoint(business, [
+      'product.created',
+      'product.updated',
+      'product.archived',
+      'inventory.low_stock',
+    ]);
+    const gone = await startReceiver(() => 410);
+    receivers.push(gone);
+    const goneEndpoint = await http
+      .post('/webhooks')
+      .set('Authorization', business.owner.auth)
+      .send({ url: gone.url, events: ['product.created'] });
+    expect(goneEndpoint.status).toBe(201);
+    gone.secret = goneEndpoint.body.secret;
+
+    const item = await product(business, 8, 3);
+    const updated = await http
+      .patch(`/products/${item.id}`)
+      .set('Authorization', business.manager.auth)
+      .send({ price: 6_500 });
+    expect(updated.status).toBe(200);
+    // A stock count down to 2 crosses the threshold of 3.
+    const counted = await http
+      .post('/inventory/adjustments')
+      .set('Authorization', business.manager.auth)
+      .set('Idempotency-Key', randomUUID())
+      .send({ items: [{ productId: item.id, type: 'count', quantity: 2 }] });
+    expect(counted.status).toBe(201);
+    const archived = await http
+      .delete(`/products/${item.id}`)
+      .set('Authorization', business.manager.auth);
+    expect(archived.status).toBe(204);
+
+    const [createdEvent] = await awaitEvents(catalog, 'product.created');
+    expect(createdEvent!.event.data).toMatchObject({ id: item.id, name: item.name, version: 1 });
+    const updates = await awaitEvents(catalog, 'product.updated');
+    expect(updates.map(({ event }) => event.data.price)).toContain(6_500);
+    const [archivedEvent] = await awaitEvents(catalog, 'product.archived');
+    expect(archivedEvent!.event.data).toMatchObject({ id: item.id, archived: true });
+    const [low] = await awaitEvents(catalog, 'inventory.low_stock');
+    expect(low!.event.data).toEqual({
+      productId: item.id,
+      name: item.name,
+      sku: item.sku,
+      stockQuantity: 2,
+      lowStockThreshold: 3,
+    });
+    expect(catalog.received.every((entry) => entry.verified)).toBe(true);
+
+    // The 410 endpoint got its one delivery (verified), then was disabled; the owner was told.
+    const [mail] = await mailsTo(smtp, business.owner.email);
+    expect(mail!.subject).toBe('Duka Integrations: a webhook endpoint was disabled');
+    expect(mail!.text).toContain(gone.url);
+    expect(mail!.text).toContain('410');
+    expect(gone.received).toHaveLength(1);
+    expect(gone.received[0]!.verified).toBe(true);
+    const disabled = await http
+      .get(`/webhooks/${goneEndpoint.body.id as string}`)
+      .set('Authorization', business.owner.auth);
+    expect(disabled.body).toMatchObject({ enabled: false });
+  });
 });
