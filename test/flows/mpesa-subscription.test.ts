@@ -253,4 +253,53 @@ describe('M-Pesa subscription payment end to end', () => {
     expect((await write()).status).toBe(201);
     await mailsTo(smtp, business.owner.email);
   });
+
+  it('checkout: a sale STK push succeeds, then the till records the sale with the M-Pesa receipt; both reach the integrator', async () => {
+    const { business, receiver } = await shopWithReceiver();
+    const sales = await startReceiver();
+    receivers.push(sales);
+    const salesEndpoint = await http
+      .post('/webhooks')
+      .set('Authorization', business.owner.auth)
+      .send({ url: sales.url, events: ['sale.created'] });
+    sales.secret = salesEndpoint.body.secret;
+    const product = await createProduct(deps, business.id, business.manager.id, { price: 25_000 });
+
+    const pushed = await http
+      .post('/bv-payments/sale-stk-push')
+      .set('Authorization', business.cashier.auth)
+      .set('Idempotency-Key', idempotencyKey())
+      .send({ amount: 50_000, phoneNumber: '+254 712 345 678', reference: 'TILL-1' });
+    expect(pushed.status).toBe(202);
+    const payment = await eventually(async () => {
+      const answer = await http
+        .get(`/bv-payments/${pushed.body.id as string}`)
+        .set('Authorization', business.cashier.auth);
+      return answer.body.status !== 'pending' && (answer.body as Record<string, unknown>);
+    });
+    expect(payment).toMatchObject({ status: 'succeeded', purpose: 'sale', amount: 50_000 });
+    const [paid] = await awaitEvents(receiver, 'payment.succeeded');
+    expect(paid!.event.data).toEqual(payment);
+
+    const sale = await http
+      .post('/sales')
+      .set('Authorization', business.cashier.auth)
+      .send(
+        saleBody([{ product, quantity: 2 }], {
+          payments: [
+            { method: 'mpesa', amount: 50_000, reference: payment.mpesaReceiptNumber as string },
+          ],
+        }),
+      );
+    expect(sale.status).toBe(201);
+    expect(sale.body.payments).toEqual([
+      { method: 'mpesa', amount: 50_000, reference: payment.mpesaReceiptNumber },
+    ]);
+    const [created] = await awaitEvents(sales, 'sale.created');
+    expect(created!.entry.verified).toBe(true);
+    expect(created!.event.data).toEqual(sale.body);
+    // A sale payment never touches the subscription.
+    expect(eventsOf(receiver, 'subscription.activated')).toHaveLength(0);
+    expect((await subscriptionOf(business)).status).toBe('trialing');
+  });
 });
