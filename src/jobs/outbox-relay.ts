@@ -8,6 +8,7 @@ import { createFanOutDeliveries } from '../modules/webhooks/webhooks.service.js'
 import { createProducerConnection, queuePrefix } from './connection.js';
 import { queueDefinitions } from './registry.js';
 import { jobOptionsFor, type QueueDefinition } from './types.js';
+import { withTimeout } from '../lib/timeout.js';
 
 export const EMAIL_QUEUE = 'email';
 export const WEBHOOK_QUEUE = 'webhooks';
@@ -221,20 +222,4 @@ async function enqueue(jobs: PlannedJob[], queueFor: (name: string) => Queue): P
       ),
     ),
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`enqueue timed out after ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }

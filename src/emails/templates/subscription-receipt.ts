@@ -7,7 +7,8 @@ export const SubscriptionReceiptEmail = z.object({
   plan: z.enum(['monthly', 'annual']),
   /** Cents. */
   amount: z.number().int().nonnegative(),
-  mpesaReceiptNumber: z.string().min(1),
+  /** Null when the payment was confirmed only by Daraja's status query (API.md: no receipt number). */
+  mpesaReceiptNumber: z.string().min(1).nullable(),
   currentPeriodEnd: z.iso.datetime({ offset: true }),
 });
 
@@ -20,7 +21,7 @@ export const subscriptionReceiptTemplate = defineTemplate({
       subject,
       text: [
         `Thank you. We received ${formatMoney(data.amount)} for the ${data.plan} plan of ${data.businessName}.`,
-        `M-Pesa receipt: ${data.mpesaReceiptNumber}`,
+        receiptLine(data.mpesaReceiptNumber),
         `Your subscription runs until ${formatDate(data.currentPeriodEnd)}.`,
       ].join('\n'),
       html: layout(
@@ -30,9 +31,19 @@ export const subscriptionReceiptTemplate = defineTemplate({
             Thank you. We received <strong>${formatMoney(data.amount)}</strong> for the
             <strong>${data.plan}</strong> plan of ${data.businessName}.
           </p>
-          <p>M-Pesa receipt: <strong>${data.mpesaReceiptNumber}</strong></p>
+          ${
+            data.mpesaReceiptNumber === null
+              ? html`<p>${receiptLine(null)}</p>`
+              : html`<p>M-Pesa receipt: <strong>${data.mpesaReceiptNumber}</strong></p>`
+          }
           <p>Your subscription runs until ${formatDate(data.currentPeriodEnd)}.</p>`,
       ),
     };
   },
 });
+
+function receiptLine(receiptNumber: string | null): string {
+  return receiptNumber === null
+    ? 'Payment confirmed by an M-Pesa status query (M-Pesa sent no receipt number).'
+    : `M-Pesa receipt: ${receiptNumber}`;
+}

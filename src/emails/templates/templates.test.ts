@@ -113,6 +113,15 @@ describe('email templates', () => {
     });
   }
 
+  it('subscription-receipt: a payment confirmed only by the STK query (no receipt number) still renders', () => {
+    const template = emailTemplates.get('subscription-receipt')!;
+    const rendered = template.render(
+      template.schema.parse({ ...samples['subscription-receipt'], mpesaReceiptNumber: null }),
+    );
+    expect(rendered.text).toContain('confirmed by an M-Pesa status query');
+    expect(rendered.text).not.toContain('null');
+    expect(rendered.html).not.toContain('null');
+  });
   it('sale-receipt shows lines and totals in shillings', () => {
     const template = emailTemplates.get('sale-receipt')!;
     const rendered = template.render(template.schema.parse(samples['sale-receipt']));

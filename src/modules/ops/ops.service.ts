@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { AppDeps } from '../../deps.js';
 import { expectedMigrationCount, migrationsAreCurrent } from '../../db/migrate.js';
 import type { ReadyResponse } from './ops.schemas.js';
+import { withTimeout } from '../../lib/timeout.js';
 
 const CHECK_TIMEOUT_MS = 1_500;
 
@@ -13,15 +14,19 @@ export async function checkReadiness(deps: AppDeps): Promise<ReadyResponse> {
   expectedMigrations ??= expectedMigrationCount();
   const expected = expectedMigrations;
   const [database, migrations, redis] = await Promise.all([
-    withTimeout(deps.db.execute(sql`select 1`)).then(
+    withTimeout(deps.db.execute(sql`select 1`), CHECK_TIMEOUT_MS, 'check timed out').then(
       () => 'ok' as const,
       () => 'down' as const,
     ),
-    withTimeout(migrationsAreCurrent(deps.pool, expected)).then(
+    withTimeout(
+      migrationsAreCurrent(deps.pool, expected),
+      CHECK_TIMEOUT_MS,
+      'check timed out',
+    ).then(
       (current) => (current ? ('ok' as const) : ('pending' as const)),
       () => 'down' as const,
     ),
-    withTimeout(pingRedis(deps.redis)).then(
+    withTimeout(pingRedis(deps.redis), CHECK_TIMEOUT_MS, 'check timed out').then(
       () => 'ok' as const,
       () => 'down' as const,
     ),
@@ -41,20 +46,4 @@ async function pingRedis(redis: Redis): Promise<void> {
     });
   }
   await redis.ping();
-}
-
-function withTimeout<T>(promise: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('check timed out')), CHECK_TIMEOUT_MS);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
 }
