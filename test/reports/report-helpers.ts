@@ -66,6 +66,7 @@ export function randomSaleBody(random: Random, products: TestProduct[], occurred
 
 export interface RecordedSale {
   id: string;
+  number: number;
   status: 'completed' | 'voided';
   occurredAt: string;
   cashierId: string;
