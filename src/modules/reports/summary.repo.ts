@@ -60,17 +60,19 @@ export async function sumSales(db: DbOrTx, range: SummaryRange): Promise<TotalsR
 
 const groupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
   day: (range) => sql`
-    select to_char((s.occurred_at at time zone ${range.timezone})::date, 'YYYY-MM-DD') as "key",
-      null as "label",
-      count(*)::int as "count",
-      sum(s.subtotal)::bigint as "gross",
-      sum(s.discount)::bigint as "discount",
-      sum(s.tax)::bigint as "tax",
-      sum(s.total)::bigint as "net"
-    from sales s
-    where ${inRange(range)} and s.status = 'completed'
-    group by 1
-    order by 1`,
+    select to_char(g.day, 'YYYY-MM-DD') as "key", null as "label", g.*
+    from (
+      select (s.occurred_at at time zone ${range.timezone})::date as day,
+        count(*)::int as "count",
+        sum(s.subtotal)::bigint as "gross",
+        sum(s.discount)::bigint as "discount",
+        sum(s.tax)::bigint as "tax",
+        sum(s.total)::bigint as "net"
+      from sales s
+      where ${inRange(range)} and s.status = 'completed'
+      group by 1
+    ) g
+    order by g.day`,
 
   cashier: (range) => sql`
     select g.cashier_id::text as "key", u.name as "label", g.*
