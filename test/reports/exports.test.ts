@@ -6,6 +6,7 @@ import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { outbox, reportExports } from '../../src/db/schema/index.js';
 import { reportsQueue, runSalesExport } from '../../src/modules/reports/exports.job.js';
+import { SALES_CSV_COLUMNS } from '../../src/modules/reports/sales-csv.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
@@ -268,8 +269,10 @@ describe('sales CSV exports', () => {
       403,
     );
     const file = await download(url.toString());
-    expect(file.body).toBe(
-      'saleNumber,receiptNumber,occurredAt,status,cashier,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods\n',
+    // An empty range is a header alone, in the documented column order.
+    expect(file.body).toBe(`${SALES_CSV_COLUMNS.join(',')}\n`);
+    expect(SALES_CSV_COLUMNS.join(',')).toBe(
+      'saleNumber,receiptNumber,occurredAt,status,cashier,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods',
     );
   });
 
