@@ -7,6 +7,7 @@ import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
+import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
@@ -26,5 +27,6 @@ export const allRoutes: RouteSpec[] = [
   ...filesRoutes,
   ...salesRoutes,
   ...paymentRoutes,
+  ...reportsRoutes,
   ...webhooksRoutes,
 ];

@@ -536,6 +536,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reports/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a CSV export of the sales (one row per sale line); poll it until done
+         * @description A worker streams the file into storage. The CSV has a header and the columns saleNumber, receiptNumber, occurredAt (ISO 8601 in the business timezone, with its offset), status, cashier, productName, sku, quantity, unitPrice, discount (the line discount plus its share of the sale discount), tax, lineTotal (charged for the line after both discounts), paymentMethods (`;`-separated). Money is decimal shillings with two decimals (`150.00`). Voided sales are included with status `voided`.
+         */
+        post: operations["createReportExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export: its status and, once done, a short-lived download link */
+        get: operations["getReportExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reports/sales-summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sales totals for a range of days, grouped by day, product, cashier or payment method
+         * @description Days are calendar days in the business timezone. Voided sales are excluded from every figure and counted in totals.voidedCount. Money is integer cents. At most 366 days.
+         */
+        get: operations["getSalesSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sales": {
         parameters: {
             query?: never;
@@ -862,6 +919,24 @@ export interface components {
             /** @default each */
             unit: string;
         };
+        CreateReportExportBody: {
+            /** @enum {string} */
+            format: "csv";
+            /**
+             * Format: date
+             * @description First day, inclusive, in the business timezone
+             * @example 2026-11-22
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description Last day, inclusive; at most 366 days after from
+             * @example 2026-11-22
+             */
+            to: string;
+            /** @enum {string} */
+            type: "sales";
+        };
         CreateSaleBody: {
             /**
              * Format: uuid
@@ -1086,6 +1161,28 @@ export interface components {
             /** @example 254712345678 */
             phone?: string;
         };
+        ReportExport: {
+            /** Format: date-time */
+            completedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** @description When done: a signed link to the CSV, valid for 15 minutes (no token needed) */
+            downloadUrl?: string;
+            /** @description Why it failed, when status is failed */
+            error: string | null;
+            /** @enum {string} */
+            format: "csv";
+            from: string;
+            /** Format: uuid */
+            id: string;
+            /** @description CSV data rows (sale lines), once done */
+            rowCount: number | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "done" | "failed";
+            to: string;
+            /** @enum {string} */
+            type: "sales";
+        };
         ResetPassword: {
             /**
              * Format: password
@@ -1158,6 +1255,43 @@ export interface components {
             /** @enum {string} */
             method: "cash" | "mpesa" | "card" | "other";
             reference: string | null;
+        };
+        SalesSummary: {
+            /** @description ISO 4217, e.g. KES */
+            currency: string;
+            /** @description Days in ascending order; other groups by net, largest first. Voided sales excluded. */
+            rows: components["schemas"]["SalesSummaryRow"][];
+            totals: components["schemas"]["SalesSummaryTotals"];
+        };
+        SalesSummaryRow: {
+            /** @description Completed sales in this group (a sale with two products counts in both) */
+            count: number;
+            /** @description Σ sale discounts (for products, their lines’ shares; for payment methods always 0: the applied amounts are already net) (integer cents) */
+            discount: number;
+            /** @description Σ line totals before the sale discount; for payment methods, the amounts applied to sales (change excluded) (integer cents) */
+            gross: number;
+            /** @description The day (YYYY-MM-DD), productId, cashierId or payment method (`cash`…) */
+            key: string;
+            /** @description The day, the product's or cashier's name, or the method's name */
+            label: string;
+            /** @description gross − discount (integer cents) */
+            net: number;
+            /** @description VAT contained in net (for payment methods, each sale’s tax apportioned by applied amount) (integer cents) */
+            tax: number;
+        };
+        SalesSummaryTotals: {
+            /** @description Completed sales in the range */
+            count: number;
+            /** @description Σ sale discounts (integer cents) */
+            discount: number;
+            /** @description Σ VAT-inclusive line totals (after line discounts) before the sale discount (integer cents) */
+            gross: number;
+            /** @description gross − discount: what was charged (integer cents) */
+            net: number;
+            /** @description Σ VAT contained in net (integer cents) */
+            tax: number;
+            /** @description Voided sales in the range (excluded from every other figure) */
+            voidedCount: number;
         };
         StockAdjustment: {
             items: {
@@ -4762,6 +4896,306 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReportExport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReportExportBody"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    /** @description Poll this export */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportExport"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReportExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportExport"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSalesSummary: {
+        parameters: {
+            query: {
+                /** @description First day, inclusive, in the business timezone */
+                from: string;
+                /** @description How rows are grouped (default day) */
+                groupBy?: "day" | "product" | "cashier" | "paymentMethod";
+                /** @description Last day, inclusive, in the business timezone; at most 366 days after from */
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesSummary"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `RATE_LIMITED` — Too many requests */

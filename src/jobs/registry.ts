@@ -3,6 +3,7 @@ import { emailQueue } from '../emails/email.job.js';
 import { webhooksQueue } from '../modules/webhooks/webhooks.job.js';
 import { maintenanceQueue } from './maintenance.job.js';
 import { mpesaQueue } from '../modules/payments/payments.jobs.js';
+import { reportsQueue } from '../modules/reports/exports.job.js';
 import type { QueueDefinition } from './types.js';
 
 /** Every queue the worker process serves. Add a module's QueueDefinition here. */
@@ -12,4 +13,5 @@ export const queueDefinitions: QueueDefinition[] = [
   webhooksQueue,
   digestsQueue,
   mpesaQueue,
+  reportsQueue,
 ];

@@ -7,3 +7,4 @@ export * from './auth.js';
 export * from './sales.js';
 export * from './payments.js';
 export * from './jobs.js';
+export * from './reports.js';

@@ -1,0 +1,127 @@
+import type { AppDeps } from '../../deps.js';
+import { writeOutbox } from '../../jobs/outbox.js';
+import { notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { signedFileUrl } from '../../storage/storage-url.js';
+import { EXPORT_SALES_OUTBOX_TYPE } from './exports.job.js';
+import { findExport, insertExport, type ExportRow } from './exports.repo.js';
+import {
+  PAYMENT_METHOD_LABELS,
+  type CreateExportBody,
+  type ReportExport,
+  type SalesSummary,
+  type SalesSummaryQuery,
+} from './reports.schemas.js';
+import { findCurrency, groupSales, sumSales } from './summary.repo.js';
+
+export interface Reader {
+  businessId: string;
+  userId: string;
+  timezone: string;
+}
+
+/** How long a download link works. */
+const DOWNLOAD_URL_TTL_MS = 15 * 60_000;
+
+/**
+ * The sales summary of a range of local days, computed in SQL on every call: a year of a
+ * busy shop's sales sums in tens of milliseconds (bench/summary-bench.ts), so there is no
+ * cache to keep consistent with late offline syncs and voids.
+ */
+export async function getSalesSummary(
+  deps: AppDeps,
+  reader: Reader,
+  query: SalesSummaryQuery,
+): Promise<SalesSummary> {
+  const range = {
+    businessId: reader.businessId,
+    timezone: reader.timezone,
+    from: query.from,
+    to: query.to,
+  };
+  const [currency, totals, rows] = await Promise.all([
+    findCurrency(deps.db, reader.businessId),
+    sumSales(deps.db, range),
+    groupSales(deps.db, range, query.groupBy),
+  ]);
+  return {
+    currency,
+    totals,
+    rows: rows.map((row) => ({
+      ...row,
+      label:
+        row.label ??
+        (query.groupBy === 'paymentMethod' ? (methodLabel(row.key) ?? row.key) : row.key),
+    })),
+  };
+}
+
+/** Records an export request and its job in one transaction; the worker builds the file. */
+export async function requestExport(
+  deps: AppDeps,
+  reader: Reader,
+  body: CreateExportBody,
+): Promise<ReportExport> {
+  const row = await deps.db.transaction(async (tx) => {
+    const inserted = await insertExport(tx, {
+      id: newId(),
+      businessId: reader.businessId,
+      requestedBy: reader.userId,
+      type: body.type,
+      format: body.format,
+      fromDay: body.from,
+      toDay: body.to,
+      timezone: reader.timezone,
+      status: 'queued',
+    });
+    await writeOutbox(tx, {
+      kind: 'job',
+      type: EXPORT_SALES_OUTBOX_TYPE,
+      businessId: reader.businessId,
+      payload: { exportId: inserted.id },
+    });
+    return inserted;
+  });
+  return toReportExport(deps, row);
+}
+
+/** One export of the business, with a fresh signed download link once it is done. */
+export async function getExport(
+  deps: AppDeps,
+  businessId: string,
+  id: string,
+): Promise<ReportExport> {
+  const row = await findExport(deps.db, businessId, id);
+  if (!row) throw notFound('Export');
+  return toReportExport(deps, row);
+}
+
+const methodLabel = (key: string): string | undefined =>
+  Object.hasOwn(PAYMENT_METHOD_LABELS, key)
+    ? PAYMENT_METHOD_LABELS[key as keyof typeof PAYMENT_METHOD_LABELS]
+    : undefined;
+
+function toReportExport(deps: AppDeps, row: ExportRow): ReportExport {
+  const storageKey = row.status === 'done' ? row.storageKey : null;
+  return {
+    id: row.id,
+    type: row.type,
+    format: row.format,
+    from: row.fromDay,
+    to: row.toDay,
+    status: row.status,
+    rowCount: row.rowCount,
+    error: row.error,
+    ...(storageKey !== null
+      ? {
+          downloadUrl: signedFileUrl(
+            deps.config,
+            storageKey,
+            new Date(deps.clock().getTime() + DOWNLOAD_URL_TTL_MS),
+          ),
+        }
+      : {}),
+    createdAt: row.createdAt.toISOString(),
+    completedAt: row.completedAt?.toISOString() ?? null,
+  };
+}

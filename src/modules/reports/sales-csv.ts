@@ -1,0 +1,99 @@
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import type { Readable } from 'node:stream';
+
+/** The CSV columns, in order (API.md Reports). */
+export const SALES_CSV_COLUMNS = [
+  'saleNumber',
+  'receiptNumber',
+  'occurredAt',
+  'status',
+  'cashier',
+  'productName',
+  'sku',
+  'quantity',
+  'unitPrice',
+  'discount',
+  'tax',
+  'lineTotal',
+  'paymentMethods',
+] as const;
+
+export interface SalesCsvRange {
+  businessId: string;
+  /** Inclusive local days (YYYY-MM-DD), already validated. */
+  from: string;
+  to: string;
+  timezone: string;
+}
+
+/** Cents as decimal shillings with two decimals, computed exactly by PostgreSQL: 15000 → 150.00. */
+const shillings = (expression: string) => `round((${expression})::numeric / 100, 2)`;
+
+/**
+ * The COPY statement that writes the sales CSV: PostgreSQL formats and quotes every field
+ * (RFC 4180: `Soda, "Large"` → `"Soda, ""Large"""`) and streams it, so no row is ever held
+ * here. COPY takes no bind parameters: the values are quoted with the client's escapeLiteral.
+ * Run it in a transaction whose TimeZone is the business's (occurredAt carries that offset).
+ * `discount` is the line's own discount plus its share of the sale discount; `lineTotal` is
+ * what the line was charged after both (the sale's lineTotals add up to its total).
+ */
+export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): string {
+  const literal = (value: string) => client.escapeLiteral(value);
+  const tz = literal(range.timezone);
+  return `copy (
+    select s.number as "saleNumber",
+      s.receipt_number as "receiptNumber",
+      to_char(s.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM') as "occurredAt",
+      s.status as "status",
+      u.name as "cashier",
+      l.name as "productName",
+      l.sku as "sku",
+      trim_scale(l.quantity) as "quantity",
+      ${shillings('l.unit_price')} as "unitPrice",
+      ${shillings('l.discount + l.sale_discount_share')} as "discount",
+      ${shillings('l.tax')} as "tax",
+      ${shillings('l.total - l.sale_discount_share')} as "lineTotal",
+      pm.methods as "paymentMethods"
+    from sales s
+    join sale_lines l on l.sale_id = s.id
+    join users u on u.id = s.cashier_id
+    left join lateral (
+      select string_agg(distinct p.method, ';' order by p.method) as methods
+      from sale_payments p where p.sale_id = s.id
+    ) pm on true
+    where s.business_id = ${literal(range.businessId)}::uuid
+      and s.occurred_at >= (${literal(range.from)}::date)::timestamp at time zone ${tz}
+      and s.occurred_at < (${literal(range.to)}::date + 1)::timestamp at time zone ${tz}
+    order by s.number, l.position
+  ) to stdout with (format csv, header true)`;
+}
+
+/**
+ * Streams the sales CSV of `range` into `sink` (e.g. storage.put) from one connection of
+ * `pool`, inside a read-only snapshot, and returns the number of data rows. On failure the
+ * connection is discarded (a half-read COPY cannot be rolled back on it).
+ */
+export async function streamSalesCsv(
+  pool: pg.Pool,
+  range: SalesCsvRange,
+  sink: (csv: Readable) => Promise<void>,
+  options: { statementTimeoutMs: number },
+): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin isolation level repeatable read read only');
+    await client.query(
+      `select set_config('TimeZone', $1, true), set_config('statement_timeout', $2, true)`,
+      [range.timezone, String(options.statementTimeoutMs)],
+    );
+    const csv = client.query(copyTo(salesCsvCopySql(client, range)));
+    await sink(csv);
+    await client.query('commit');
+    client.release();
+    return csv.rowCount;
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+}

@@ -1,0 +1,165 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client.js';
+import type { SummaryGroup } from './reports.schemas.js';
+
+// A read model over the sales tables (owned by the sales module): plain SQL, no writes.
+// Every query is a range scan of `sales_business_occurred_idx` (business_id, occurred_at, id);
+// lines and payments are reached through their (sale_id, position) unique indexes.
+
+export interface SummaryRange {
+  businessId: string;
+  timezone: string;
+  /** Inclusive local days (YYYY-MM-DD). */
+  from: string;
+  to: string;
+}
+
+export interface TotalsRow {
+  count: number;
+  gross: number;
+  discount: number;
+  tax: number;
+  net: number;
+  voidedCount: number;
+}
+
+export interface GroupRow {
+  key: string;
+  label: string | null;
+  count: number;
+  gross: number;
+  discount: number;
+  tax: number;
+  net: number;
+}
+
+/** Sales of the business whose occurredAt falls on the local days [from, to]. */
+function inRange(range: SummaryRange, alias = 's'): SQL {
+  const s = sql.raw(alias);
+  return sql`${s}.business_id = ${range.businessId}
+    and ${s}.occurred_at >= (${range.from}::date)::timestamp at time zone ${range.timezone}
+    and ${s}.occurred_at < (${range.to}::date + 1)::timestamp at time zone ${range.timezone}`;
+}
+
+/** Totals of the completed sales in the range, and how many were voided. */
+export async function sumSales(db: DbOrTx, range: SummaryRange): Promise<TotalsRow> {
+  const result = await db.execute<Record<keyof TotalsRow, number>>(sql`
+    select
+      count(*) filter (where s.status = 'completed')::int as "count",
+      coalesce(sum(s.subtotal) filter (where s.status = 'completed'), 0)::bigint as "gross",
+      coalesce(sum(s.discount) filter (where s.status = 'completed'), 0)::bigint as "discount",
+      coalesce(sum(s.tax) filter (where s.status = 'completed'), 0)::bigint as "tax",
+      coalesce(sum(s.total) filter (where s.status = 'completed'), 0)::bigint as "net",
+      count(*) filter (where s.status = 'voided')::int as "voidedCount"
+    from sales s
+    where ${inRange(range)}`);
+  const [totals] = result.rows;
+  if (!totals) throw new Error('an aggregate query returned no row');
+  return totals;
+}
+
+const groupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
+  day: (range) => sql`
+    select to_char(g.day, 'YYYY-MM-DD') as "key", null as "label", g.*
+    from (
+      select (s.occurred_at at time zone ${range.timezone})::date as day,
+        count(*)::int as "count",
+        sum(s.subtotal)::bigint as "gross",
+        sum(s.discount)::bigint as "discount",
+        sum(s.tax)::bigint as "tax",
+        sum(s.total)::bigint as "net"
+      from sales s
+      where ${inRange(range)} and s.status = 'completed'
+      group by 1
+    ) g
+    order by g.day`,
+
+  cashier: (range) => sql`
+    select g.cashier_id::text as "key", u.name as "label", g.*
+    from (
+      select s.cashier_id,
+        count(*)::int as "count",
+        sum(s.subtotal)::bigint as "gross",
+        sum(s.discount)::bigint as "discount",
+        sum(s.tax)::bigint as "tax",
+        sum(s.total)::bigint as "net"
+      from sales s
+      where ${inRange(range)} and s.status = 'completed'
+      group by s.cashier_id
+    ) g
+    join users u on u.id = g.cashier_id
+    order by g."net" desc, 1`,
+
+  // A product's share: its lines' totals, their shares of the sale discounts and their tax
+  // (which sum to the sales' subtotal, discount and tax: the rows add up to the totals).
+  product: (range) => sql`
+    select g.product_id::text as "key", p.name as "label", g.*
+    from (
+      select l.product_id,
+        count(distinct l.sale_id)::int as "count",
+        sum(l.total)::bigint as "gross",
+        sum(l.sale_discount_share)::bigint as "discount",
+        sum(l.tax)::bigint as "tax",
+        sum(l.total - l.sale_discount_share)::bigint as "net"
+      from sales s
+      join sale_lines l on l.sale_id = s.id
+      where ${inRange(range)} and s.status = 'completed'
+      group by l.product_id
+    ) g
+    join products p on p.id = g.product_id
+    order by g."net" desc, 1`,
+
+  // What each method paid towards the sales: non-cash amounts as tendered, cash less the
+  // change. The sale's tax is apportioned over its methods by cumulative rounding, so each
+  // sale's shares add up to its tax exactly.
+  paymentMethod: (range) => sql`
+    with applied as (
+      select s.id as sale_id, s.total, s.tax, p.method,
+        (sum(p.amount) - case when p.method = 'cash' then s.change else 0 end)::numeric as amount
+      from sales s
+      join sale_payments p on p.sale_id = s.id
+      where ${inRange(range)} and s.status = 'completed'
+      group by s.id, p.method
+    ),
+    running as (
+      select *, sum(amount) over (partition by sale_id order by method) as upto
+      from applied
+    )
+    select method as "key",
+      null as "label",
+      count(*)::int as "count",
+      sum(amount)::bigint as "gross",
+      0::bigint as "discount",
+      sum(case when total = 0 then 0
+        else round(tax * upto / total) - round(tax * (upto - amount) / total) end)::bigint as "tax",
+      sum(amount)::bigint as "net"
+    from running
+    group by method
+    order by "net" desc, 1`,
+};
+
+/** One row per group of the completed sales in the range. */
+export async function groupSales(
+  db: DbOrTx,
+  range: SummaryRange,
+  groupBy: SummaryGroup,
+): Promise<GroupRow[]> {
+  const result = await db.execute(groupQueries[groupBy](range));
+  return result.rows.map((row) => ({
+    key: String(row.key),
+    label: typeof row.label === 'string' ? row.label : null,
+    count: Number(row.count),
+    gross: Number(row.gross),
+    discount: Number(row.discount),
+    tax: Number(row.tax),
+    net: Number(row.net),
+  }));
+}
+
+/** The business's currency. */
+export async function findCurrency(db: DbOrTx, businessId: string): Promise<string> {
+  const result = await db.execute<{ currency: string }>(
+    sql`select currency from businesses where id = ${businessId}`,
+  );
+  return result.rows[0]?.currency ?? 'KES';
+}
