@@ -183,12 +183,21 @@ describe('M-Pesa subscription payment end to end', () => {
     simulator.options.dropCallbacks = true;
     const pushed = await pushSubscription(business, '254700000001');
     try {
-      // The worker's reconciler, a minute later (its scheduled run, for this shop only).
-      const later = { ...jobs.deps, clock: () => new Date(Date.now() + 61_000) };
+      // The worker's reconciler, a minute later (its scheduled run, for this shop only). While
+      // the simulator still says "being processed" the reconciler backs off (15 s, 30 s, 60 s…),
+      // so each try runs that much later again — still well inside the 10-minute expiry.
+      const offsetsSeconds = [61, 77, 107, 167, 287, 407, 527];
+      let attempt = 0;
       await eventually(
-        async () =>
-          (await reconcilePending(later, { businessId: business.id })).settled === 1 || undefined,
-        10_000,
+        async () => {
+          const offset = offsetsSeconds[Math.min(attempt++, offsetsSeconds.length - 1)]! * 1000;
+          const later = { ...jobs.deps, clock: () => new Date(Date.now() + offset) };
+          if ((await reconcilePending(later, { businessId: business.id })).settled === 1)
+            return true;
+          await sleep(700); // give the simulator time to finish before the next, later try
+          return undefined;
+        },
+        20_000,
         'the query to settle the payment',
       );
     } finally {
