@@ -100,6 +100,7 @@ export function createRedis(config: Config, logger: Logger): Redis {
 export async function closeDeps(deps: AppDeps): Promise<void> {
   deps.redis.disconnect();
   deps.mailer?.close();
+  await deps.storage.close?.();
   await deps.pool.end();
 }
 

@@ -1,7 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { KoaAdapter } from '@bull-board/koa';
 import type Koa from 'koa';
 import type { AppDeps } from '../deps.js';
 import { AppError } from '../lib/errors.js';
@@ -16,13 +13,8 @@ export const DASHBOARD_PATH = '/admin/queues';
 export function queueDashboard(deps: AppDeps): Koa.Middleware | undefined {
   const credentials = deps.config.bullBoard;
   if (!credentials) return undefined;
-  const serverAdapter = new KoaAdapter();
-  serverAdapter.setBasePath(DASHBOARD_PATH);
-  createBullBoard({
-    queues: inspectQueues(deps).map((queue) => new BullMQAdapter(queue)),
-    serverAdapter,
-  });
-  const board = serverAdapter.registerPlugin();
+  // Loaded on the first authorised request: bull-board costs ~28 MB an API rarely needs.
+  let board: Promise<Koa.Middleware> | undefined;
   const expected = Buffer.from(`${credentials.user}:${credentials.password}`);
 
   return async (ctx, next) => {
@@ -43,6 +35,24 @@ export function queueDashboard(deps: AppDeps): Koa.Middleware | undefined {
         },
       );
     }
-    await board(ctx, next);
+    board ??= loadBoard(deps);
+    await (
+      await board
+    )(ctx, next);
   };
+}
+
+async function loadBoard(deps: AppDeps): Promise<Koa.Middleware> {
+  const [{ createBullBoard }, { BullMQAdapter }, { KoaAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/koa'),
+  ]);
+  const serverAdapter = new KoaAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: inspectQueues(deps).map((queue) => new BullMQAdapter(queue)),
+    serverAdapter,
+  });
+  return serverAdapter.registerPlugin();
 }

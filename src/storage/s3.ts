@@ -107,8 +107,9 @@ export class S3Storage implements Storage {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
   }
 
-  /** Closes the client's sockets (tests, shutdown). */
-  destroy(): void {
+  /** Closes the client's sockets (shutdown, tests). */
+  close(): Promise<void> {
     this.client.destroy();
+    return Promise.resolve();
   }
 }

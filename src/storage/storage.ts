@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import { LocalStorage } from './local.js';
-import { S3Storage } from './s3.js';
 
 /** What a stored object looks like when read back. */
 export interface StoredObject {
@@ -30,6 +29,8 @@ export interface Storage {
   get(key: string): Promise<StoredObject | undefined>;
   /** Removes the object; no error when it is already gone. */
   delete(key: string): Promise<void>;
+  /** Releases connections (S3 keep-alive sockets); safe to call twice. */
+  close?(): Promise<void>;
 }
 
 /** `images/3f2a….png`: one lower-case folder, then a safe file name (no traversal possible). */
@@ -63,6 +64,27 @@ export function contentTypeOfKey(key: string): string {
 /** The storage named by the configuration: local disk by default, S3-compatible when set. */
 export function createStorage(config: Config): Storage {
   return config.storage.driver === 's3'
-    ? new S3Storage(config.storage.s3, config.storage.tmpDir)
+    ? lazyS3Storage(config)
     : new LocalStorage(config.storage.localDir);
+}
+
+/**
+ * The S3 driver, loaded on first use: the AWS SDK costs ~25 MB of memory, which a process
+ * on the local driver never pays.
+ */
+function lazyS3Storage(config: Config): Storage {
+  let loaded: Promise<Storage> | undefined;
+  const driver = () =>
+    (loaded ??= import('./s3.js').then(
+      ({ S3Storage }) => new S3Storage(config.storage.s3, config.storage.tmpDir),
+    ));
+  return {
+    driver: 's3',
+    put: async (key, body, options) => (await driver()).put(key, body, options),
+    get: async (key) => (await driver()).get(key),
+    delete: async (key) => (await driver()).delete(key),
+    close: async () => {
+      if (loaded) await (await loaded).close?.();
+    },
+  };
 }

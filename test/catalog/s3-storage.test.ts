@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, describe, expect, it } from 'vitest';
-import { S3Storage } from '../../src/storage/s3.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { freePort } from '../helpers/process.js';
@@ -47,7 +46,7 @@ const client = new S3Client({
 
 afterAll(async () => {
   client.destroy();
-  if (deps.storage instanceof S3Storage) deps.storage.destroy();
+  await deps.storage.close?.();
   await server.close();
   rmSync(s3Dir, { recursive: true, force: true });
 });
