@@ -458,3 +458,53 @@ describe('M-Pesa callback with an unknown token', () => {
     expect(stored.rows[0]!.count).toBe(0);
   });
 });
+
+// Found by the fuzzer: a NUL character in an otherwise valid string field reached
+// PostgreSQL (which cannot store U+0000) and answered 500. Kept as fixed cases because
+// random shapes rarely make every other field valid at once.
+describe('NUL characters in otherwise valid bodies and queries', () => {
+  const cases: {
+    method: 'post' | 'patch' | 'get';
+    path: string;
+    body?: Record<string, unknown>;
+    field: string;
+  }[] = [
+    { method: 'post', path: '/categories', body: { name: 'a\u0000b' }, field: 'name' },
+    {
+      method: 'post',
+      path: '/products',
+      body: { name: 'Soap\u0000', sku: 'NUL-1', price: 100 },
+      field: 'name',
+    },
+    {
+      method: 'post',
+      path: '/products',
+      body: { name: 'Soap', sku: 'NUL\u00002', price: 100 },
+      field: 'sku',
+    },
+    {
+      method: 'post',
+      path: '/webhooks',
+      body: { url: 'https://example.com/\u0000', events: ['sale.created'] },
+      field: 'url',
+    },
+    { method: 'patch', path: '/me', body: { name: 'x\u0000' }, field: 'name' },
+    { method: 'patch', path: '/business', body: { name: 'x\u0000' }, field: 'name' },
+    { method: 'get', path: '/products?search=a%00b', field: 'query.search' },
+  ];
+  for (const testCase of cases) {
+    it(`${testCase.method.toUpperCase()} ${testCase.path} with NUL in ${testCase.field} → 400`, async () => {
+      const before = await businessRowCounts(business.id);
+      let call = http[testCase.method](testCase.path).set('Authorization', business.owner.auth);
+      if (testCase.body) call = call.send(testCase.body);
+      const response = await call;
+      expect(response.status, response.text).toBe(400);
+      expectProblemDocument(response, testCase.path);
+      expect(response.body.code).toBe('VALIDATION_FAILED');
+      expect(response.body.errors).toContainEqual(
+        expect.objectContaining({ path: testCase.field }),
+      );
+      expect(await businessRowCounts(business.id)).toEqual(before);
+    });
+  }
+});
