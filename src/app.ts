@@ -16,7 +16,7 @@ import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
-import { redactUrl } from './lib/logger.js';
+import { redactUrl, serializeError } from './lib/logger.js';
 import { queueDashboard } from './jobs/dashboard.js';
 import { countQueueJobs } from './jobs/queues.js';
 import { trackOutboxLag, trackQueueCounts } from './lib/metrics.js';
@@ -63,6 +63,8 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
       quietReqLogger: true,
       // The M-Pesa callback URL carries a per-payment secret: never log it.
       serializers: {
+        // pino-http installs its own err serializer on the request logger; keep ours.
+        err: serializeError,
         req: (req: unknown) => {
           const serialized = req as { url?: string };
           return { ...serialized, url: redactUrl(serialized.url) };

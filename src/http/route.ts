@@ -1,7 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
 import type { ZodObject, ZodType, z } from 'zod';
-import { AppError, type ProblemCode } from '../lib/errors.js';
+import { AppError, type FieldError, type ProblemCode } from '../lib/errors.js';
 import type { Permission } from '../modules/auth/permissions.js';
 import type { AppContext, AppContextExtensions, AppState } from './context.js';
 import {
@@ -149,6 +149,13 @@ function validate(request: RouteRequest): Middleware<AppState, AppContextExtensi
     const issues: AppError[] = [];
     for (const [part, schema, raw] of parts) {
       if (!schema) continue;
+      // PostgreSQL text cannot hold U+0000: refuse it here, naming the field, instead of
+      // failing the INSERT with a 500.
+      const nul = findNulCharacters(raw, part === 'body' ? [] : [part]);
+      if (nul.length > 0) {
+        issues.push(new AppError('VALIDATION_FAILED', 'NUL character', { errors: nul }));
+        continue;
+      }
       const parsed = schema.safeParse(raw);
       if (parsed.success) input[part] = parsed.data;
       // Body paths are reported as the client wrote them (`lines.0.quantity`); other parts
@@ -167,4 +174,22 @@ function validate(request: RouteRequest): Middleware<AppState, AppContextExtensi
     ctx.input = input;
     await next();
   };
+}
+
+/** Paths of every string (or key) holding U+0000, in the client's terms (`lines.0.note`). */
+function findNulCharacters(value: unknown, path: (string | number)[], depth = 0): FieldError[] {
+  const here = (): FieldError => ({
+    path: path.join('.'),
+    message: 'must not contain the NUL character (U+0000)',
+    code: 'invalid_string',
+  });
+  if (typeof value === 'string') return value.includes('\u0000') ? [here()] : [];
+  // Deeper than any schema goes: the schema itself refuses such nesting.
+  if (depth > 32 || typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) {
+    return value.flatMap((item, index) => findNulCharacters(item, [...path, index], depth + 1));
+  }
+  return Object.entries(value).flatMap(([key, item]) =>
+    key.includes('\u0000') ? [here()] : findNulCharacters(item, [...path, key], depth + 1),
+  );
 }

@@ -43,6 +43,7 @@ export function createLogger(
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'backend-api' },
     ...options,
+    serializers: { err: serializeError, ...options.serializers },
   };
   if (destination) return pino(base, destination);
   if (config.env === 'development') {
@@ -68,3 +69,39 @@ const SECRET_PATHS = /^(\/bv-payments\/mpesa\/callback\/)[^?/]+/;
 /** A request URL fit for a log line: secrets in the path replaced. */
 export const redactUrl = (url: string | undefined): string | undefined =>
   url?.replace(SECRET_PATHS, '$1[redacted]');
+
+/**
+ * pino's error serializer, minus SQL bound parameters: drizzle's DrizzleQueryError carries
+ * them in `params` and spells them into its message and stack ("params: 254712345678,…"),
+ * and they hold phone numbers, token hashes and other request values.
+ */
+export function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown;
+  const needles = boundParameterTexts(error);
+  return needles.length > 0 ? scrubParameters(serialized, needles) : serialized;
+}
+
+function boundParameterTexts(error: unknown): string[] {
+  const texts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { params, cause } = current as { params?: unknown; cause?: unknown };
+    if (Array.isArray(params) && params.length > 0) texts.push(`params: ${String(params)}`);
+    current = cause;
+  }
+  return texts;
+}
+
+function scrubParameters(value: unknown, needles: string[], depth = 0): unknown {
+  if (typeof value === 'string') {
+    return needles.reduce((text, needle) => text.split(needle).join('params: [redacted]'), value);
+  }
+  if (depth > 5 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => scrubParameters(item, needles, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      key === 'params' ? '[redacted]' : scrubParameters(item, needles, depth + 1),
+    ]),
+  );
+}

@@ -115,6 +115,10 @@ function receiveImage(
     };
 
     parser.on('file', (field, stream) => {
+      // busboy destroys an open part with "Unexpected end of form" when the body is
+      // truncated; without a listener that error would be uncaught and crash the process.
+      // The parser's own 'error' (below) answers the request.
+      stream.on('error', () => undefined);
       if (field !== 'file' || spooling) {
         stream.resume();
         return;
