@@ -123,7 +123,14 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
     while (!stopped) {
       let moved = 0;
       try {
-        if (redis.status !== 'ready') throw new Error('Redis is not connected');
+        if (redis.status !== 'ready') {
+          // Still connecting at start-up is not an outage: wait for the next poll quietly.
+          if (redis.status === 'connecting' || redis.status === 'connect') {
+            await new Promise((resolve) => setTimeout(resolve, pollMs));
+            continue;
+          }
+          throw new Error('Redis is not connected');
+        }
         moved = await relayBatch();
         if (moved > 0) deps.logger.debug({ moved }, 'outbox relay dispatched');
         if (failing) deps.logger.info('outbox relay: dispatching again');
