@@ -6096,8 +6096,9 @@ export interface operations {
     listWebhooks: {
         parameters: {
             query?: {
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
-                /** @description Page size (default 50, at most 200) */
+                /** @description Page size (default 50; values above 200 are clamped to 200) */
                 limit?: string;
             };
             header?: never;
@@ -6621,8 +6622,9 @@ export interface operations {
     listWebhookDeliveries: {
         parameters: {
             query?: {
+                /** @description The `nextCursor` of the previous page */
                 cursor?: string;
-                /** @description Page size (default 50, at most 200) */
+                /** @description Page size (default 50; values above 200 are clamped to 200) */
                 limit?: string;
             };
             header?: never;

@@ -1,4 +1,9 @@
 import { AppError } from './errors.js';
+import { UUID_PATTERN } from './ids.js';
+import { z } from './zod.js';
+
+export const DEFAULT_PAGE_LIMIT = 50;
+export const MAX_PAGE_LIMIT = 200;
 
 /**
  * Opaque list cursors: base64url JSON of the last row's sort key. Clients pass them back
@@ -28,4 +33,48 @@ export function decodeCursor<T extends readonly unknown[]>(
 
 /** `?limit`: default 50, above 200 clamped to 200 (API.md "Lists"). */
 export const clampLimit = (limit: number | undefined): number =>
-  Math.min(Math.max(limit ?? 50, 1), 200);
+  Math.min(Math.max(limit ?? DEFAULT_PAGE_LIMIT, 1), MAX_PAGE_LIMIT);
+
+/** `?limit` (default 50, above 200 clamped to 200) and an opaque `?cursor`, as API.md says. */
+export const PageQuery = {
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'must be a positive integer')
+    .transform((value) => Math.min(Number(value), MAX_PAGE_LIMIT))
+    .optional()
+    .openapi({ description: 'Page size (default 50; values above 200 are clamped to 200)' }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: 'The `nextCursor` of the previous page' }),
+};
+
+const isIdKey = (values: unknown[]): values is [string] =>
+  values.length === 1 && typeof values[0] === 'string' && UUID_PATTERN.test(values[0]);
+
+/** The id in a cursor of a list ordered by UUIDv7 id (time order). */
+export function decodeIdCursor(cursor: string | undefined): string | undefined {
+  return cursor === undefined ? undefined : decodeCursor(cursor, isIdKey)[0];
+}
+
+/** The cursor after `row` in a list ordered by id. */
+export const idCursor = (id: string): string => encodeCursor([id]);
+
+/** `{data, nextCursor}` from a query that fetched `limit + 1` rows ordered by id. */
+export function toIdPage<Row extends { id: string }, Item>(
+  rows: Row[],
+  limit: number,
+  present: (row: Row) => Item,
+): { data: Item[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: page.map(present),
+    nextCursor: rows.length > limit && last ? idCursor(last.id) : null,
+  };
+}
+
+/** The list envelope's OpenAPI schema. */
+export const pageSchema = <T extends z.ZodType>(item: T, id: string) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() }).meta({ id });

@@ -1,5 +1,5 @@
 import { INVITE_ROLES } from '../../db/schema/index.js';
-import { PageQuery, pageSchema } from '../../lib/cursor-page.js';
+import { PageQuery, pageSchema } from '../../lib/cursor.js';
 import { z } from '../../lib/zod.js';
 import { Email, Password, PersonName } from '../users/users.schemas.js';
 

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../deps.js';
 import { scopeFromTrustedRow, type TenantScope } from '../../db/tenant-scope.js';
-import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor-page.js';
+import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor.js';
 import { conflict, forbidden, notFound, unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { writeOutbox } from '../../jobs/outbox.js';

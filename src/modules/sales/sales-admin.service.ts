@@ -1,8 +1,9 @@
 import type { AppDeps } from '../../deps.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import { writeOutbox } from '../../jobs/outbox.js';
-import { notFound, validationFailed } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { notFound } from '../../lib/errors.js';
+import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
+import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { applyStockMovements, lockProducts } from './sales-write.repo.js';
 import {
   findBusinessName,
@@ -53,40 +54,29 @@ export async function listSales(
     status: query.status,
     cashierId: query.cashierId,
     ownerCashierId: reader.readAll ? undefined : reader.userId,
-    after: query.cursor === undefined ? undefined : decodeCursor(query.cursor),
+    after: query.cursor === undefined ? undefined : decodeSaleCursor(query.cursor),
     limit,
   });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     data: await loadSales(deps.db, page),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+    nextCursor:
+      rows.length > limit && last ? encodeCursor([last.occurredAt.toISOString(), last.id]) : null,
   };
 }
 
-const encodeCursor = (occurredAt: Date, id: string) =>
-  Buffer.from(JSON.stringify([occurredAt.toISOString(), id])).toString('base64url');
+const isSaleKey = (values: unknown[]): values is [string, string] =>
+  values.length === 2 &&
+  typeof values[0] === 'string' &&
+  !Number.isNaN(Date.parse(values[0])) &&
+  typeof values[1] === 'string' &&
+  UUID_PATTERN.test(values[1]);
 
-function decodeCursor(cursor: string): { occurredAt: Date; id: string } {
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && parsed.length === 2) {
-      const [at, id] = parsed as unknown[];
-      if (
-        typeof at === 'string' &&
-        typeof id === 'string' &&
-        /^[0-9a-f-]{36}$/i.test(id) &&
-        !Number.isNaN(Date.parse(at))
-      ) {
-        return { occurredAt: new Date(at), id };
-      }
-    }
-  } catch {
-    // fall through: not one of ours
-  }
-  throw validationFailed([
-    { path: 'query.cursor', message: 'Not a cursor this API returned', code: 'invalid_cursor' },
-  ]);
+/** Sales are listed newest first by (occurredAt, id); the cursor is the last row's key. */
+function decodeSaleCursor(cursor: string): { occurredAt: Date; id: string } {
+  const [at, id] = decodeCursor(cursor, isSaleKey);
+  return { occurredAt: new Date(at), id };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ROLES, USER_STATUSES } from '../../db/schema/index.js';
-import { PageQuery, pageSchema } from '../../lib/cursor-page.js';
+import { PageQuery, pageSchema } from '../../lib/cursor.js';
 import { z } from '../../lib/zod.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.js';
 import { PERMISSIONS, type Permission } from '../auth/permissions.js';

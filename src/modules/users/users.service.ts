@@ -2,7 +2,7 @@ import type { AppDeps } from '../../deps.js';
 import type { DbOrTx } from '../../db/client.js';
 import type { Role } from '../../db/schema/index.js';
 import type { TenantScope } from '../../db/tenant-scope.js';
-import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor-page.js';
+import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor.js';
 import { AppError, conflict, notFound, unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { recordAudit, type RequestMeta } from '../audit/audit.service.js';

@@ -1,4 +1,4 @@
-import { validationFailed } from '../../lib/errors.js';
+import { PageQuery } from '../../lib/cursor.js';
 import { z } from '../../lib/zod.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
 
@@ -87,26 +87,4 @@ export const DeliveryList = z
 export const WebhookParams = z.object({ id: z.uuid() });
 export const DeliveryParams = z.object({ id: z.uuid(), deliveryId: z.uuid() });
 
-export const ListQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d+$/)
-    .transform((value) => Math.min(Math.max(Number(value), 1), 200))
-    .optional()
-    .openapi({ description: 'Page size (default 50, at most 200)' }),
-  cursor: z.string().max(200).optional(),
-});
-
-/** Opaque cursors: base64url of the last row's id (UUIDv7, so id order is time order). */
-export const encodeCursor = (id: string): string => Buffer.from(id).toString('base64url');
-
-export function decodeCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!z.uuid().safeParse(id).success) {
-    throw validationFailed([
-      { path: 'query.cursor', message: 'Invalid cursor', code: 'invalid_cursor' },
-    ]);
-  }
-  return id;
-}
+export const ListQuery = z.object(PageQuery);

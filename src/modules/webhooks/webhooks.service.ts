@@ -2,13 +2,12 @@ import type { AppDeps } from '../../deps.js';
 import type { DbOrTx } from '../../db/client.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
+import { decodeIdCursor, idCursor } from '../../lib/cursor.js';
 import { newId } from '../../lib/ids.js';
 import { checkWebhookUrl, type UrlPolicy } from './url-guard.js';
 import { encryptSecret, generateWebhookSecret } from './webhook-secret.js';
 import * as repo from './webhooks.repo.js';
 import {
-  decodeCursor,
-  encodeCursor,
   type CreateWebhookBody,
   type Delivery,
   type UpdateWebhookBody,
@@ -57,7 +56,7 @@ export async function listWebhooks(
   const limit = page.limit ?? 50;
   const rows = await repo.listEndpoints(deps.db, businessId, {
     limit,
-    after: decodeCursor(page.cursor),
+    after: decodeIdCursor(page.cursor),
   });
   const data = rows.slice(0, limit);
   return {
@@ -161,7 +160,7 @@ export async function listDeliveries(
   const limit = page.limit ?? 50;
   const rows = await repo.listDeliveries(deps.db, businessId, endpointId, {
     limit,
-    before: decodeCursor(page.cursor),
+    before: decodeIdCursor(page.cursor),
   });
   const deliveries = rows.slice(0, limit);
   const attempts = await repo.listAttempts(
@@ -247,7 +246,7 @@ export async function createFanOutDeliveries(
 /** The cursor after a page fetched with limit + 1 rows: the last row shown, if more exist. */
 function nextCursor(rows: { id: string }[], limit: number): string | null {
   const last = rows[limit - 1];
-  return rows.length > limit && last ? encodeCursor(last.id) : null;
+  return rows.length > limit && last ? idCursor(last.id) : null;
 }
 
 async function requireEndpoint(
