@@ -61,18 +61,19 @@ export function decodeIdCursor(cursor: string | undefined): string | undefined {
 /** The cursor after `row` in a list ordered by id. */
 export const idCursor = (id: string): string => encodeCursor([id]);
 
+/** The cursor after a page fetched with `limit + 1` rows ordered by id, when more exist. */
+export function nextIdCursor(rows: readonly { id: string }[], limit: number): string | null {
+  const last = rows[limit - 1];
+  return rows.length > limit && last ? idCursor(last.id) : null;
+}
+
 /** `{data, nextCursor}` from a query that fetched `limit + 1` rows ordered by id. */
 export function toIdPage<Row extends { id: string }, Item>(
   rows: Row[],
   limit: number,
   present: (row: Row) => Item,
 ): { data: Item[]; nextCursor: string | null } {
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map(present),
-    nextCursor: rows.length > limit && last ? idCursor(last.id) : null,
-  };
+  return { data: rows.slice(0, limit).map(present), nextCursor: nextIdCursor(rows, limit) };
 }
 
 /** The list envelope's OpenAPI schema. */

@@ -2,7 +2,13 @@ import type { AppDeps } from '../../deps.js';
 import type { DbOrTx } from '../../db/client.js';
 import type { StockMovementType } from '../../db/schema/index.js';
 import { writeOutbox } from '../../jobs/outbox.js';
-import { clampLimit, decodeCursor, encodeCursor } from '../../lib/cursor.js';
+import {
+  clampLimit,
+  decodeCursor,
+  decodeIdCursor,
+  encodeCursor,
+  toIdPage,
+} from '../../lib/cursor.js';
 import { AppError, notFound, unprocessable } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { beginCatalogWrite, stampOf, toProduct, type Caller } from '../catalog/catalog.service.js';
@@ -198,10 +204,6 @@ export async function listMovements(
   };
 }
 
-type IdCursor = [string];
-const isIdCursor = (values: unknown[]): values is IdCursor =>
-  values.length === 1 && typeof values[0] === 'string' && UUID_PATTERN.test(values[0]);
-
 /** Tracked, non-archived products at or under their threshold, by id. */
 export async function listLowStock(
   deps: AppDeps,
@@ -209,12 +211,7 @@ export async function listLowStock(
   query: { cursor?: string; limit?: number },
 ): Promise<{ data: Product[]; nextCursor: string | null }> {
   const limit = clampLimit(query.limit);
-  const after = query.cursor ? decodeCursor(query.cursor, isIdCursor) : undefined;
-  const rows = await repo.listLowStock(deps.db, caller.businessId, { afterId: after?.[0], limit });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((row) => toProduct(deps.config, row)),
-    nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
-  };
+  const afterId = decodeIdCursor(query.cursor);
+  const rows = await repo.listLowStock(deps.db, caller.businessId, { afterId, limit });
+  return toIdPage(rows, limit, (row) => toProduct(deps.config, row));
 }

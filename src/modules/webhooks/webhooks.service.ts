@@ -2,7 +2,7 @@ import type { AppDeps } from '../../deps.js';
 import type { DbOrTx } from '../../db/client.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
-import { decodeIdCursor, idCursor } from '../../lib/cursor.js';
+import { decodeIdCursor, nextIdCursor } from '../../lib/cursor.js';
 import { newId } from '../../lib/ids.js';
 import { checkWebhookUrl, type UrlPolicy } from './url-guard.js';
 import { encryptSecret, generateWebhookSecret } from './webhook-secret.js';
@@ -61,7 +61,7 @@ export async function listWebhooks(
   const data = rows.slice(0, limit);
   return {
     data: data.map(presentWebhook),
-    nextCursor: nextCursor(rows, limit),
+    nextCursor: nextIdCursor(rows, limit),
   };
 }
 
@@ -174,7 +174,7 @@ export async function listDeliveries(
         attempts.filter((attempt) => attempt.deliveryId === delivery.id),
       ),
     ),
-    nextCursor: nextCursor(rows, limit),
+    nextCursor: nextIdCursor(rows, limit),
   };
 }
 
@@ -241,12 +241,6 @@ export async function createFanOutDeliveries(
       data: event.data,
     })),
   );
-}
-
-/** The cursor after a page fetched with limit + 1 rows: the last row shown, if more exist. */
-function nextCursor(rows: { id: string }[], limit: number): string | null {
-  const last = rows[limit - 1];
-  return rows.length > limit && last ? idCursor(last.id) : null;
 }
 
 async function requireEndpoint(
