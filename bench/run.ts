@@ -19,8 +19,11 @@ const connections = Number(env.BENCH_CONNECTIONS ?? 16);
 // Sync batches are few and large: by Little's law 16 batches in flight would put p50 at
 // 16 ÷ batches/s, so the sync scenario runs at 4 devices (performance.md measured 1 and 4).
 const syncConnections = Number(env.BENCH_SYNC_CONNECTIONS ?? 4);
-// `sales` (pnpm bench:sales): L_pg and the sale scenarios only, a quicker run.
-const only = env.BENCH_ONLY === 'sales' ? 'sales' : 'all';
+// `sales` (pnpm bench:sales): L_pg and the sale scenarios only; `catalog`
+// (pnpm bench:catalog): L_cat and the read scenarios only. Quicker runs while profiling.
+const only = env.BENCH_ONLY === 'sales' || env.BENCH_ONLY === 'catalog' ? env.BENCH_ONLY : 'all';
+const withSales = only !== 'catalog';
+const withCatalog = only !== 'sales';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const profileDir = env.BENCH_CPU_PROF ? `bench/results/profile-${stamp}` : undefined;
 
@@ -30,11 +33,11 @@ const [loadAverage] = (await import('node:os')).loadavg();
 log(`1/3 reference: pgbench on scratch tables (load average ${loadAverage?.toFixed(2)})`);
 const referenceUrl = await recreateDatabase(adminUrl, 'bapi_bench_reference');
 await prepareReference(referenceUrl);
-const lPg = await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds);
-const lCat =
-  only === 'all'
-    ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
-    : { tps: 0, latencyAvgMs: 0, failed: 0 };
+const skipped = { tps: 0, latencyAvgMs: 0, failed: 0 };
+const lPg = withSales ? await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds) : skipped;
+const lCat = withCatalog
+  ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
+  : skipped;
 await dropDatabase(adminUrl, 'bapi_bench_reference');
 log(`   L_pg = ${lPg.tps.toFixed(0)} sales/s, L_cat = ${lCat.tps.toFixed(0)} queries/s`);
 
@@ -107,7 +110,7 @@ const run = async (
   );
 };
 
-if (only === 'all') {
+if (withCatalog) {
   await run('GET /health', { method: 'GET', path: '/health' });
   await run('GET /products?limit=50', {
     method: 'GET',
@@ -120,108 +123,110 @@ if (only === 'all') {
     token: shop.cashierToken,
   });
 }
-await run('POST /sales (new)', {
-  method: 'POST',
-  path: '/sales',
-  token: shop.cashierToken,
-  body: () => saleBody(pick3()),
-});
-
-await run(`POST /sales (new, ${shopCount} shops)`, {
-  method: 'POST',
-  path: '/sales',
-  perRequest: () => {
-    const other = shops[Math.floor(Math.random() * shops.length)] ?? shop;
-    const start = Math.floor(Math.random() * (other.productIds.length - 3));
-    return {
-      token: other.cashierToken,
-      body: saleBody(other.productIds.slice(start, start + 3)),
-    };
-  },
-});
-
-// Replays must never write: count the rows a sale writes before and after the measured run.
-const written = async () => ({
-  sales: await count('sales'),
-  movements: await count('stock_movements'),
-  outbox: await count('outbox'),
-});
-let before = await written();
-await run(
-  'POST /sales (replay)',
-  {
+if (withSales) {
+  await run('POST /sales (new)', {
     method: 'POST',
     path: '/sales',
     token: shop.cashierToken,
-    body: () => replaySales[replayIndex++ % replaySales.length],
-  },
-  {
-    before: async () => {
-      before = await written();
-    },
-    after: async () => {
-      const after = await written();
-      return {
-        'rows written': after.sales - before.sales + after.movements - before.movements,
-        'outbox rows written': after.outbox - before.outbox,
-      };
-    },
-  },
-);
+    body: () => saleBody(pick3()),
+  });
 
-// Every sale of a 2xx batch is written (all are new and valid). Batches still in flight
-// when the run ends finish afterwards, so up to connections × 100 more may be written.
-let salesBefore = 0;
-await run(
-  'POST /sales/sync (100/request)',
-  {
+  await run(`POST /sales (new, ${shopCount} shops)`, {
     method: 'POST',
-    path: '/sales/sync',
-    token: shop.cashierToken,
-    body: () => ({ sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())) }),
-  },
-  {
-    connections: syncConnections,
-    before: async () => {
-      salesBefore = await count('sales');
-    },
-    after: async (result) => {
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      const writtenSales = (await count('sales')) - salesBefore;
-      const answered = (result.requests.total - result.non2xx) * 100;
+    path: '/sales',
+    perRequest: () => {
+      const other = shops[Math.floor(Math.random() * shops.length)] ?? shop;
+      const start = Math.floor(Math.random() * (other.productIds.length - 3));
       return {
-        'sales answered 2xx': answered,
-        'sales written': writtenSales,
-        'every answered sale written': writtenSales >= answered,
+        token: other.cashierToken,
+        body: saleBody(other.productIds.slice(start, start + 3)),
       };
     },
-  },
-);
+  });
 
-// 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
-// fail, or let a product's stock drift from its ledger.
-let deadlocksBefore = 0;
-await run(
-  'POST /sales (hot: 3 products)',
-  { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(hot) },
-  {
-    before: async () => {
-      deadlocksBefore = await deadlocks();
+  // Replays must never write: count the rows a sale writes before and after the measured run.
+  const written = async () => ({
+    sales: await count('sales'),
+    movements: await count('stock_movements'),
+    outbox: await count('outbox'),
+  });
+  let before = await written();
+  await run(
+    'POST /sales (replay)',
+    {
+      method: 'POST',
+      path: '/sales',
+      token: shop.cashierToken,
+      body: () => replaySales[replayIndex++ % replaySales.length],
     },
-    after: async () => {
-      const { rows } = await db.query<{ drift: number }>(
-        `select count(*)::int as drift from products p
+    {
+      before: async () => {
+        before = await written();
+      },
+      after: async () => {
+        const after = await written();
+        return {
+          'rows written': after.sales - before.sales + after.movements - before.movements,
+          'outbox rows written': after.outbox - before.outbox,
+        };
+      },
+    },
+  );
+
+  // Every sale of a 2xx batch is written (all are new and valid). Batches still in flight
+  // when the run ends finish afterwards, so up to connections × 100 more may be written.
+  let salesBefore = 0;
+  await run(
+    'POST /sales/sync (100/request)',
+    {
+      method: 'POST',
+      path: '/sales/sync',
+      token: shop.cashierToken,
+      body: () => ({ sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())) }),
+    },
+    {
+      connections: syncConnections,
+      before: async () => {
+        salesBefore = await count('sales');
+      },
+      after: async (result) => {
+        await new Promise((resolve) => setTimeout(resolve, 2_000));
+        const writtenSales = (await count('sales')) - salesBefore;
+        const answered = (result.requests.total - result.non2xx) * 100;
+        return {
+          'sales answered 2xx': answered,
+          'sales written': writtenSales,
+          'every answered sale written': writtenSales >= answered,
+        };
+      },
+    },
+  );
+
+  // 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
+  // fail, or let a product's stock drift from its ledger.
+  let deadlocksBefore = 0;
+  await run(
+    'POST /sales (hot: 3 products)',
+    { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(hot) },
+    {
+      before: async () => {
+        deadlocksBefore = await deadlocks();
+      },
+      after: async () => {
+        const { rows } = await db.query<{ drift: number }>(
+          `select count(*)::int as drift from products p
          where p.id = any($1::uuid[]) and p.stock_quantity <>
            1000000 + (select coalesce(sum(delta), 0) from stock_movements m where m.product_id = p.id)`,
-        [hot],
-      );
-      return {
-        deadlocks: (await deadlocks()) - deadlocksBefore,
-        'products whose stock ≠ ledger': rows[0]?.drift ?? -1,
-      };
+          [hot],
+        );
+        return {
+          deadlocks: (await deadlocks()) - deadlocksBefore,
+          'products whose stock ≠ ledger': rows[0]?.drift ?? -1,
+        };
+      },
     },
-  },
-);
+  );
+}
 
 const peakRssMb = await server.peakRssMb();
 const exitCode = await server.stop();
@@ -232,13 +237,17 @@ const find = (name: string) => results.find((result) => result.name === name);
 const rate = (name: string) => find(name)?.okPerSecond ?? 0;
 const newSales = rate('POST /sales (new)');
 const ratios: Record<string, number> = {
-  'POST /sales ÷ L_pg (target ≥ 0.6)': newSales / lPg.tps,
-  [`POST /sales over ${shopCount} shops ÷ L_pg`]:
-    rate(`POST /sales (new, ${shopCount} shops)`) / lPg.tps,
-  'replay ÷ new sale (target ≥ 2)': rate('POST /sales (replay)') / newSales,
-  'sync sales/s ÷ POST /sales (target ≥ 5)':
-    (rate('POST /sales/sync (100/request)') * 100) / newSales,
-  ...(only === 'all'
+  ...(withSales
+    ? {
+        'POST /sales ÷ L_pg (target ≥ 0.6)': newSales / lPg.tps,
+        [`POST /sales over ${shopCount} shops ÷ L_pg`]:
+          rate(`POST /sales (new, ${shopCount} shops)`) / lPg.tps,
+        'replay ÷ new sale (target ≥ 2)': rate('POST /sales (replay)') / newSales,
+        'sync sales/s ÷ POST /sales (target ≥ 5)':
+          (rate('POST /sales/sync (100/request)') * 100) / newSales,
+      }
+    : {}),
+  ...(withCatalog
     ? { 'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps }
     : {}),
 };
