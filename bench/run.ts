@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { saleBody, seedShop, startServer } from './lib/app.js';
+import { databaseCpuMs, saleBody, seedShop, startServer } from './lib/app.js';
 import { measure, type LoadOptions, type LoadResult } from './lib/load.js';
 import { printTopFrames } from './lib/profile.js';
 import { dropDatabase, pgbench, prepareReference, recreateDatabase } from './lib/reference.js';
@@ -101,6 +101,7 @@ const run = async (
     warmupSeconds,
     seconds,
     serverCpuMs: server.cpuMs,
+    databaseCpuMs: () => databaseCpuMs(db),
     ...options,
   });
   results.push(result);
@@ -253,12 +254,12 @@ const ratios: Record<string, number> = {
 };
 
 log(
-  `\n| scenario | conns | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx | API CPU ms/req |`,
+  `\n| scenario | conns | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx | API CPU ms/req | PG CPU ms/req |`,
 );
-log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   log(
-    `| ${r.name} | ${r.connections} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} | ${r.serverCpuMsPerRequest.toFixed(2)} |`,
+    `| ${r.name} | ${r.connections} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} | ${r.serverCpuMsPerRequest.toFixed(2)} | ${r.databaseCpuMsPerRequest.toFixed(2)} |`,
   );
 }
 log(
