@@ -6,7 +6,13 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { databaseCpuMs, saleBody, seedShop, startServer } from './lib/app.js';
+import {
+  databaseCpuMs,
+  productionNodeOptions,
+  saleBody,
+  seedShop,
+  startServer,
+} from './lib/app.js';
 import { measure, type LoadOptions, type LoadResult } from './lib/load.js';
 import { printTopFrames } from './lib/profile.js';
 import { dropDatabase, pgbench, prepareReference, recreateDatabase } from './lib/reference.js';
@@ -54,8 +60,8 @@ for (let index = 0; index < shopCount; index++) shops.push(await seedShop(appUrl
 const server = await startServer(appUrl, 3917, `bench_${stamp}`, {
   poolMax: env.DATABASE_POOL_MAX,
   cpuProfileDir: profileDir,
-  // e.g. --max-old-space-size=160, to try a runtime setting before putting it in the Dockerfile.
-  nodeFlags: env.BENCH_NODE_FLAGS,
+  // The Dockerfile's NODE_OPTIONS unless BENCH_NODE_FLAGS tries others (" " for none).
+  nodeFlags: env.BENCH_NODE_FLAGS ?? (await productionNodeOptions()),
 });
 const db = new pg.Client({ connectionString: appUrl });
 await db.connect();
@@ -90,12 +96,16 @@ let replayIndex = 0;
 const since = new Date(Date.now() - 60_000).toISOString();
 const hot = shop.productIds.slice(0, 3);
 
+// BENCH_SCENARIOS=sync,replay: only the scenarios whose name contains one of these words
+// (e.g. to profile one route alone).
+const picked = env.BENCH_SCENARIOS?.split(',').map((word) => word.trim().toLowerCase());
 const results: LoadResult[] = [];
 const run = async (
   name: string,
   request: Parameters<typeof measure>[2],
   options: Partial<LoadOptions> = {},
 ) => {
+  if (picked && !picked.some((word) => name.toLowerCase().includes(word))) return;
   const result = await measure(name, url, request, {
     connections,
     warmupSeconds,
@@ -176,32 +186,40 @@ if (withSales) {
 
   // Every sale of a 2xx batch is written (all are new and valid). Batches still in flight
   // when the run ends finish afterwards, so up to connections × 100 more may be written.
-  let salesBefore = 0;
-  await run(
-    'POST /sales/sync (100/request)',
-    {
-      method: 'POST',
-      path: '/sales/sync',
-      token: shop.cashierToken,
-      body: () => ({ sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())) }),
-    },
-    {
-      connections: syncConnections,
-      before: async () => {
-        salesBefore = await count('sales');
+  // Run at 4 devices (throughput) and at 1 (a batch's own latency: one shop's batches
+  // queue behind each other on its sale numbering, so p50 at 4 is about 4 batches long).
+  for (const devices of [syncConnections, 1]) {
+    let salesBefore = 0;
+    await run(
+      devices === syncConnections
+        ? 'POST /sales/sync (100/request)'
+        : `POST /sales/sync (100/request, ${devices} device)`,
+      {
+        method: 'POST',
+        path: '/sales/sync',
+        token: shop.cashierToken,
+        body: () => ({
+          sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())),
+        }),
       },
-      after: async (result) => {
-        await new Promise((resolve) => setTimeout(resolve, 2_000));
-        const writtenSales = (await count('sales')) - salesBefore;
-        const answered = (result.requests.total - result.non2xx) * 100;
-        return {
-          'sales answered 2xx': answered,
-          'sales written': writtenSales,
-          'every answered sale written': writtenSales >= answered,
-        };
+      {
+        connections: devices,
+        before: async () => {
+          salesBefore = await count('sales');
+        },
+        after: async (result) => {
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+          const writtenSales = (await count('sales')) - salesBefore;
+          const answered = (result.requests.total - result.non2xx) * 100;
+          return {
+            'sales answered 2xx': answered,
+            'sales written': writtenSales,
+            'every answered sale written': writtenSales >= answered,
+          };
+        },
       },
-    },
-  );
+    );
+  }
 
   // 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
   // fail, or let a product's stock drift from its ledger.

@@ -84,6 +84,15 @@ export async function startServer(
   };
 }
 
+/**
+ * The node flags production runs with: the Dockerfile's `ENV NODE_OPTIONS` (the image is
+ * what Compose and Kubernetes run), so the benchmarks measure the same heap settings.
+ */
+export async function productionNodeOptions(): Promise<string> {
+  const dockerfile = await readFile(new URL('../../Dockerfile', import.meta.url), 'utf8');
+  return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+}
+
 /** A process's CPU time so far (user + system), ms; 0 once it is gone. */
 export async function processCpuMs(pid: number): Promise<number> {
   // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime in ticks.
