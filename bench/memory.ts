@@ -4,7 +4,7 @@
 // after changing the heap flags (Dockerfile NODE_OPTIONS) or the body limits.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { productionNodeOptions, saleBody, seedShop, startServer } from './lib/app.js';
+import { freePort, productionNodeOptions, saleBody, seedShop, startServer } from './lib/app.js';
 import { dropDatabase, recreateDatabase } from './lib/reference.js';
 
 const env = process.env;
@@ -14,10 +14,12 @@ const rounds = Number(env.BENCH_ROUNDS ?? 3);
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
 if (!env.BENCH_SKIP_BUILD) execFileSync('pnpm', ['-s', 'build'], { stdio: 'inherit' });
-const appUrl = await recreateDatabase(adminUrl, 'bapi_bench_memory');
+const appUrl = await recreateDatabase(adminUrl, `bapi_bench_memory_${process.pid}`);
 const shop = await seedShop(appUrl);
 const nodeFlags = env.BENCH_NODE_FLAGS ?? (await productionNodeOptions());
-const server = await startServer(appUrl, 3918, `bench_memory_${Date.now()}`, { nodeFlags });
+const server = await startServer(appUrl, await freePort(), `bench_memory_${Date.now()}`, {
+  nodeFlags,
+});
 log(`API started with node flags: ${nodeFlags || '(none)'}`);
 
 const biggestBatch = () => ({
@@ -59,7 +61,7 @@ for (let round = 0; round < rounds; round++) {
 const alive = (await fetch(`${server.baseUrl}/health`).catch(() => null))?.status === 200;
 const peakRssMb = await server.peakRssMb();
 const exitCode = await server.stop();
-await dropDatabase(adminUrl, 'bapi_bench_memory');
+await dropDatabase(adminUrl, `bapi_bench_memory_${process.pid}`);
 log(
   `\n${rounds} rounds × ${concurrency} concurrent /sales/sync (3 in 4 the largest valid batch, 1 in 4 a 5 MB invalid body) in ${((Date.now() - started) / 1000).toFixed(1)} s`,
 );

@@ -8,6 +8,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import {
   databaseCpuMs,
+  freePort,
   productionNodeOptions,
   saleBody,
   seedShop,
@@ -36,20 +37,22 @@ const profileDir = env.BENCH_CPU_PROF ? `bench/results/profile-${stamp}` : undef
 const log = (message: string) => process.stdout.write(`${message}\n`);
 const [loadAverage] = (await import('node:os')).loadavg();
 
-log(`1/3 reference: pgbench on scratch tables (load average ${loadAverage?.toFixed(2)})`);
-const referenceUrl = await recreateDatabase(adminUrl, 'bapi_bench_reference');
+log(
+  `1/3 reference: pgbench on scratch tables in its own database (load average ${loadAverage?.toFixed(2)})`,
+);
+const referenceUrl = await recreateDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
 await prepareReference(referenceUrl);
 const skipped = { tps: 0, latencyAvgMs: 0, failed: 0 };
 const lPg = withSales ? await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds) : skipped;
 const lCat = withCatalog
   ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
   : skipped;
-await dropDatabase(adminUrl, 'bapi_bench_reference');
+await dropDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
 log(`   L_pg = ${lPg.tps.toFixed(0)} sales/s, L_cat = ${lCat.tps.toFixed(0)} queries/s`);
 
 log('2/3 production build and a seeded shop (2,000 products)');
 if (!env.BENCH_SKIP_BUILD) execFileSync('pnpm', ['-s', 'build'], { stdio: 'inherit' });
-const appUrl = await recreateDatabase(adminUrl, 'bapi_bench_app');
+const appUrl = await recreateDatabase(adminUrl, `bapi_bench_app_${process.pid}`);
 const shop = await seedShop(appUrl);
 // L_pg spreads its sales over 100 businesses; one shop's sales are serialised by design (the
 // gap-free sale number and the catalog write order are per business), so new sales are
@@ -57,7 +60,7 @@ const shop = await seedShop(appUrl);
 const shopCount = Number(env.BENCH_SHOPS ?? 16);
 const shops: Awaited<ReturnType<typeof seedShop>>[] = [];
 for (let index = 0; index < shopCount; index++) shops.push(await seedShop(appUrl, 200));
-const server = await startServer(appUrl, 3917, `bench_${stamp}`, {
+const server = await startServer(appUrl, await freePort(), `bench_${stamp}`, {
   poolMax: env.DATABASE_POOL_MAX,
   cpuProfileDir: profileDir,
   // The Dockerfile's NODE_OPTIONS unless BENCH_NODE_FLAGS tries others (" " for none).
@@ -250,7 +253,7 @@ if (withSales) {
 const peakRssMb = await server.peakRssMb();
 const exitCode = await server.stop();
 await db.end();
-await dropDatabase(adminUrl, 'bapi_bench_app');
+await dropDatabase(adminUrl, `bapi_bench_app_${process.pid}`);
 
 const find = (name: string) => results.find((result) => result.name === name);
 const rate = (name: string) => find(name)?.okPerSecond ?? 0;
