@@ -79,6 +79,12 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
     );
   }
   app.use(httpMetrics());
+  app.use(async (ctx, next) => {
+    await next();
+    // API answers are per-caller and change: no browser or proxy keeps them unless the
+    // route says otherwise (ETag'd reads revalidate, files and docs assets are cacheable).
+    if (!ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
+  });
   app.use(errorHandler(deps.logger));
   app.use(
     helmet({

@@ -104,6 +104,9 @@ function isHttpError(error: unknown): error is HttpErrorLike {
   );
 }
 
+/** What @hapi/bourne (co-body's JSON parser, protoAction 'error') throws for `__proto__`. */
+const PROTO_POISONING_MESSAGE = 'Object contains forbidden prototype property';
+
 /** Errors thrown by Koa, the body parser and the rate limiter carry only a status. */
 function fromHttpError(error: HttpErrorLike): AppError | undefined {
   const headers = Object.fromEntries(
@@ -111,6 +114,15 @@ function fromHttpError(error: HttpErrorLike): AppError | undefined {
   );
   switch (error.status) {
     case 400:
+      // The parser refuses a `__proto__` member (prototype poisoning) before any schema
+      // runs. The JSON is well-formed: it is an unknown field, as API.md classes it.
+      if (error instanceof SyntaxError && error.message === PROTO_POISONING_MESSAGE) {
+        return new AppError('VALIDATION_FAILED', 'The request is not valid; see errors', {
+          errors: [
+            { path: '__proto__', message: 'Unknown field "__proto__"', code: 'unrecognized_keys' },
+          ],
+        });
+      }
       return error.type === 'entity.parse.failed' || error instanceof SyntaxError
         ? new AppError('MALFORMED_JSON', 'The request body is not valid JSON')
         : new AppError('VALIDATION_FAILED', 'The request could not be read');

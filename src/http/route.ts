@@ -153,11 +153,13 @@ function validate(request: RouteRequest): Middleware<AppState, AppContextExtensi
     const issues: AppError[] = [];
     for (const [part, schema, raw] of parts) {
       if (!schema) continue;
-      // PostgreSQL text cannot hold U+0000: refuse it here, naming the field, instead of
-      // failing the INSERT with a 500.
-      const nul = findNulCharacters(raw, part === 'body' ? [] : [part]);
-      if (nul.length > 0) {
-        issues.push(new AppError('VALIDATION_FAILED', 'NUL character', { errors: nul }));
+      // PostgreSQL text cannot hold U+0000 (the INSERT fails: a 500) nor a lone surrogate
+      // (the driver silently stores U+FFFD instead): refuse both here, naming the field.
+      const unstorable = findUnstorableStrings(raw, part === 'body' ? [] : [part]);
+      if (unstorable.length > 0) {
+        issues.push(
+          new AppError('VALIDATION_FAILED', 'Unstorable characters', { errors: unstorable }),
+        );
         continue;
       }
       const parsed = schema.safeParse(raw);
@@ -180,20 +182,41 @@ function validate(request: RouteRequest): Middleware<AppState, AppContextExtensi
   };
 }
 
-/** Paths of every string (or key) holding U+0000, in the client's terms (`lines.0.note`). */
-function findNulCharacters(value: unknown, path: (string | number)[], depth = 0): FieldError[] {
-  const here = (): FieldError => ({
-    path: path.join('.'),
-    message: 'must not contain the NUL character (U+0000)',
-    code: 'invalid_string',
-  });
-  if (typeof value === 'string') return value.includes('\u0000') ? [here()] : [];
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Paths of every string (or key) holding U+0000 or an unpaired UTF-16 surrogate, in the
+ * client's terms (`lines.0.note`).
+ */
+function findUnstorableStrings(value: unknown, path: (string | number)[], depth = 0): FieldError[] {
+  const problem = (text: string): FieldError | undefined => {
+    if (text.includes('\u0000')) {
+      return {
+        path: path.join('.'),
+        message: 'must not contain the NUL character (U+0000)',
+        code: 'invalid_string',
+      };
+    }
+    if (LONE_SURROGATE.test(text)) {
+      return {
+        path: path.join('.'),
+        message: 'must be well-formed Unicode (no unpaired surrogate)',
+        code: 'invalid_string',
+      };
+    }
+    return undefined;
+  };
+  if (typeof value === 'string') {
+    const found = problem(value);
+    return found ? [found] : [];
+  }
   // Deeper than any schema goes: the schema itself refuses such nesting.
   if (depth > 32 || typeof value !== 'object' || value === null) return [];
   if (Array.isArray(value)) {
-    return value.flatMap((item, index) => findNulCharacters(item, [...path, index], depth + 1));
+    return value.flatMap((item, index) => findUnstorableStrings(item, [...path, index], depth + 1));
   }
-  return Object.entries(value).flatMap(([key, item]) =>
-    key.includes('\u0000') ? [here()] : findNulCharacters(item, [...path, key], depth + 1),
-  );
+  return Object.entries(value).flatMap(([key, item]) => {
+    const found = problem(key);
+    return found ? [found] : findUnstorableStrings(item, [...path, key], depth + 1);
+  });
 }

@@ -7,7 +7,14 @@ export interface HttpServerOptions {
   host: string;
   port: number;
   lifecycle: Lifecycle;
+  /** A client must send its whole request head within this (default 20 s). */
+  headersTimeoutMs?: number;
+  /** …and its whole request within this (default 60 s). */
+  requestTimeoutMs?: number;
 }
+
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 
 export interface RunningServer {
   server: http.Server;
@@ -19,12 +26,22 @@ export interface RunningServer {
 /** Listens with timeouts set against slow clients, and tracks in-flight requests for draining. */
 export async function listen(app: App, options: HttpServerOptions): Promise<RunningServer> {
   const handle = app.callback();
-  const server = http.createServer((req, res) => {
-    void handle(req, res);
-  });
+  const headersTimeout = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const server = http.createServer(
+    {
+      // Node enforces the two timeouts below only when it sweeps its connections, every
+      // 30 s by default: a slowloris client trickling headers then held its socket for up
+      // to 50 s, not 20. Sweep every second (or sooner for shorter timeouts).
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeout / 4)),
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
   // Slowloris guards: headers within 20 s, the whole request within 60 s.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = requestTimeout;
   // Longer than common load balancers' idle timeout, so they close first.
   server.keepAliveTimeout = 65_000;
 

@@ -163,28 +163,131 @@ describe("API.md's Roles table", () => {
     }
   }
 
-  // Every route in the registry, whoever wrote it: the route's permission decides, via the
-  // table row it belongs to, which roles are refused with 403 before anything else runs.
-  it('holds for every permission-guarded route in the registry', async () => {
+  // Every (route, caller) pair of the registry against ROUTE_ACCESS below: anonymous callers
+  // get 401 on every non-public route, a role outside the route's row 403 before anything
+  // else runs, and a role inside it never 401/403. A route missing from the table fails.
+  it('holds for every (route, caller) pair in the registry', async () => {
     const shop = await createBusiness(deps);
     const placeholder = '01900000-0000-7000-8000-000000000000';
-    const guarded = allRoutes.filter(
-      (route) => route.access !== 'public' && route.access !== 'authenticated',
-    );
-    expect(guarded.length).toBeGreaterThan(0);
-    for (const route of guarded) {
-      const entry = rowOf(route.access as Permission);
-      expect(entry, `${route.operationId} names an unmapped permission`).toBeDefined();
+    for (const route of allRoutes) {
+      const key = `${route.method.toUpperCase()} ${route.path}`;
+      const allowed = ROUTE_ACCESS[key];
+      expect(allowed, `${key} is missing from ROUTE_ACCESS`).toBeDefined();
       const path = route.path.replace(/\{[^}]+\}/g, placeholder);
+      const anonymous = await http[route.method](path);
+      if (allowed === 'public') {
+        // No bearer needed (a private file's 403 is its link signature, not a role).
+        expect(anonymous.status, `${key} anonymous`).not.toBe(401);
+        continue;
+      }
+      expect({ key, caller: 'anonymous', status: anonymous.status }).toEqual({
+        key,
+        caller: 'anonymous',
+        status: 401,
+      });
       for (const role of ROLES) {
         const response = await http[route.method](path).set('Authorization', shop[role].auth);
-        const where = `${route.method.toUpperCase()} ${route.path} as ${role}`;
-        if (entry!.roles.includes(role)) {
-          expect([401, 403], where).not.toContain(response.status);
+        if (allowed!.includes(role)) {
+          expect([401, 403], `${key} as ${role}`).not.toContain(response.status);
         } else {
-          expect({ where, status: response.status }).toEqual({ where, status: 403 });
+          expect({ key, caller: role, status: response.status }).toEqual({
+            key,
+            caller: role,
+            status: 403,
+          });
         }
       }
+    }
+  });
+});
+
+const ALL: readonly Role[] = ROLES;
+const STAFF: readonly Role[] = ['owner', 'manager'];
+const OWNER: readonly Role[] = ['owner'];
+
+/**
+ * Who may call each route, written from API.md (its Roles table and each endpoint's text),
+ * independently of the permissions the routes declare: the two must agree, and every route
+ * of the registry must be here.
+ */
+const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
+  'GET /health': 'public',
+  'GET /ready': 'public',
+  'GET /metrics': 'public',
+  'POST /auth/register': 'public',
+  'POST /auth/login': 'public',
+  'POST /auth/refresh': 'public',
+  'POST /auth/logout': 'public',
+  'POST /auth/password/forgot': 'public',
+  'POST /auth/password/reset': 'public',
+  'GET /me': ALL,
+  'PATCH /me': ALL,
+  'GET /users': OWNER,
+  'PATCH /users/{id}': OWNER,
+  'POST /invites': STAFF,
+  'GET /invites': STAFF,
+  'DELETE /invites/{id}': STAFF,
+  'POST /invites/accept': 'public',
+  'GET /business': ALL,
+  'PATCH /business': OWNER,
+  'GET /business/subscription': ALL,
+  'GET /products': ALL,
+  'GET /products/{id}': ALL,
+  'POST /products': STAFF,
+  'PATCH /products/{id}': STAFF,
+  'DELETE /products/{id}': STAFF,
+  'POST /products/{id}/image': STAFF,
+  'GET /categories': ALL,
+  'POST /categories': STAFF,
+  'PATCH /categories/{id}': STAFF,
+  'DELETE /categories/{id}': STAFF,
+  'POST /inventory/adjustments': STAFF,
+  'GET /inventory/movements': STAFF,
+  'GET /inventory/low-stock': STAFF,
+  'GET /files/{folder}/{name}': 'public',
+  'POST /sales': ALL,
+  'POST /sales/sync': ALL,
+  'GET /sales': ALL,
+  'GET /sales/{id}': ALL,
+  'POST /sales/{id}/void': STAFF,
+  'POST /sales/{id}/receipt/email': ALL,
+  'POST /bv-payments/subscription-stk-push': OWNER,
+  'POST /bv-payments/sale-stk-push': ALL,
+  'GET /bv-payments/{id}': ALL,
+  'POST /bv-payments/mpesa/callback/{token}': 'public',
+  'GET /reports/sales-summary': STAFF,
+  'POST /reports/exports': STAFF,
+  'GET /reports/exports/{id}': STAFF,
+  'POST /webhooks': OWNER,
+  'GET /webhooks': OWNER,
+  'GET /webhooks/{id}': OWNER,
+  'PATCH /webhooks/{id}': OWNER,
+  'DELETE /webhooks/{id}': OWNER,
+  'POST /webhooks/{id}/rotate-secret': OWNER,
+  'POST /webhooks/{id}/test': OWNER,
+  'GET /webhooks/{id}/deliveries': OWNER,
+  'POST /webhooks/{id}/deliveries/{deliveryId}/retry': OWNER,
+};
+
+describe('ROUTE_ACCESS', () => {
+  it('names every route of the registry, and only those', () => {
+    const registered = allRoutes.map((route) => `${route.method.toUpperCase()} ${route.path}`);
+    expect(Object.keys(ROUTE_ACCESS).sort()).toEqual(registered.sort());
+  });
+
+  it("agrees with each route's declared access", () => {
+    for (const route of allRoutes) {
+      const key = `${route.method.toUpperCase()} ${route.path}`;
+      const declared =
+        route.access === 'public'
+          ? 'public'
+          : route.access === 'authenticated'
+            ? [...ROLES].sort()
+            : [...PERMISSIONS[route.access]].sort();
+      const written = ROUTE_ACCESS[key];
+      expect({ key, access: written === 'public' ? written : [...(written ?? [])].sort() }).toEqual(
+        { key, access: declared },
+      );
     }
   });
 });

@@ -10,7 +10,8 @@ import {
   type RequestWithLogContext,
 } from '../context.js';
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+// RFC 9110 §11.1: the scheme name is case-insensitive (`bearer …` is the same scheme).
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 /** Resolves `ctx.state.auth` from the bearer token and the current rows; 401 otherwise. */
 export function authenticate(): Middleware<AppState, AppContextExtensions> {

@@ -37,6 +37,12 @@ export function errorHandler(logger: Logger): Middleware<AppState, AppContextExt
       }
       ctx.status = problem.status;
       ctx.set(problem.headers);
+      // RFC 9110 §15.5.2: every 401 names the scheme that would work; RFC 6750 §3 adds
+      // error="invalid_token" when a bearer token was presented and refused.
+      if (problem.status === 401 && !ctx.response.get('WWW-Authenticate')) {
+        const presented = /^Bearer\s/i.test(ctx.get('authorization'));
+        ctx.set('WWW-Authenticate', presented ? 'Bearer error="invalid_token"' : 'Bearer');
+      }
       ctx.type = 'application/problem+json';
       ctx.body = problem.body;
     }

@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { ROLES, type Role } from '../../db/schema/index.js';
 import { AppError } from '../../lib/errors.js';
+import { UUID_PATTERN } from '../../lib/ids.js';
 
 export interface AccessTokenClaims {
   userId: string;
@@ -16,6 +17,9 @@ export interface AccessTokenSettings {
   audience: string;
   accessTokenTtlSeconds: number;
 }
+
+const isUuid = (value: unknown): value is string =>
+  typeof value === 'string' && UUID_PATTERN.test(value);
 
 const ALGORITHM = 'HS256';
 // RFC 9068 access-token type: a refresh token or an ID token of ours can never pass as one.
@@ -88,10 +92,12 @@ export class AccessTokens {
         requiredClaims: ['sub', 'exp', 'iat'],
       });
       const { sub, bid, role, sid, exp } = payload;
+      // The ids are looked up in uuid columns: anything else must be a 401 here, not a
+      // query error (500) later, even for a token signed with our key.
       if (
-        typeof sub !== 'string' ||
-        typeof bid !== 'string' ||
-        typeof sid !== 'string' ||
+        !isUuid(sub) ||
+        !isUuid(bid) ||
+        !isUuid(sid) ||
         typeof role !== 'string' ||
         !(ROLES as readonly string[]).includes(role)
       ) {
