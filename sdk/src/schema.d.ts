@@ -852,7 +852,7 @@ export interface components {
             accessToken: string;
             business: components["schemas"]["Business"];
             /**
-             * Format: int64
+             * Format: int32
              * @description The access token's lifetime in seconds (900)
              */
             expiresIn: number;
@@ -1056,7 +1056,8 @@ export interface components {
         MpesaCallbackAck: {
             /** @enum {number} */
             ResultCode: 0;
-            ResultDesc: string;
+            /** @enum {string} */
+            ResultDesc: "Accepted";
         };
         /** @description An M-Pesa STK-push payment. */
         Payment: {
@@ -1118,7 +1119,7 @@ export interface components {
             /** Format: uuid */
             categoryId?: string;
             /**
-             * Format: int64
+             * Format: int32
              * @description Minor units (cents)
              */
             cost?: number;
@@ -1132,7 +1133,7 @@ export interface components {
             lowStockThreshold?: number;
             name: string;
             /**
-             * Format: int64
+             * Format: int32
              * @description Minor units (cents), VAT-inclusive
              */
             price: number;
@@ -1140,7 +1141,7 @@ export interface components {
             /** @description Sum of the stock ledger; at most 3 decimals */
             stockQuantity: number;
             /**
-             * Format: int64
+             * Format: int32
              * @description Basis points: 1600 = 16%
              */
             taxRate: number;
@@ -1340,7 +1341,7 @@ export interface components {
         SalesSummary: {
             /** @description ISO 4217, e.g. KES */
             currency: string;
-            /** @description Days in ascending order; other groups by net, largest first. Voided sales excluded. */
+            /** @description Days in ascending order; other groups by net, largest first, at most 1000 (totals cover every sale). Voided sales excluded. */
             rows: components["schemas"]["SalesSummaryRow"][];
             totals: components["schemas"]["SalesSummaryTotals"];
         };
@@ -1446,7 +1447,7 @@ export interface components {
             saleId?: string;
             /** @enum {string} */
             type: "sale" | "void" | "receive" | "adjust" | "count";
-            /** Format: int64 */
+            /** Format: int32 */
             unitCost?: number;
         };
         StockMovementList: {
@@ -1469,7 +1470,7 @@ export interface components {
         };
         /** @description `sale` for created and duplicate; `error` for rejected: the problem document POST /sales would have answered. */
         SyncSaleResult: {
-            /** @description As sent; null when the element had no string clientRequestId */
+            /** @description As sent; null when the element had no string clientRequestId or one longer than 64 characters */
             clientRequestId: string | null;
             error?: components["schemas"]["Problem"];
             sale?: components["schemas"]["Sale"];
@@ -1560,6 +1561,7 @@ export interface components {
             disabledAt: string | null;
             disabledReason: string | null;
             enabled: boolean;
+            /** @description Event names, or ["*"] for every event */
             events: string[];
             /** Format: uuid */
             id: string;
@@ -1568,6 +1570,7 @@ export interface components {
             url: string;
         };
         WebhookDelivery: {
+            /** @description The latest 100 attempts, oldest first */
             attempts: components["schemas"]["WebhookDeliveryAttempt"][];
             /** Format: date-time */
             createdAt: string;
@@ -1590,7 +1593,7 @@ export interface components {
             /** Format: int64 */
             durationMs: number;
             error?: string;
-            /** Format: int64 */
+            /** Format: int32 */
             responseStatus?: number;
             /** @enum {string} */
             status: "succeeded" | "failed";
@@ -1611,6 +1614,7 @@ export interface components {
             disabledAt: string | null;
             disabledReason: string | null;
             enabled: boolean;
+            /** @description Event names, or ["*"] for every event */
             events: string[];
             /** Format: uuid */
             id: string;
