@@ -56,11 +56,12 @@ type HeaderSpec = { description: string; schema: HeaderSchema };
 const RATE_LIMIT_HEADERS: Record<string, HeaderSpec> = {
   'X-RateLimit-Limit': {
     description: 'Requests allowed per client address per minute (RATE_LIMIT_MAX)',
-    schema: { type: 'integer', minimum: 1, maximum: 2_147_483_647 },
+    // RATE_LIMIT_MAX is any positive safe integer (config.ts).
+    schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
   },
   'X-RateLimit-Remaining': {
     description: 'Requests left in the current minute',
-    schema: { type: 'integer', minimum: 0, maximum: 2_147_483_647 },
+    schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
   },
   'X-RateLimit-Reset': {
     description: 'When the current window ends, in Unix epoch seconds',
@@ -93,11 +94,13 @@ const ROUTE_HEADER_SCHEMAS: Record<string, HeaderSchema> = {
   'Idempotent-Replayed': { type: 'string', enum: ['true'] },
 };
 
-/** Problem codes whose answers carry Retry-After (rate limits, in-progress replays, upstream outages). */
+/**
+ * Problem codes whose answers may carry Retry-After: rate limits (always), a replay still in
+ * progress (idempotency.ts), M-Pesa busy or unavailable (daraja-errors.ts).
+ */
 const RETRY_AFTER_CODES = new Set<ProblemCode>([
   'RATE_LIMITED',
   'IDEMPOTENCY_REQUEST_IN_PROGRESS',
-  'BAD_GATEWAY',
   'SERVICE_UNAVAILABLE',
 ]);
 

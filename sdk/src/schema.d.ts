@@ -3620,8 +3620,6 @@ export interface operations {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
                     /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current minute */
@@ -3884,8 +3882,6 @@ export interface operations {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
                     /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
                     "X-RateLimit-Limit"?: number;
                     /** @description Requests left in the current minute */
