@@ -104,23 +104,15 @@ const RETRY_AFTER_CODES = new Set<ProblemCode>([
   'SERVICE_UNAVAILABLE',
 ]);
 
-const toHeaderObjects = (headers: Record<string, HeaderSpec>) =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, { description, schema }]) => [
-      name,
-      { description, schema },
-    ]),
-  );
-
 const problemResponse = (
   codes: ProblemCode[],
   everyAnswer: Record<string, HeaderSpec>,
 ): ResponseConfig => ({
   description: `${codes.map((code) => `\`${code}\``).join(', ')} — ${codes.map((code) => PROBLEM_CODES[code].title).join('; ')}`,
-  headers: toHeaderObjects({
+  headers: {
     ...everyAnswer,
     ...(codes.some((code) => RETRY_AFTER_CODES.has(code)) ? { 'Retry-After': RETRY_AFTER } : {}),
-  }),
+  },
   content: { 'application/problem+json': { schema: ProblemSchema } },
 });
 
@@ -150,7 +142,7 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
     });
     responses[status] = {
       description: response.description,
-      headers: toHeaderObjects({ ...everyAnswer, ...Object.fromEntries(own) }),
+      headers: { ...everyAnswer, ...Object.fromEntries(own) },
       ...(response.schema
         ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
         : {}),
@@ -158,8 +150,6 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
   }
   const byStatus = new Map<number, ProblemCode[]>();
   for (const code of routeProblemCodes(spec)) {
-    // The general limiter never answers exempt paths.
-    if (code === 'RATE_LIMITED' && !limited && !spec.problems?.includes(code)) continue;
     const status = PROBLEM_CODES[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
