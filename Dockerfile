@@ -23,6 +23,10 @@ RUN pnpm install --frozen-lockfile --prod
 FROM node:20-bookworm-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
+# Heap settings measured with `pnpm bench` / `pnpm bench:memory` (bench/README.md): a bounded
+# old space makes V8 collect before the container limit instead of growing lazily, and
+# smaller semi-spaces cut the young generation's footprint. The bench reads this line.
+ENV NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8"
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -6,7 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import pg from 'pg';
-import { saleBody, seedShop, startServer } from './lib/app.js';
+import {
+  databaseCpuMs,
+  freePort,
+  productionNodeOptions,
+  saleBody,
+  seedShop,
+  startServer,
+} from './lib/app.js';
 import { measure, type LoadOptions, type LoadResult } from './lib/load.js';
 import { printTopFrames } from './lib/profile.js';
 import { dropDatabase, pgbench, prepareReference, recreateDatabase } from './lib/reference.js';
@@ -19,28 +26,33 @@ const connections = Number(env.BENCH_CONNECTIONS ?? 16);
 // Sync batches are few and large: by Little's law 16 batches in flight would put p50 at
 // 16 ÷ batches/s, so the sync scenario runs at 4 devices (performance.md measured 1 and 4).
 const syncConnections = Number(env.BENCH_SYNC_CONNECTIONS ?? 4);
-// `sales` (pnpm bench:sales): L_pg and the sale scenarios only, a quicker run.
-const only = env.BENCH_ONLY === 'sales' ? 'sales' : 'all';
+// `sales` (pnpm bench:sales): L_pg and the sale scenarios only; `catalog`
+// (pnpm bench:catalog): L_cat and the read scenarios only. Quicker runs while profiling.
+const only = env.BENCH_ONLY === 'sales' || env.BENCH_ONLY === 'catalog' ? env.BENCH_ONLY : 'all';
+const withSales = only !== 'catalog';
+const withCatalog = only !== 'sales';
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const profileDir = env.BENCH_CPU_PROF ? `bench/results/profile-${stamp}` : undefined;
 
 const log = (message: string) => process.stdout.write(`${message}\n`);
 const [loadAverage] = (await import('node:os')).loadavg();
 
-log(`1/3 reference: pgbench on scratch tables (load average ${loadAverage?.toFixed(2)})`);
-const referenceUrl = await recreateDatabase(adminUrl, 'bapi_bench_reference');
+log(
+  `1/3 reference: pgbench on scratch tables in its own database (load average ${loadAverage?.toFixed(2)})`,
+);
+const referenceUrl = await recreateDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
 await prepareReference(referenceUrl);
-const lPg = await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds);
-const lCat =
-  only === 'all'
-    ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
-    : { tps: 0, latencyAvgMs: 0, failed: 0 };
-await dropDatabase(adminUrl, 'bapi_bench_reference');
+const skipped = { tps: 0, latencyAvgMs: 0, failed: 0 };
+const lPg = withSales ? await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds) : skipped;
+const lCat = withCatalog
+  ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
+  : skipped;
+await dropDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
 log(`   L_pg = ${lPg.tps.toFixed(0)} sales/s, L_cat = ${lCat.tps.toFixed(0)} queries/s`);
 
 log('2/3 production build and a seeded shop (2,000 products)');
 if (!env.BENCH_SKIP_BUILD) execFileSync('pnpm', ['-s', 'build'], { stdio: 'inherit' });
-const appUrl = await recreateDatabase(adminUrl, 'bapi_bench_app');
+const appUrl = await recreateDatabase(adminUrl, `bapi_bench_app_${process.pid}`);
 const shop = await seedShop(appUrl);
 // L_pg spreads its sales over 100 businesses; one shop's sales are serialised by design (the
 // gap-free sale number and the catalog write order are per business), so new sales are
@@ -48,11 +60,11 @@ const shop = await seedShop(appUrl);
 const shopCount = Number(env.BENCH_SHOPS ?? 16);
 const shops: Awaited<ReturnType<typeof seedShop>>[] = [];
 for (let index = 0; index < shopCount; index++) shops.push(await seedShop(appUrl, 200));
-const server = await startServer(appUrl, 3917, `bench_${stamp}`, {
+const server = await startServer(appUrl, await freePort(), `bench_${stamp}`, {
   poolMax: env.DATABASE_POOL_MAX,
   cpuProfileDir: profileDir,
-  // e.g. --max-old-space-size=160, to try a runtime setting before putting it in the Dockerfile.
-  nodeFlags: env.BENCH_NODE_FLAGS,
+  // The Dockerfile's NODE_OPTIONS unless BENCH_NODE_FLAGS tries others (" " for none).
+  nodeFlags: env.BENCH_NODE_FLAGS ?? (await productionNodeOptions()),
 });
 const db = new pg.Client({ connectionString: appUrl });
 await db.connect();
@@ -87,17 +99,22 @@ let replayIndex = 0;
 const since = new Date(Date.now() - 60_000).toISOString();
 const hot = shop.productIds.slice(0, 3);
 
+// BENCH_SCENARIOS=sync,replay: only the scenarios whose name contains one of these words
+// (e.g. to profile one route alone).
+const picked = env.BENCH_SCENARIOS?.split(',').map((word) => word.trim().toLowerCase());
 const results: LoadResult[] = [];
 const run = async (
   name: string,
   request: Parameters<typeof measure>[2],
   options: Partial<LoadOptions> = {},
 ) => {
+  if (picked && !picked.some((word) => name.toLowerCase().includes(word))) return;
   const result = await measure(name, url, request, {
     connections,
     warmupSeconds,
     seconds,
     serverCpuMs: server.cpuMs,
+    databaseCpuMs: () => databaseCpuMs(db),
     ...options,
   });
   results.push(result);
@@ -107,7 +124,7 @@ const run = async (
   );
 };
 
-if (only === 'all') {
+if (withCatalog) {
   await run('GET /health', { method: 'GET', path: '/health' });
   await run('GET /products?limit=50', {
     method: 'GET',
@@ -120,136 +137,150 @@ if (only === 'all') {
     token: shop.cashierToken,
   });
 }
-await run('POST /sales (new)', {
-  method: 'POST',
-  path: '/sales',
-  token: shop.cashierToken,
-  body: () => saleBody(pick3()),
-});
-
-await run(`POST /sales (new, ${shopCount} shops)`, {
-  method: 'POST',
-  path: '/sales',
-  perRequest: () => {
-    const other = shops[Math.floor(Math.random() * shops.length)] ?? shop;
-    const start = Math.floor(Math.random() * (other.productIds.length - 3));
-    return {
-      token: other.cashierToken,
-      body: saleBody(other.productIds.slice(start, start + 3)),
-    };
-  },
-});
-
-// Replays must never write: count the rows a sale writes before and after the measured run.
-const written = async () => ({
-  sales: await count('sales'),
-  movements: await count('stock_movements'),
-  outbox: await count('outbox'),
-});
-let before = await written();
-await run(
-  'POST /sales (replay)',
-  {
+if (withSales) {
+  await run('POST /sales (new)', {
     method: 'POST',
     path: '/sales',
     token: shop.cashierToken,
-    body: () => replaySales[replayIndex++ % replaySales.length],
-  },
-  {
-    before: async () => {
-      before = await written();
-    },
-    after: async () => {
-      const after = await written();
-      return {
-        'rows written': after.sales - before.sales + after.movements - before.movements,
-        'outbox rows written': after.outbox - before.outbox,
-      };
-    },
-  },
-);
+    body: () => saleBody(pick3()),
+  });
 
-// Every sale of a 2xx batch is written (all are new and valid). Batches still in flight
-// when the run ends finish afterwards, so up to connections × 100 more may be written.
-let salesBefore = 0;
-await run(
-  'POST /sales/sync (100/request)',
-  {
+  await run(`POST /sales (new, ${shopCount} shops)`, {
     method: 'POST',
-    path: '/sales/sync',
-    token: shop.cashierToken,
-    body: () => ({ sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())) }),
-  },
-  {
-    connections: syncConnections,
-    before: async () => {
-      salesBefore = await count('sales');
-    },
-    after: async (result) => {
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      const writtenSales = (await count('sales')) - salesBefore;
-      const answered = (result.requests.total - result.non2xx) * 100;
+    path: '/sales',
+    perRequest: () => {
+      const other = shops[Math.floor(Math.random() * shops.length)] ?? shop;
+      const start = Math.floor(Math.random() * (other.productIds.length - 3));
       return {
-        'sales answered 2xx': answered,
-        'sales written': writtenSales,
-        'every answered sale written': writtenSales >= answered,
+        token: other.cashierToken,
+        body: saleBody(other.productIds.slice(start, start + 3)),
       };
     },
-  },
-);
+  });
 
-// 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
-// fail, or let a product's stock drift from its ledger.
-let deadlocksBefore = 0;
-await run(
-  'POST /sales (hot: 3 products)',
-  { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(hot) },
-  {
-    before: async () => {
-      deadlocksBefore = await deadlocks();
+  // Replays must never write: count the rows a sale writes before and after the measured run.
+  const written = async () => ({
+    sales: await count('sales'),
+    movements: await count('stock_movements'),
+    outbox: await count('outbox'),
+  });
+  let before = await written();
+  await run(
+    'POST /sales (replay)',
+    {
+      method: 'POST',
+      path: '/sales',
+      token: shop.cashierToken,
+      body: () => replaySales[replayIndex++ % replaySales.length],
     },
-    after: async () => {
-      const { rows } = await db.query<{ drift: number }>(
-        `select count(*)::int as drift from products p
+    {
+      before: async () => {
+        before = await written();
+      },
+      after: async () => {
+        const after = await written();
+        return {
+          'rows written': after.sales - before.sales + after.movements - before.movements,
+          'outbox rows written': after.outbox - before.outbox,
+        };
+      },
+    },
+  );
+
+  // Every sale of a 2xx batch is written (all are new and valid). Batches still in flight
+  // when the run ends finish afterwards, so up to connections × 100 more may be written.
+  // Run at 4 devices (throughput) and at 1 (a batch's own latency: one shop's batches
+  // queue behind each other on its sale numbering, so p50 at 4 is about 4 batches long).
+  for (const devices of [syncConnections, 1]) {
+    let salesBefore = 0;
+    await run(
+      devices === syncConnections
+        ? 'POST /sales/sync (100/request)'
+        : `POST /sales/sync (100/request, ${devices} device)`,
+      {
+        method: 'POST',
+        path: '/sales/sync',
+        token: shop.cashierToken,
+        body: () => ({
+          sales: Array.from({ length: 100 }, () => saleBody(pick3(), randomUUID())),
+        }),
+      },
+      {
+        connections: devices,
+        before: async () => {
+          salesBefore = await count('sales');
+        },
+        after: async (result) => {
+          await new Promise((resolve) => setTimeout(resolve, 2_000));
+          const writtenSales = (await count('sales')) - salesBefore;
+          const answered = (result.requests.total - result.non2xx) * 100;
+          return {
+            'sales answered 2xx': answered,
+            'sales written': writtenSales,
+            'every answered sale written': writtenSales >= answered,
+          };
+        },
+      },
+    );
+  }
+
+  // 16 clients selling the same 3 products: row locks serialise them; nothing may deadlock,
+  // fail, or let a product's stock drift from its ledger.
+  let deadlocksBefore = 0;
+  await run(
+    'POST /sales (hot: 3 products)',
+    { method: 'POST', path: '/sales', token: shop.cashierToken, body: () => saleBody(hot) },
+    {
+      before: async () => {
+        deadlocksBefore = await deadlocks();
+      },
+      after: async () => {
+        const { rows } = await db.query<{ drift: number }>(
+          `select count(*)::int as drift from products p
          where p.id = any($1::uuid[]) and p.stock_quantity <>
            1000000 + (select coalesce(sum(delta), 0) from stock_movements m where m.product_id = p.id)`,
-        [hot],
-      );
-      return {
-        deadlocks: (await deadlocks()) - deadlocksBefore,
-        'products whose stock ≠ ledger': rows[0]?.drift ?? -1,
-      };
+          [hot],
+        );
+        return {
+          deadlocks: (await deadlocks()) - deadlocksBefore,
+          'products whose stock ≠ ledger': rows[0]?.drift ?? -1,
+        };
+      },
     },
-  },
-);
+  );
+}
 
 const peakRssMb = await server.peakRssMb();
 const exitCode = await server.stop();
 await db.end();
-await dropDatabase(adminUrl, 'bapi_bench_app');
+await dropDatabase(adminUrl, `bapi_bench_app_${process.pid}`);
 
 const find = (name: string) => results.find((result) => result.name === name);
 const rate = (name: string) => find(name)?.okPerSecond ?? 0;
 const newSales = rate('POST /sales (new)');
 const ratios: Record<string, number> = {
-  'POST /sales ÷ L_pg (target ≥ 0.6)': newSales / lPg.tps,
-  [`POST /sales over ${shopCount} shops ÷ L_pg`]:
-    rate(`POST /sales (new, ${shopCount} shops)`) / lPg.tps,
-  'replay ÷ new sale (target ≥ 2)': rate('POST /sales (replay)') / newSales,
-  'sync sales/s ÷ POST /sales (target ≥ 5)':
-    (rate('POST /sales/sync (100/request)') * 100) / newSales,
-  ...(only === 'all'
+  ...(withSales
+    ? {
+        'POST /sales ÷ L_pg (target ≥ 0.6)': newSales / lPg.tps,
+        [`POST /sales over ${shopCount} shops ÷ L_pg`]:
+          rate(`POST /sales (new, ${shopCount} shops)`) / lPg.tps,
+        'replay ÷ new sale (target ≥ 2)': rate('POST /sales (replay)') / newSales,
+        'sync sales/s ÷ POST /sales (target ≥ 5)':
+          (rate('POST /sales/sync (100/request)') * 100) / newSales,
+      }
+    : {}),
+  ...(withCatalog
     ? { 'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps }
     : {}),
 };
 
 log(
-  `\n| scenario | conns | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx | API CPU ms/req |`,
+  `\n| scenario | conns | 2xx/s | p50 ms | p99 ms | requests | errors/non-2xx | API CPU ms/req | PG CPU ms/req |`,
 );
-log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of results) {
   log(
-    `| ${r.name} | ${r.connections} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} | ${r.serverCpuMsPerRequest.toFixed(2)} |`,
+    `| ${r.name} | ${r.connections} | ${r.okPerSecond.toFixed(0)} | ${r.p50Ms} | ${r.p99Ms} | ${r.requests} | ${r.errors}/${r.non2xx} | ${r.serverCpuMsPerRequest.toFixed(2)} | ${r.databaseCpuMsPerRequest.toFixed(2)} |`,
   );
 }
 log(

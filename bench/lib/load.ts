@@ -24,6 +24,8 @@ export interface LoadResult {
   statusCodes: Record<string, number>;
   /** API process CPU (user + system) per request in the measured run, ms. */
   serverCpuMsPerRequest: number;
+  /** CPU of the PostgreSQL backends serving the app (user + system) per request, ms. */
+  databaseCpuMsPerRequest: number;
   /** What the scenario's checks found (rows written, deadlocks, …). */
   checks: Record<string, number | boolean>;
 }
@@ -34,6 +36,8 @@ export interface LoadOptions {
   seconds: number;
   /** The API process's CPU time so far, ms (read around the measured run). */
   serverCpuMs?: () => Promise<number>;
+  /** The app's PostgreSQL backends' CPU time so far, ms. */
+  databaseCpuMs?: () => Promise<number>;
   /** Runs right before the measured run (after warm-up): take "before" counts here. */
   before?: () => Promise<void>;
   /** Runs right after the measured run: the scenario's checks. */
@@ -90,8 +94,10 @@ export async function measure(
     await once(url, request, options.connections, options.warmupSeconds);
   await options.before?.();
   const cpuBefore = (await options.serverCpuMs?.()) ?? 0;
+  const dbCpuBefore = (await options.databaseCpuMs?.()) ?? 0;
   const result = await once(url, request, options.connections, options.seconds);
   const cpuAfter = (await options.serverCpuMs?.()) ?? 0;
+  const dbCpuAfter = (await options.databaseCpuMs?.()) ?? 0;
   const checks = (await options.after?.(result)) ?? {};
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count ?? 0]),
@@ -109,6 +115,8 @@ export async function measure(
     statusCodes,
     serverCpuMsPerRequest:
       result.requests.total > 0 ? (cpuAfter - cpuBefore) / result.requests.total : 0,
+    databaseCpuMsPerRequest:
+      result.requests.total > 0 ? (dbCpuAfter - dbCpuBefore) / result.requests.total : 0,
     checks,
   };
 }

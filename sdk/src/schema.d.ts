@@ -679,7 +679,7 @@ export interface paths {
         put?: never;
         /**
          * Record up to 100 offline sales; one result per sale, in input order
-         * @description Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB.
+         * @description Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB. Each API process handles 2 batches at a time; more wait their turn (up to 64, then `503` with `Retry-After`).
          */
         post: operations["syncSales"];
         delete?: never;

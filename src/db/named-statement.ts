@@ -6,6 +6,9 @@ const dialect = new PgDialect({ casing: 'snake_case' });
 
 type Placeholder = ReturnType<typeof sql.placeholder>;
 
+/** A value spliced into a shared statement fragment: a placeholder or a SQL expression. */
+export type SqlValue = Placeholder | SQL;
+
 /**
  * A hot-path statement written as a Drizzle `sql` template, compiled to text once and run
  * as a named (server-side prepared) statement: PostgreSQL parses and plans it once per

@@ -9,6 +9,7 @@ import {
   requireActiveSubscription,
   requirePermission,
 } from './middleware/authenticate.js';
+import { concurrencyLimit, type ConcurrencyLimit } from './middleware/concurrency.js';
 import { idempotency } from './middleware/idempotency.js';
 import { RATE_LIMIT_EXEMPT_PATHS } from './middleware/rate-limit.js';
 import { fromZodError } from './problem.js';
@@ -57,6 +58,8 @@ export interface RouteSpec<R extends RouteRequest = RouteRequest> {
   idempotency?: 'required' | 'optional';
   /** JSON body size limit (default 1 MB). */
   bodyLimit?: string;
+  /** At most this many handled at once per process, the rest queued (503 beyond the queue). */
+  concurrency?: ConcurrencyLimit;
   /**
    * 'multipart': the handler streams the raw request itself (uploads); `request.body` then
    * only documents the form fields and is not parsed or validated here.
@@ -108,7 +111,7 @@ export function routeProblemCodes(spec: RouteSpec): ProblemCode[] {
 /** `/products/{id}` → `/products/:id` */
 export const toKoaPath = (path: string): string => path.replace(/\{([^}]+)\}/g, ':$1');
 
-/** The middleware chain for one route: auth → permission → subscription → body → validate → idempotency → handler. */
+/** The middleware chain for one route: auth → permission → subscription → concurrency → body → validate → idempotency → handler. */
 export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContextExtensions>[] {
   const chain: Middleware<AppState, AppContextExtensions>[] = [];
   if (spec.access !== 'public') chain.push(authenticate());
@@ -118,6 +121,7 @@ export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContex
   // Bodies are parsed per route, after authentication: an anonymous caller cannot make the
   // server read a megabyte, and each route has its own limit (/sales/sync takes 5 MB).
   const multipart = spec.bodyType === 'multipart';
+  if (spec.concurrency) chain.push(concurrencyLimit(spec.concurrency));
   if (spec.request?.body && !multipart) chain.push(jsonBody(spec.bodyLimit ?? '1mb'));
   chain.push(validate(multipart ? { ...spec.request, body: undefined } : (spec.request ?? {})));
   if (spec.idempotency)

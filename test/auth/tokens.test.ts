@@ -89,4 +89,31 @@ describe('access tokens on the real routes', () => {
     });
     expect((await http.get('/business').set('Authorization', `Bearer ${mixed}`)).status).toBe(401);
   });
+
+  it('refuses a token that expired after it was accepted (verified tokens are remembered only until exp)', async () => {
+    const owner = await registerOwner(http);
+    const sid = JSON.parse(Buffer.from(owner.accessToken.split('.')[1]!, 'base64url').toString())
+      .sid as string;
+    const claims = {
+      userId: owner.user.id,
+      businessId: owner.business.id,
+      role: 'owner' as const,
+      sessionId: sid,
+    };
+    // Issued almost a TTL ago: valid for a few more seconds.
+    const shortLived = await deps.accessTokens.sign(
+      claims,
+      new Date(Date.now() - deps.accessTokens.ttlSeconds * 1000 + 5_000),
+    );
+    const { exp } = JSON.parse(Buffer.from(shortLived.split('.')[1]!, 'base64url').toString()) as {
+      exp: number;
+    };
+    const me = () => http.get('/me').set('Authorization', `Bearer ${shortLived}`);
+    expect((await me()).status).toBe(200);
+    expect((await me()).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50));
+    const expired = await me();
+    expect(expired.status).toBe(401);
+    expect(expired.body.code).toBe('TOKEN_EXPIRED');
+  });
 });

@@ -152,3 +152,37 @@ describe('compression', () => {
     expect(response.headers['content-encoding']).toBe('gzip');
   });
 });
+
+describe('per-route concurrency limit', () => {
+  it('handles one at a time, queues one more and refuses the rest with 503 + Retry-After', async () => {
+    const send = (ms: number) => http.post('/__test/one-at-a-time').send({ ms });
+    // Three at once on a route that runs one and lets one wait: whatever order they
+    // arrive in, one is refused (each holds its turn for 2 s, far longer than arriving takes).
+    const answers = await Promise.all([send(2_000), send(2_000), send(2_000)]);
+    const refused = answers.filter((answer) => answer.status === 503);
+    expect(refused).toHaveLength(1);
+    expectProblemShape(refused[0]!.body, 503, 'SERVICE_UNAVAILABLE');
+    expect(refused[0]!.body.retryable).toBe(true);
+    expect(refused[0]!.headers['retry-after']).toBe('1');
+    const served = answers.filter((answer) => answer.status === 200);
+    expect(served).toHaveLength(2);
+    // The queued one ran only after the first finished: never two in the handler at once.
+    for (const answer of served) expect(answer.body.peakInFlight).toBe(1);
+    // Once the queue drains, the route answers again.
+    expect((await send(0)).status).toBe(200);
+  });
+
+  it('answers 503 to a request that waited longer than the route allows, and serves the next', async () => {
+    const send = (ms: number) => http.post('/__test/short-wait').send({ ms });
+    // supertest sends on then(): start the holder now.
+    const holder = send(3_000).then((response) => response);
+    // A probe that arrives before the holder is served first; one behind it waits, is refused.
+    let waited = await send(0);
+    for (let tries = 0; waited.status === 200 && tries < 20; tries++) waited = await send(0);
+    expect(waited.status).toBe(503);
+    expect(waited.body.code).toBe('SERVICE_UNAVAILABLE');
+    expect(waited.headers['retry-after']).toBe('1');
+    expect((await holder).status).toBe(200);
+    expect((await send(0)).status).toBe(200);
+  });
+});

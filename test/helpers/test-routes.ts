@@ -6,6 +6,8 @@ import { z } from '../../src/lib/zod.js';
 /** Routes that exist only in tests, to drive the pipeline's edges (errors, slowness, auth). */
 let counter = 0;
 export const callsToCounter = () => counter;
+let inFlight = 0;
+let peakInFlight = 0;
 
 export const testRoutes = [
   defineRoute({
@@ -50,6 +52,39 @@ export const testRoutes = [
     responses: { 200: { description: 'done' } },
     handler: async (ctx) => {
       await new Promise((resolve) => setTimeout(resolve, Number(ctx.input.query.ms)));
+      ctx.body = { done: true };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/__test/one-at-a-time',
+    operationId: 'testOneAtATime',
+    summary: 'one handled at a time, one more may wait',
+    tags: ['Test'],
+    access: 'public',
+    concurrency: { max: 1, queue: 1, maxWaitMs: 10_000 },
+    request: { body: z.strictObject({ ms: z.number().int().min(0).max(5_000) }) },
+    responses: { 200: { description: 'done' } },
+    handler: async (ctx) => {
+      inFlight++;
+      peakInFlight = Math.max(peakInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, ctx.input.body.ms));
+      inFlight--;
+      ctx.body = { peakInFlight };
+    },
+  }),
+  defineRoute({
+    method: 'post',
+    path: '/__test/short-wait',
+    operationId: 'testShortWait',
+    summary: 'one handled at a time; others wait at most 200 ms',
+    tags: ['Test'],
+    access: 'public',
+    concurrency: { max: 1, queue: 4, maxWaitMs: 200 },
+    request: { body: z.strictObject({ ms: z.number().int().min(0).max(5_000) }) },
+    responses: { 200: { description: 'done' } },
+    handler: async (ctx) => {
+      await new Promise((resolve) => setTimeout(resolve, ctx.input.body.ms));
       ctx.body = { done: true };
     },
   }),

@@ -182,6 +182,50 @@ describe('sales CSV exports', () => {
     });
   });
 
+  it('neutralises spreadsheet formulas in free-text cells (CSV injection)', async () => {
+    const business = await shop();
+    const formulas = ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1)', '\tTAB'];
+    const products = await Promise.all(
+      formulas.map((name, index) =>
+        createProduct(deps, business.id, business.owner.id, {
+          name,
+          sku: `${formulas[(index + 1) % formulas.length]}-${index}`,
+          price: 1_000,
+        }),
+      ),
+    );
+    await syncSales(http, business.cashier.auth, [
+      {
+        clientRequestId: crypto.randomUUID(),
+        occurredAt: '2026-05-01T08:00:00Z',
+        receiptNumber: '=1+2',
+        lines: products.map((product) => ({ productId: product.id, quantity: 1 })),
+        payments: [{ method: 'cash', amount: 5_000 }],
+      },
+    ]);
+    const created = await requestExport(business, {
+      type: 'sales',
+      from: '2026-05-01',
+      to: '2026-05-01',
+      format: 'csv',
+    });
+    const done = await waitForExport(business, created.body.id);
+    const rows = parse<Record<string, string>>((await download(done.body.downloadUrl)).body, {
+      columns: true,
+    });
+    expect(rows.map((row) => row.productName)).toEqual(formulas.map((name) => `'${name}`));
+    expect(rows.map((row) => row.sku)).toEqual(
+      formulas.map((_, index) => `'${formulas[(index + 1) % formulas.length]}-${index}`),
+    );
+    expect(new Set(rows.map((row) => row.receiptNumber))).toEqual(new Set(["'=1+2"]));
+    // Ordinary text is untouched, and the stored data keeps no apostrophe.
+    expect(rows[0]!.cashier).toMatch(/^Cashier /);
+    const stored = await http
+      .get(`/products/${products[0]!.id}`)
+      .set('Authorization', business.owner.auth);
+    expect(stored.body.name).toBe(formulas[0]);
+  });
+
   it('replays an Idempotency-Key and refuses a range over a year', async () => {
     const business = await shop();
     const body = { type: 'sales', from: '2026-01-01', to: '2026-01-31', format: 'csv' };

@@ -1,7 +1,12 @@
 import type { Middleware } from 'koa';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
-import type { AppContextExtensions, AppState } from '../context.js';
+import {
+  LOG_CONTEXT,
+  type AppContextExtensions,
+  type AppState,
+  type RequestWithLogContext,
+} from '../context.js';
 import { toProblem } from '../problem.js';
 
 /**
@@ -22,9 +27,11 @@ export function errorHandler(logger: Logger): Middleware<AppState, AppContextExt
       }
     } catch (error) {
       const problem = toProblem(error, ctx.state.requestId);
+      // The request logger when koa-pino-logger is mounted (below info it is not: app.ts).
       const log = (ctx as { log?: Logger }).log ?? logger;
       if (problem.unexpected) {
-        log.error({ err: error, requestId: ctx.state.requestId }, 'request failed');
+        const caller = (ctx.req as RequestWithLogContext)[LOG_CONTEXT];
+        log.error({ err: error, requestId: ctx.state.requestId, ...caller }, 'request failed');
       } else {
         log.debug({ code: problem.body.code, requestId: ctx.state.requestId }, 'request refused');
       }

@@ -21,12 +21,25 @@ const ALGORITHM = 'HS256';
 // RFC 9068 access-token type: a refresh token or an ID token of ours can never pass as one.
 const TOKEN_TYPE = 'at+jwt';
 
+// Verified tokens remembered (each a few hundred bytes; a till reuses its token for the
+// whole TTL). Beyond this many, the oldest is forgotten and simply verified again.
+const VERIFIED_CACHE_SIZE = 10_000;
+
+interface Verified {
+  claims: AccessTokenClaims;
+  expiresAtMs: number;
+}
+
 /**
  * Signs and verifies access tokens. The key is imported once: re-importing it per request
- * costs ~8x on the verify path.
+ * costs ~8x on the verify path. A token that verified once is remembered until it expires:
+ * the exact same string carries the same valid signature, so the HMAC (a hop through the
+ * crypto thread pool in jose) is not redone on every request. Revocation is not a property
+ * of the token: the session and user are checked on every request (authenticate.ts).
  */
 export class AccessTokens {
   private readonly key: KeyObject;
+  private readonly verified = new Map<string, Verified>();
 
   constructor(private readonly settings: AccessTokenSettings) {
     this.key = createSecretKey(Buffer.from(settings.jwtSecret, 'utf8'));
@@ -50,6 +63,22 @@ export class AccessTokens {
 
   /** Verifies signature, algorithm, type, issuer, audience and expiry; throws 401 problems. */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const known = this.verified.get(token);
+    if (known) {
+      // jose's rule: expired once `exp` is not in the future (no clock tolerance).
+      if (known.expiresAtMs > Date.now()) return known.claims;
+      this.verified.delete(token);
+    }
+    const { claims, expiresAtMs } = await this.verifySignatureAndClaims(token);
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, { claims, expiresAtMs });
+    return claims;
+  }
+
+  private async verifySignatureAndClaims(token: string): Promise<Verified> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: [ALGORITHM],
@@ -58,7 +87,7 @@ export class AccessTokens {
         typ: TOKEN_TYPE,
         requiredClaims: ['sub', 'exp', 'iat'],
       });
-      const { sub, bid, role, sid } = payload;
+      const { sub, bid, role, sid, exp } = payload;
       if (
         typeof sub !== 'string' ||
         typeof bid !== 'string' ||
@@ -68,7 +97,11 @@ export class AccessTokens {
       ) {
         throw new AppError('UNAUTHENTICATED', 'The access token is not valid');
       }
-      return { userId: sub, businessId: bid, role: role as Role, sessionId: sid };
+      return {
+        claims: { userId: sub, businessId: bid, role: role as Role, sessionId: sid },
+        // requiredClaims makes jose refuse a token without a numeric `exp`.
+        expiresAtMs: (exp as number) * 1000,
+      };
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (error instanceof joseErrors.JWTExpired) {

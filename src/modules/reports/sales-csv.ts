@@ -31,6 +31,15 @@ export interface SalesCsvRange {
 const shillings = (expression: string) => `round((${expression})::numeric / 100, 2)`;
 
 /**
+ * Free text a shop's staff or devices typed (product names, SKUs, receipt numbers, names)
+ * is prefixed with `'` when it starts like a spreadsheet formula (`=`, `+`, `-`, `@`, tab,
+ * carriage return), so opening the export in Excel or Sheets never runs it (OWASP "CSV
+ * Injection"). The stored data is unchanged; only the file shows the apostrophe.
+ */
+const spreadsheetSafe = (expression: string) =>
+  `case when left(${expression}, 1) in ('=', '+', '-', '@', E'\\t', E'\\r') then '''' || ${expression} else ${expression} end`;
+
+/**
  * The COPY statement that writes the sales CSV: PostgreSQL formats and quotes every field
  * (RFC 4180: `Soda, "Large"` → `"Soda, ""Large"""`) and streams it, so no row is ever held
  * here. COPY takes no bind parameters: the values are quoted with the client's escapeLiteral.
@@ -43,12 +52,12 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
   const tz = literal(range.timezone);
   return `copy (
     select s.number as "saleNumber",
-      s.receipt_number as "receiptNumber",
+      ${spreadsheetSafe('s.receipt_number')} as "receiptNumber",
       to_char(s.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM') as "occurredAt",
       s.status as "status",
-      u.name as "cashier",
-      l.name as "productName",
-      l.sku as "sku",
+      ${spreadsheetSafe('u.name')} as "cashier",
+      ${spreadsheetSafe('l.name')} as "productName",
+      ${spreadsheetSafe('l.sku')} as "sku",
       trim_scale(l.quantity) as "quantity",
       ${shillings('l.unit_price')} as "unitPrice",
       ${shillings('l.discount + l.sale_discount_share')} as "discount",

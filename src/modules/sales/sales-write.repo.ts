@@ -1,8 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { stampOf } from '../catalog/catalog.repo.js';
 import type { DbOrTx, Tx } from '../../db/client.js';
-import { namedStatement } from '../../db/named-statement.js';
+import { namedStatement, type SqlValue } from '../../db/named-statement.js';
 import { type PaymentMethod } from '../../db/schema/index.js';
+import {
+  storedSalesQuery,
+  toStoredSale,
+  type StoredSale,
+  type StoredSaleRow,
+} from './sales.repo.js';
 
 /**
  * The sale write path, set-based for one sale or a batch: one statement locks the products,
@@ -44,25 +50,47 @@ const toLockedProduct = (row: ProductRow): LockedProduct => ({
   lowStockThreshold: row.low_stock_threshold,
 });
 
-const readProductsStatement = namedStatement<ProductRow, { ids: string[]; businessId: string }>(
-  'sales_read_products',
+const productColumns = (businessId: SqlValue, ids: SqlValue) => sql`
+  select id, name, sku, price, tax_rate, track_stock, stock_quantity, low_stock_threshold
+  from products
+  where id = any(${ids}::uuid[]) and business_id = ${businessId}`;
+
+const lookupStatement = namedStatement<
+  { stored: StoredSaleRow[]; products: ProductRow[] },
+  { businessId: string; clientRequestIds: string[]; productIds: string[] }
+>(
+  'sales_lookup',
   (p) => sql`
-    select id, name, sku, price, tax_rate, track_stock, stock_quantity, low_stock_threshold
-    from products
-    where id = any(${p('ids')}::uuid[]) and business_id = ${p('businessId')}
-    order by id`,
+    select
+      (select coalesce(json_agg(stored), '[]'::json)
+        from (${storedSalesQuery(p('businessId'), p('clientRequestIds'))}) stored) as stored,
+      (select coalesce(json_agg(product order by product.id), '[]'::json)
+        from (${productColumns(p('businessId'), p('productIds'))}) product) as products`,
 );
 
+export interface SaleLookup {
+  /** The sales already recorded under these clientRequestIds (replays). */
+  stored: StoredSale[];
+  /** The business's products among the ids, read without a lock. */
+  products: LockedProduct[];
+}
+
 /**
- * The business's products among `ids`, without a lock: a sale drafted from them is
- * written by a statement that locks them and checks they did not change.
+ * Everything a sale (or a batch) is checked against before it is drafted, in one round
+ * trip: the sales already stored under its clientRequestIds, and its products read without
+ * a lock (the write statement locks them and checks they did not change).
  */
-export async function readProducts(
+export async function lookUpSales(
   db: DbOrTx,
   businessId: string,
-  ids: string[],
-): Promise<LockedProduct[]> {
-  return (await readProductsStatement(db, { ids, businessId })).map(toLockedProduct);
+  clientRequestIds: string[],
+  productIds: string[],
+): Promise<SaleLookup> {
+  const [row] = await lookupStatement(db, { businessId, clientRequestIds, productIds });
+  return {
+    stored: (row?.stored ?? []).map(toStoredSale),
+    products: (row?.products ?? []).map(toLockedProduct),
+  };
 }
 
 const lockProductsStatement = namedStatement<ProductRow, { ids: string[]; businessId: string }>(

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client.js';
-import { namedStatement } from '../../db/named-statement.js';
+import { namedStatement, type SqlValue } from '../../db/named-statement.js';
 import {
   businesses,
   saleLines,
@@ -13,7 +13,7 @@ import type { Sale } from './sales.schemas.js';
 
 export type SaleRow = typeof sales.$inferSelect;
 
-interface StoredSaleRow {
+export interface StoredSaleRow {
   id: string;
   client_request_id: string;
   request_hash: string;
@@ -36,36 +36,64 @@ interface StoredSaleRow {
   payments: Sale['payments'];
 }
 
-// The whole Sale resource in one round trip (lines and payments as JSON, instants as epoch
-// milliseconds): a replay costs one indexed read and never writes.
+/**
+ * The stored sales among some clientRequestIds, each as one row holding the whole Sale
+ * resource (lines and payments as JSON, instants as epoch milliseconds): a replay costs one
+ * indexed read and never writes. Shared by findStoredSales and the sale lookup
+ * (sales-write.repo.ts), which also reads the products in the same round trip.
+ */
+export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValue) => sql`
+  select s.id, s.client_request_id, s.request_hash, s.number, s.receipt_number, s.cashier_id,
+    (extract(epoch from s.occurred_at) * 1000)::bigint as occurred_at_ms,
+    (extract(epoch from s.received_at) * 1000)::bigint as received_at_ms,
+    s.status, s.subtotal, s.discount, s.tax, s.total, s.change, s.customer_phone, s.note,
+    (extract(epoch from s.voided_at) * 1000)::bigint as voided_at_ms, s.void_reason,
+    (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
+        'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
+        'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
+        'total', l.total) order by l.position), '[]'::json)
+      from sale_lines l where l.sale_id = s.id) as lines,
+    (select coalesce(json_agg(json_build_object('method', py.method, 'amount', py.amount,
+        'reference', py.reference) order by py.position), '[]'::json)
+      from sale_payments py where py.sale_id = s.id) as payments
+  from sales s
+  where s.business_id = ${businessId} and s.client_request_id = any(${clientRequestIds}::uuid[])`;
+
 const findStoredSalesStatement = namedStatement<
   StoredSaleRow,
   { businessId: string; clientRequestIds: string[] }
->(
-  'sales_find_stored',
-  (p) => sql`
-    select s.id, s.client_request_id, s.request_hash, s.number, s.receipt_number, s.cashier_id,
-      (extract(epoch from s.occurred_at) * 1000)::bigint as occurred_at_ms,
-      (extract(epoch from s.received_at) * 1000)::bigint as received_at_ms,
-      s.status, s.subtotal, s.discount, s.tax, s.total, s.change, s.customer_phone, s.note,
-      (extract(epoch from s.voided_at) * 1000)::bigint as voided_at_ms, s.void_reason,
-      (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
-          'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
-          'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
-          'total', l.total) order by l.position), '[]'::json)
-        from sale_lines l where l.sale_id = s.id) as lines,
-      (select coalesce(json_agg(json_build_object('method', py.method, 'amount', py.amount,
-          'reference', py.reference) order by py.position), '[]'::json)
-        from sale_payments py where py.sale_id = s.id) as payments
-    from sales s
-    where s.business_id = ${p('businessId')}
-      and s.client_request_id = any(${p('clientRequestIds')}::uuid[])`,
-);
+>('sales_find_stored', (p) => storedSalesQuery(p('businessId'), p('clientRequestIds')));
 
 export interface StoredSale {
   requestHash: string;
   sale: Sale;
 }
+
+/** A stored sale as the API returns it, with its request fingerprint. */
+export const toStoredSale = (row: StoredSaleRow): StoredSale => ({
+  requestHash: row.request_hash,
+  sale: {
+    id: row.id,
+    number: row.number,
+    receiptNumber: row.receipt_number,
+    clientRequestId: row.client_request_id,
+    status: row.status,
+    occurredAt: new Date(row.occurred_at_ms).toISOString(),
+    receivedAt: new Date(row.received_at_ms).toISOString(),
+    cashierId: row.cashier_id,
+    subtotal: row.subtotal,
+    discount: row.discount,
+    tax: row.tax,
+    total: row.total,
+    change: row.change,
+    lines: row.lines,
+    payments: row.payments,
+    customerPhone: row.customer_phone,
+    note: row.note,
+    voidedAt: row.voided_at_ms === null ? null : new Date(row.voided_at_ms).toISOString(),
+    voidReason: row.void_reason,
+  },
+});
 
 /**
  * The stored sales among these clientRequestIds, as the API returns them, with each one's
@@ -78,30 +106,7 @@ export async function findStoredSales(
 ): Promise<StoredSale[]> {
   if (clientRequestIds.length === 0) return [];
   const rows = await findStoredSalesStatement(db, { businessId, clientRequestIds });
-  return rows.map((row) => ({
-    requestHash: row.request_hash,
-    sale: {
-      id: row.id,
-      number: row.number,
-      receiptNumber: row.receipt_number,
-      clientRequestId: row.client_request_id,
-      status: row.status,
-      occurredAt: new Date(row.occurred_at_ms).toISOString(),
-      receivedAt: new Date(row.received_at_ms).toISOString(),
-      cashierId: row.cashier_id,
-      subtotal: row.subtotal,
-      discount: row.discount,
-      tax: row.tax,
-      total: row.total,
-      change: row.change,
-      lines: row.lines,
-      payments: row.payments,
-      customerPhone: row.customer_phone,
-      note: row.note,
-      voidedAt: row.voided_at_ms === null ? null : new Date(row.voided_at_ms).toISOString(),
-      voidReason: row.void_reason,
-    },
-  }));
+  return rows.map(toStoredSale);
 }
 
 /** A sale of the business; `cashierId` restricts it to that cashier's own sales. */

@@ -76,10 +76,12 @@ const sync = defineRoute({
   operationId: 'syncSales',
   summary: 'Record up to 100 offline sales; one result per sale, in input order',
   description:
-    'Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB.',
+    'Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB. Each API process handles 2 batches at a time; more wait their turn (up to 64, then `503` with `Retry-After`).',
   tags: ['Sales'],
   access: 'sales:create',
   bodyLimit: '5mb',
+  // A large batch parses into tens of megabytes: bound how many are in memory at once.
+  concurrency: { max: 2, queue: 64 },
   request: { body: SyncSalesBody },
   responses: { 200: { description: 'One result per sale', schema: SyncSalesResponse } },
   handler: async (ctx) => {

@@ -6,7 +6,7 @@ import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError } from '../../lib/errors.js';
 import { draftSale, type DraftContext, type SaleDraft } from './sale-draft.js';
 import { newId } from '../../lib/ids.js';
-import { lockProducts, readProducts, type LockedProduct } from './sales-write.repo.js';
+import { lockProducts, lookUpSales, type LockedProduct } from './sales-write.repo.js';
 import { writeSalesWithChildren } from './sales-write.statement.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
@@ -51,15 +51,16 @@ export async function createSale(
   body: CreateSaleBody,
 ): Promise<CreateSaleOutcome> {
   const requestHash = hashSaleBody(body);
-  // Fast path for replays: one read, no locks, no transaction id.
-  const [existing] = await findStoredSales(deps.db, actor.businessId, [body.clientRequestId]);
-  if (existing) return replay(existing, requestHash);
   const candidates = [{ body, requestHash }];
   const productIds = productIdsOf(candidates);
+  // One read, no locks, no transaction id: a replay is answered from it; a new sale is
+  // drafted from its products and written by one autocommit statement that locks them
+  // and checks they did not change (no transaction held across round trips).
+  const lookup = await lookUpSales(deps.db, actor.businessId, [body.clientRequestId], productIds);
+  const [existing] = lookup.stored;
+  if (existing) return replay(existing, requestHash);
   try {
-    // Drafted from products read without a lock, written by one autocommit statement that
-    // locks them and checks they did not change: no transaction held across round trips.
-    const products = await readProducts(deps.db, actor.businessId, productIds);
+    const { products } = lookup;
     let outcomes = await writeSales(deps, deps.db, actor, candidates, products);
     // A product changed in between (price, name, …): draft again under lock.
     outcomes ??= await deps.db.transaction(async (tx) => {
@@ -222,16 +223,14 @@ export async function syncSales(
     }
   });
 
-  // Replays of sales recorded before: one statement for all of them.
-  const stored = new Map(
-    (
-      await findStoredSales(
-        deps.db,
-        actor.businessId,
-        fresh.map((candidate) => candidate.body.clientRequestId),
-      )
-    ).map((row) => [row.sale.clientRequestId.toLowerCase(), row]),
+  // Replays of sales recorded before, and the products of the rest: one statement.
+  const lookup = await lookUpSales(
+    deps.db,
+    actor.businessId,
+    fresh.map((candidate) => candidate.body.clientRequestId),
+    productIdsOf(fresh),
   );
+  const stored = new Map(lookup.stored.map((row) => [row.sale.clientRequestId.toLowerCase(), row]));
   const toWrite: Candidate[] = [];
   for (const candidate of fresh) {
     const { clientRequestId } = candidate.body;
@@ -247,9 +246,8 @@ export async function syncSales(
       // As createSale: drafted from products read without a lock, written in one statement
       // that locks them and checks them; drafted again under lock if one changed meanwhile.
       const productIds = productIdsOf(toWrite);
-      const products = await readProducts(deps.db, actor.businessId, productIds);
       const outcomes =
-        (await writeSales(deps, deps.db, actor, toWrite, products)) ??
+        (await writeSales(deps, deps.db, actor, toWrite, lookup.products)) ??
         (await deps.db.transaction(async (tx) => {
           // The catalog write order first, then product row locks (catalog.repo.ts).
           await beginCatalogWrite(tx, actor.businessId);
