@@ -1,4 +1,3 @@
-import cors from '@koa/cors';
 import Router from '@koa/router';
 import Koa from 'koa';
 import compress from 'koa-compress';
@@ -11,6 +10,7 @@ import {
   type AppState,
   type RequestWithLogContext,
 } from './http/context.js';
+import { corsPolicy } from './http/middleware/cors.js';
 import { errorHandler } from './http/middleware/errors.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
@@ -27,16 +27,6 @@ import { allRoutes } from './routes.js';
 export type App = Koa<AppState, AppContextExtensions>;
 
 const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
-const EXPOSED_HEADERS = ['X-Request-Id', 'Location', 'ETag', 'Idempotent-Replayed', 'Retry-After'];
-const ALLOWED_HEADERS = [
-  'Authorization',
-  'Content-Type',
-  'Idempotency-Key',
-  'If-Match',
-  'If-None-Match',
-  'X-Request-Id',
-];
-
 /**
  * The whole HTTP pipeline (ARCHITECTURE.md "A request's path"). Never listens: the server
  * entry point does, and tests drive `app.callback()`.
@@ -94,19 +84,7 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
       },
     }),
   );
-  app.use(
-    cors({
-      origin: (ctx) => {
-        const origin = ctx.get('origin');
-        return config.http.corsOrigins.includes(origin) || config.http.corsOrigins.includes('*')
-          ? origin
-          : '';
-      },
-      allowHeaders: ALLOWED_HEADERS,
-      exposeHeaders: EXPOSED_HEADERS,
-      maxAge: 600,
-    }),
-  );
+  app.use(corsPolicy(config.http.corsOrigins));
   app.use(compress({ threshold: 1024 }));
   app.use(
     rateLimit({
@@ -136,7 +114,10 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   }
   let openApiDocument: unknown;
   router.get('/openapi.json', (ctx) => {
-    openApiDocument ??= buildOpenApiDocument(routes, { serverUrl: config.publicUrl });
+    openApiDocument ??= buildOpenApiDocument(routes, {
+      serverUrl: config.publicUrl,
+      environment: config.env,
+    });
     ctx.body = openApiDocument;
   });
   mountDocsPage(router as unknown as Router);

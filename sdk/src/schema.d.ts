@@ -851,7 +851,10 @@ export interface components {
             /** @description JWT (HS256, typ at+jwt), sent as `Authorization: Bearer …` */
             accessToken: string;
             business: components["schemas"]["Business"];
-            /** @description The access token's lifetime in seconds (900) */
+            /**
+             * Format: int32
+             * @description The access token's lifetime in seconds (900)
+             */
             expiresIn: number;
             /** @description Opaque, single use: exchange it at /auth/refresh for a new pair (30 days) */
             refreshToken: string;
@@ -904,15 +907,24 @@ export interface components {
             barcode?: string;
             /** Format: uuid */
             categoryId?: string;
-            /** @description Minor units (cents) */
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
             cost?: number;
             description?: string;
             lowStockThreshold?: number;
             name: string;
-            /** @description Minor units (cents) */
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
             price: number;
             sku?: string;
-            /** @default 0 */
+            /**
+             * Format: int32
+             * @default 0
+             */
             taxRate: number;
             /** @default true */
             trackStock: boolean;
@@ -944,16 +956,25 @@ export interface components {
              */
             clientRequestId: string;
             customerPhone?: string;
-            /** @description Off the whole sale, spread over lines in proportion (integer cents) */
+            /**
+             * Format: int64
+             * @description Off the whole sale, spread over lines in proportion (integer cents)
+             */
             discount?: number;
             lines: {
-                /** @description Off this line, ≤ round(quantity × unitPrice) (integer cents) */
+                /**
+                 * Format: int64
+                 * @description Off this line, ≤ round(quantity × unitPrice) (integer cents)
+                 */
                 discount?: number;
                 /** Format: uuid */
                 productId: string;
                 /** @description > 0, ≤ 1,000,000, at most 3 decimals (0.5 kg). Returns are voids, not negative lines. */
                 quantity: number;
-                /** @description The price the customer paid per unit, VAT-inclusive; omitted → the current catalog price (integer cents) */
+                /**
+                 * Format: int64
+                 * @description The price the customer paid per unit, VAT-inclusive; omitted → the current catalog price (integer cents)
+                 */
                 unitPrice?: number;
             }[];
             note?: string;
@@ -963,7 +984,10 @@ export interface components {
              */
             occurredAt: string;
             payments: {
-                /** @description Tendered; only cash may exceed what is left to pay (the excess is change) (integer cents) */
+                /**
+                 * Format: int64
+                 * @description Tendered; only cash may exceed what is left to pay (the excess is change) (integer cents)
+                 */
                 amount: number;
                 /** @enum {string} */
                 method: "cash" | "mpesa" | "card" | "other";
@@ -972,7 +996,10 @@ export interface components {
             }[];
             /** @description The device's own number */
             receiptNumber?: string;
-            /** @description The total the device computed; checked against the server (TOTALS_MISMATCH) (integer cents) */
+            /**
+             * Format: int64
+             * @description The total the device computed; checked against the server (TOTALS_MISMATCH) (integer cents)
+             */
             total?: number;
         };
         ForgotPassword: {
@@ -1029,11 +1056,15 @@ export interface components {
         MpesaCallbackAck: {
             /** @enum {number} */
             ResultCode: 0;
-            ResultDesc: string;
+            /** @enum {string} */
+            ResultDesc: "Accepted";
         };
         /** @description An M-Pesa STK-push payment. */
         Payment: {
-            /** @description Cents (whole shillings) */
+            /**
+             * Format: int64
+             * @description Cents (whole shillings)
+             */
             amount: number;
             checkoutRequestId: string | null;
             /** Format: date-time */
@@ -1049,7 +1080,10 @@ export interface components {
             phoneNumber: string;
             /** @enum {string} */
             purpose: "subscription" | "sale";
-            /** @description Daraja ResultCode: 0 paid, 1032 cancelled, 1 insufficient funds… */
+            /**
+             * Format: int64
+             * @description Daraja ResultCode: 0 paid, 1032 cancelled, 1 insufficient funds…
+             */
             resultCode?: number;
             resultDesc?: string;
             /**
@@ -1063,7 +1097,7 @@ export interface components {
             /** @enum {string} */
             code: "MALFORMED_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "SUBSCRIPTION_INACTIVE" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TOTALS_MISMATCH" | "UNPROCESSABLE" | "RATE_LIMITED" | "INTERNAL" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE";
             detail: string;
-            /** @description Every schema violation, or the field a conflict is about. */
+            /** @description Every schema violation (the first 100), or the field a conflict is about. */
             errors?: {
                 code: string;
                 message: string;
@@ -1072,6 +1106,7 @@ export interface components {
             requestId: string;
             /** @description Whether an offline queue should retry the same request later (408/429/5xx, request in progress). */
             retryable: boolean;
+            /** Format: int32 */
             status: number;
             title: string;
             /** @example /errors/validation-failed */
@@ -1083,7 +1118,10 @@ export interface components {
             barcode?: string;
             /** Format: uuid */
             categoryId?: string;
-            /** @description Minor units (cents) */
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
             cost?: number;
             /** Format: date-time */
             createdAt: string;
@@ -1094,12 +1132,18 @@ export interface components {
             imageUrl?: string;
             lowStockThreshold?: number;
             name: string;
-            /** @description Minor units (cents), VAT-inclusive */
+            /**
+             * Format: int32
+             * @description Minor units (cents), VAT-inclusive
+             */
             price: number;
             sku?: string;
             /** @description Sum of the stock ledger; at most 3 decimals */
             stockQuantity: number;
-            /** @description Basis points: 1600 = 16% */
+            /**
+             * Format: int32
+             * @description Basis points: 1600 = 16%
+             */
             taxRate: number;
             trackStock: boolean;
             unit: string;
@@ -1108,7 +1152,10 @@ export interface components {
              * @description Bumped by every change, stock included; strictly increasing per business
              */
             updatedAt: string;
-            /** @description Bumped by every catalog edit (not by stock changes) */
+            /**
+             * Format: int64
+             * @description Bumped by every catalog edit (not by stock changes)
+             */
             version: number;
         };
         ProductImageUpload: {
@@ -1175,7 +1222,10 @@ export interface components {
             from: string;
             /** Format: uuid */
             id: string;
-            /** @description CSV data rows (sale lines), once done */
+            /**
+             * Format: int64
+             * @description CSV data rows (sale lines), once done
+             */
             rowCount: number | null;
             /** @enum {string} */
             status: "queued" | "running" | "done" | "failed";
@@ -1195,17 +1245,24 @@ export interface components {
         Sale: {
             /** Format: uuid */
             cashierId: string;
-            /** @description Cash tendered beyond the total */
+            /**
+             * Format: int64
+             * @description Cash tendered beyond the total
+             */
             change: number;
             /** Format: uuid */
             clientRequestId: string;
             customerPhone: string | null;
+            /** Format: int64 */
             discount: number;
             /** Format: uuid */
             id: string;
             lines: components["schemas"]["SaleLine"][];
             note: string | null;
-            /** @description Gap-free per-business sequence, assigned on acceptance */
+            /**
+             * Format: int64
+             * @description Gap-free per-business sequence, assigned on acceptance
+             */
             number: number;
             /** Format: date-time */
             occurredAt: string;
@@ -1215,20 +1272,35 @@ export interface components {
             receivedAt: string;
             /** @enum {string} */
             status: "completed" | "voided";
-            /** @description Σ line totals, VAT-inclusive */
+            /**
+             * Format: int64
+             * @description Σ line totals, VAT-inclusive
+             */
             subtotal: number;
-            /** @description Σ line taxes, contained in total (never added) */
+            /**
+             * Format: int64
+             * @description Σ line taxes, contained in total (never added)
+             */
             tax: number;
-            /** @description subtotal − discount */
+            /**
+             * Format: int64
+             * @description subtotal − discount
+             */
             total: number;
             /** Format: date-time */
             voidedAt: string | null;
             voidReason: string | null;
         };
         SaleLine: {
-            /** @description The catalog price when the server received the sale */
+            /**
+             * Format: int64
+             * @description The catalog price when the server received the sale
+             */
             catalogPrice: number;
-            /** @description Line discount, cents */
+            /**
+             * Format: int64
+             * @description Line discount, cents
+             */
             discount: number;
             /** Format: uuid */
             id: string;
@@ -1239,11 +1311,20 @@ export interface components {
             quantity: number;
             /** @description Snapshot at receipt */
             sku: string | null;
-            /** @description VAT contained in the line after its share of the sale discount */
+            /**
+             * Format: int64
+             * @description VAT contained in the line after its share of the sale discount
+             */
             tax: number;
-            /** @description round(quantity × unitPrice) − discount */
+            /**
+             * Format: int64
+             * @description round(quantity × unitPrice) − discount
+             */
             total: number;
-            /** @description Paid per unit, cents */
+            /**
+             * Format: int64
+             * @description Paid per unit, cents
+             */
             unitPrice: number;
         };
         SaleList: {
@@ -1251,6 +1332,7 @@ export interface components {
             nextCursor: string | null;
         };
         SalePayment: {
+            /** Format: int64 */
             amount: number;
             /** @enum {string} */
             method: "cash" | "mpesa" | "card" | "other";
@@ -1259,38 +1341,71 @@ export interface components {
         SalesSummary: {
             /** @description ISO 4217, e.g. KES */
             currency: string;
-            /** @description Days in ascending order; other groups by net, largest first. Voided sales excluded. */
+            /** @description Days in ascending order; other groups by net, largest first, at most 1000 (totals cover every sale). Voided sales excluded. */
             rows: components["schemas"]["SalesSummaryRow"][];
             totals: components["schemas"]["SalesSummaryTotals"];
         };
         SalesSummaryRow: {
-            /** @description Completed sales in this group (a sale with two products counts in both) */
+            /**
+             * Format: int64
+             * @description Completed sales in this group (a sale with two products counts in both)
+             */
             count: number;
-            /** @description Σ sale discounts (for products, their lines’ shares; for payment methods always 0: the applied amounts are already net) (integer cents) */
+            /**
+             * Format: int64
+             * @description Σ sale discounts (for products, their lines’ shares; for payment methods always 0: the applied amounts are already net) (integer cents)
+             */
             discount: number;
-            /** @description Σ line totals before the sale discount; for payment methods, the amounts applied to sales (change excluded) (integer cents) */
+            /**
+             * Format: int64
+             * @description Σ line totals before the sale discount; for payment methods, the amounts applied to sales (change excluded) (integer cents)
+             */
             gross: number;
             /** @description The day (YYYY-MM-DD), productId, cashierId or payment method (`cash`…) */
             key: string;
             /** @description The day, the product's or cashier's name, or the method's name */
             label: string;
-            /** @description gross − discount (integer cents) */
+            /**
+             * Format: int64
+             * @description gross − discount (integer cents)
+             */
             net: number;
-            /** @description VAT contained in net (for payment methods, each sale’s tax apportioned by applied amount) (integer cents) */
+            /**
+             * Format: int64
+             * @description VAT contained in net (for payment methods, each sale’s tax apportioned by applied amount) (integer cents)
+             */
             tax: number;
         };
         SalesSummaryTotals: {
-            /** @description Completed sales in the range */
+            /**
+             * Format: int64
+             * @description Completed sales in the range
+             */
             count: number;
-            /** @description Σ sale discounts (integer cents) */
+            /**
+             * Format: int64
+             * @description Σ sale discounts (integer cents)
+             */
             discount: number;
-            /** @description Σ VAT-inclusive line totals (after line discounts) before the sale discount (integer cents) */
+            /**
+             * Format: int64
+             * @description Σ VAT-inclusive line totals (after line discounts) before the sale discount (integer cents)
+             */
             gross: number;
-            /** @description gross − discount: what was charged (integer cents) */
+            /**
+             * Format: int64
+             * @description gross − discount: what was charged (integer cents)
+             */
             net: number;
-            /** @description Σ VAT contained in net (integer cents) */
+            /**
+             * Format: int64
+             * @description Σ VAT contained in net (integer cents)
+             */
             tax: number;
-            /** @description Voided sales in the range (excluded from every other figure) */
+            /**
+             * Format: int64
+             * @description Voided sales in the range (excluded from every other figure)
+             */
             voidedCount: number;
         };
         StockAdjustment: {
@@ -1304,7 +1419,10 @@ export interface components {
                  * @enum {string}
                  */
                 type: "receive" | "adjust" | "count";
-                /** @description Cents per unit */
+                /**
+                 * Format: int32
+                 * @description Cents per unit
+                 */
                 unitCost?: number;
             }[];
         };
@@ -1329,6 +1447,7 @@ export interface components {
             saleId?: string;
             /** @enum {string} */
             type: "sale" | "void" | "receive" | "adjust" | "count";
+            /** Format: int32 */
             unitCost?: number;
         };
         StockMovementList: {
@@ -1351,7 +1470,7 @@ export interface components {
         };
         /** @description `sale` for created and duplicate; `error` for rejected: the problem document POST /sales would have answered. */
         SyncSaleResult: {
-            /** @description As sent; null when the element had no string clientRequestId */
+            /** @description As sent; null when the element had no string clientRequestId or one longer than 64 characters */
             clientRequestId: string | null;
             error?: components["schemas"]["Problem"];
             sale?: components["schemas"]["Sale"];
@@ -1386,14 +1505,21 @@ export interface components {
             barcode?: string | null;
             /** Format: uuid */
             categoryId?: string | null;
-            /** @description Minor units (cents) */
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
             cost?: number | null;
             description?: string | null;
             lowStockThreshold?: number | null;
             name?: string;
-            /** @description Minor units (cents) */
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
             price?: number;
             sku?: string | null;
+            /** Format: int32 */
             taxRate?: number;
             trackStock?: boolean;
             unit?: string;
@@ -1435,6 +1561,7 @@ export interface components {
             disabledAt: string | null;
             disabledReason: string | null;
             enabled: boolean;
+            /** @description Event names, or ["*"] for every event */
             events: string[];
             /** Format: uuid */
             id: string;
@@ -1443,6 +1570,7 @@ export interface components {
             url: string;
         };
         WebhookDelivery: {
+            /** @description The latest 100 attempts, oldest first */
             attempts: components["schemas"]["WebhookDeliveryAttempt"][];
             /** Format: date-time */
             createdAt: string;
@@ -1462,8 +1590,10 @@ export interface components {
         WebhookDeliveryAttempt: {
             /** Format: date-time */
             at: string;
+            /** Format: int64 */
             durationMs: number;
             error?: string;
+            /** Format: int32 */
             responseStatus?: number;
             /** @enum {string} */
             status: "succeeded" | "failed";
@@ -1484,6 +1614,7 @@ export interface components {
             disabledAt: string | null;
             disabledReason: string | null;
             enabled: boolean;
+            /** @description Event names, or ["*"] for every event */
             events: string[];
             /** Format: uuid */
             id: string;
@@ -1518,6 +1649,16 @@ export interface operations {
             /** @description Signed in */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1527,6 +1668,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1536,6 +1687,16 @@ export interface operations {
             /** @description `INVALID_CREDENTIALS` — Invalid credentials */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,6 +1706,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1554,6 +1725,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1563,8 +1744,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1574,6 +1765,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1583,6 +1784,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1607,6 +1820,16 @@ export interface operations {
             /** @description Signed out */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1614,6 +1837,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1623,6 +1856,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1632,6 +1875,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,8 +1894,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1652,6 +1915,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1661,6 +1934,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1685,6 +1970,16 @@ export interface operations {
             /** @description Accepted */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1692,6 +1987,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1701,6 +2006,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1710,6 +2025,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1719,8 +2044,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1730,6 +2065,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1739,6 +2084,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1763,6 +2120,16 @@ export interface operations {
             /** @description Password changed */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1770,6 +2137,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +2156,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1788,6 +2175,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1797,6 +2194,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1806,8 +2213,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1817,6 +2234,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1826,6 +2253,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1850,6 +2289,16 @@ export interface operations {
             /** @description A new token pair */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1859,6 +2308,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1868,6 +2327,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED` — Authentication required */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1877,6 +2346,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1886,6 +2365,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1895,8 +2384,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1906,6 +2405,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1915,6 +2424,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1939,8 +2460,18 @@ export interface operations {
             /** @description Registered and signed in */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The new user */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1950,6 +2481,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1959,6 +2500,16 @@ export interface operations {
             /** @description `CONFLICT` — Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1968,6 +2519,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1977,6 +2538,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1986,8 +2557,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1997,6 +2578,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2006,6 +2597,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2026,6 +2629,16 @@ export interface operations {
             /** @description The business */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2035,6 +2648,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2044,8 +2667,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2055,6 +2688,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2064,6 +2707,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2088,6 +2743,16 @@ export interface operations {
             /** @description The updated business */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2097,6 +2762,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2106,6 +2781,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2115,6 +2800,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2124,6 +2819,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2133,6 +2838,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2142,8 +2857,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2153,6 +2878,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2162,6 +2897,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2182,6 +2929,16 @@ export interface operations {
             /** @description The subscription */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2191,6 +2948,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2200,8 +2967,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2211,6 +2988,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2220,6 +3007,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2242,6 +3041,16 @@ export interface operations {
             /** @description The payment */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2251,6 +3060,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2260,6 +3079,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2269,6 +3098,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2278,6 +3117,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2287,8 +3136,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2298,6 +3157,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2307,6 +3176,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +3216,16 @@ export interface operations {
             /** @description Stored; Daraja need not retry */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2344,6 +3235,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2353,6 +3254,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2362,6 +3273,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2371,6 +3292,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2380,6 +3311,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2389,8 +3330,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2400,6 +3351,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2409,6 +3370,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2430,7 +3403,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description Cents; whole shillings only */
+                    /**
+                     * Format: int32
+                     * @description Cents; whole shillings only
+                     */
                     amount: number;
                     /**
                      * @description Normalised to 2547XXXXXXXX / 2541XXXXXXXX
@@ -2446,8 +3422,18 @@ export interface operations {
             /** @description M-Pesa accepted the request and prompted the phone; poll GET /bv-payments/{id} for the outcome */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The payment’s URL */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2457,6 +3443,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2466,6 +3462,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2475,6 +3481,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2484,6 +3500,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2493,6 +3521,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2502,6 +3540,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2511,6 +3559,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2520,8 +3578,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2531,6 +3599,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2540,6 +3618,16 @@ export interface operations {
             /** @description `BAD_GATEWAY` — Upstream failure */
             502: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2549,6 +3637,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2584,8 +3684,18 @@ export interface operations {
             /** @description M-Pesa accepted the request and prompted the phone; poll GET /bv-payments/{id} for the outcome */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The payment’s URL */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2595,6 +3705,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2604,6 +3724,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2613,6 +3743,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2622,6 +3762,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2631,6 +3783,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2640,6 +3802,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2649,6 +3821,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2658,8 +3840,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2669,6 +3861,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2678,6 +3880,16 @@ export interface operations {
             /** @description `BAD_GATEWAY` — Upstream failure */
             502: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2687,6 +3899,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2711,6 +3935,16 @@ export interface operations {
             /** @description A page of categories */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2720,6 +3954,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2729,6 +3973,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2738,6 +3992,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2747,8 +4011,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2758,6 +4032,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2767,6 +4051,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2794,8 +4090,18 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The category URL */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2805,6 +4111,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2814,6 +4130,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2823,6 +4149,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2832,6 +4168,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2841,6 +4187,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS`, `CONFLICT` — Request in progress; Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2850,6 +4208,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2859,6 +4227,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2868,6 +4246,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2877,8 +4265,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2888,6 +4286,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2897,6 +4305,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2919,6 +4339,16 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2926,6 +4356,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2935,6 +4375,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +4394,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2953,6 +4413,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2962,6 +4432,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2971,8 +4451,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2982,6 +4472,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2991,6 +4491,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3017,6 +4529,16 @@ export interface operations {
             /** @description The category */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3026,6 +4548,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3035,6 +4567,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3044,6 +4586,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3053,6 +4605,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3062,6 +4624,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3071,6 +4643,16 @@ export interface operations {
             /** @description `CONFLICT` — Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3080,6 +4662,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3089,6 +4681,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3098,8 +4700,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3109,6 +4721,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3118,6 +4740,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3144,6 +4778,16 @@ export interface operations {
             /** @description The file */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3153,6 +4797,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3162,6 +4816,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3171,6 +4835,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3180,8 +4854,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3191,6 +4875,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3200,6 +4894,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3220,26 +4926,23 @@ export interface operations {
             /** @description The process is alive */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description `RATE_LIMITED` — Too many requests */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3249,6 +4952,12 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3276,6 +4985,16 @@ export interface operations {
             /** @description The movements recorded */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3285,6 +5004,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3294,6 +5023,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3303,6 +5042,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3312,6 +5061,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3321,6 +5080,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3330,6 +5099,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3339,6 +5120,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3348,6 +5139,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3357,6 +5158,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3366,8 +5177,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3377,6 +5198,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3386,6 +5217,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3410,6 +5253,16 @@ export interface operations {
             /** @description A page of products */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3419,6 +5272,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3428,6 +5291,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3437,6 +5310,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3446,8 +5329,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3457,6 +5350,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3466,6 +5369,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3491,6 +5406,16 @@ export interface operations {
             /** @description A page of movements */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3500,6 +5425,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3509,6 +5444,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3518,6 +5463,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3527,6 +5482,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3536,8 +5501,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3547,6 +5522,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3556,6 +5541,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3582,6 +5579,16 @@ export interface operations {
             /** @description A page of invites */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3591,6 +5598,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3600,6 +5617,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3609,6 +5636,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3618,8 +5655,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3629,6 +5676,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3638,6 +5695,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3665,8 +5734,18 @@ export interface operations {
             /** @description Invited */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The invite */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3676,6 +5755,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3685,6 +5774,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3694,6 +5793,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3703,6 +5812,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3712,6 +5831,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS`, `CONFLICT` — Request in progress; Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3721,6 +5852,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3730,6 +5871,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3739,6 +5890,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3748,8 +5909,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3759,6 +5930,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3768,6 +5949,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3790,6 +5983,16 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3797,6 +6000,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3806,6 +6019,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3815,6 +6038,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3824,6 +6057,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3833,6 +6076,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3842,6 +6095,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3851,8 +6114,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3862,6 +6135,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3871,6 +6154,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3895,8 +6190,18 @@ export interface operations {
             /** @description Account created and signed in */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The new user */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3906,6 +6211,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3915,6 +6230,16 @@ export interface operations {
             /** @description `CONFLICT` — Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3924,6 +6249,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3933,6 +6268,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3942,6 +6287,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3951,8 +6306,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3962,6 +6327,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3971,6 +6346,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3991,6 +6378,16 @@ export interface operations {
             /** @description Who is calling */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4000,6 +6397,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4009,8 +6416,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4020,6 +6437,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4029,6 +6456,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4053,6 +6492,16 @@ export interface operations {
             /** @description The updated caller */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4062,6 +6511,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4071,6 +6530,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4080,6 +6549,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4089,6 +6568,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4098,6 +6587,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4107,8 +6606,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4118,6 +6627,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4127,6 +6646,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4147,6 +6678,10 @@ export interface operations {
             /** @description Prometheus text exposition */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4156,17 +6691,10 @@ export interface operations {
             /** @description `UNAUTHENTICATED` — Authentication required */
             401: {
                 headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description `RATE_LIMITED` — Too many requests */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4176,6 +6704,10 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4185,6 +6717,12 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4218,8 +6756,18 @@ export interface operations {
             /** @description A page of products */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Send it back as If-None-Match to get 304 when unchanged */
                     ETag?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4229,6 +6777,16 @@ export interface operations {
             /** @description Not modified since the ETag sent in If-None-Match */
             304: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4236,6 +6794,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4245,6 +6813,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4254,6 +6832,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4263,8 +6851,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4274,6 +6872,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4283,6 +6891,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4310,8 +6930,18 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The product URL */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4321,6 +6951,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4330,6 +6970,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4339,6 +6989,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4348,6 +7008,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4357,6 +7027,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS`, `CONFLICT` — Request in progress; Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4366,6 +7048,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4375,6 +7067,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4384,6 +7086,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4393,8 +7105,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4404,6 +7126,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4413,6 +7145,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4438,8 +7182,18 @@ export interface operations {
             /** @description The product */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Send it back as If-None-Match to get 304 when unchanged */
                     ETag?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4449,6 +7203,16 @@ export interface operations {
             /** @description Not modified since the ETag sent in If-None-Match */
             304: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4456,6 +7220,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4465,6 +7239,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4474,6 +7258,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4483,6 +7277,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4492,8 +7296,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4503,6 +7317,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4512,6 +7336,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4534,6 +7370,16 @@ export interface operations {
             /** @description Archived (or already archived) */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4541,6 +7387,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4550,6 +7406,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4559,6 +7425,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4568,6 +7444,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4577,6 +7463,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4586,8 +7482,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4597,6 +7503,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4606,6 +7522,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4635,6 +7563,16 @@ export interface operations {
             /** @description The updated product */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4644,6 +7582,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4653,6 +7601,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4662,6 +7620,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4671,6 +7639,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4680,6 +7658,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4689,6 +7677,16 @@ export interface operations {
             /** @description `CONFLICT` — Conflict */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4698,6 +7696,16 @@ export interface operations {
             /** @description `PRECONDITION_FAILED` — Precondition failed */
             412: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4707,6 +7715,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4716,6 +7734,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4725,6 +7753,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4734,8 +7772,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4745,6 +7793,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4754,6 +7812,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4780,6 +7850,16 @@ export interface operations {
             /** @description The product with its new imageUrl */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4789,6 +7869,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4798,6 +7888,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4807,6 +7907,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4816,6 +7926,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4825,6 +7945,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4834,6 +7964,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4843,6 +7983,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4852,8 +8002,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4863,6 +8023,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4872,6 +8042,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4892,26 +8074,23 @@ export interface operations {
             /** @description Ready for traffic */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description `RATE_LIMITED` — Too many requests */
-            429: {
-                headers: {
-                    /** @description Seconds to wait before retrying */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4921,6 +8100,12 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4948,8 +8133,18 @@ export interface operations {
             /** @description Queued */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Poll this export */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4959,6 +8154,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4968,6 +8173,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4977,6 +8192,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4986,6 +8211,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4995,6 +8230,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5004,6 +8251,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5013,6 +8270,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5022,6 +8289,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5031,8 +8308,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5042,6 +8329,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5051,6 +8348,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5073,6 +8382,16 @@ export interface operations {
             /** @description The export */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5082,6 +8401,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5091,6 +8420,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5100,6 +8439,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5109,6 +8458,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5118,8 +8477,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5129,6 +8498,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5138,6 +8517,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5165,6 +8556,16 @@ export interface operations {
             /** @description The summary */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5174,6 +8575,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5183,6 +8594,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5192,6 +8613,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5201,8 +8632,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5212,6 +8653,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5221,6 +8672,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5251,6 +8714,16 @@ export interface operations {
             /** @description A page of sales */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5260,6 +8733,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5269,6 +8752,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5278,6 +8771,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5287,8 +8790,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5298,6 +8811,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5307,6 +8830,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5331,8 +8866,18 @@ export interface operations {
             /** @description Already recorded with this clientRequestId and body (a replay) */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description `true` */
-                    "Idempotent-Replayed"?: string;
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5342,8 +8887,18 @@ export interface operations {
             /** @description Recorded */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description /sales/{id} */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5353,6 +8908,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5362,6 +8927,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5371,6 +8946,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5380,6 +8965,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5389,6 +8984,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5398,6 +9003,16 @@ export interface operations {
             /** @description `UNPROCESSABLE`, `TOTALS_MISMATCH`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Totals mismatch; Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5407,8 +9022,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5418,6 +9043,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5427,6 +9062,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5449,6 +9096,16 @@ export interface operations {
             /** @description The sale */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5458,6 +9115,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5467,6 +9134,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5476,6 +9153,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5485,6 +9172,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5494,8 +9191,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5505,6 +9212,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5514,6 +9231,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5543,6 +9272,16 @@ export interface operations {
             /** @description Queued */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5555,6 +9294,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5564,6 +9313,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5573,6 +9332,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5582,6 +9351,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5591,6 +9370,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5600,6 +9391,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5609,6 +9410,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5618,6 +9429,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5627,8 +9448,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5638,6 +9469,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5647,6 +9488,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5676,6 +9529,16 @@ export interface operations {
             /** @description The voided sale */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5685,6 +9548,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5694,6 +9567,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5703,6 +9586,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5712,6 +9605,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5721,6 +9624,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5730,6 +9645,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5739,6 +9664,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5748,6 +9683,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5757,8 +9702,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5768,6 +9723,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5777,6 +9742,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5801,6 +9778,16 @@ export interface operations {
             /** @description One result per sale */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5810,6 +9797,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5819,6 +9816,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5828,6 +9835,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5837,6 +9854,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5846,6 +9873,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5855,8 +9892,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5866,6 +9913,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5875,6 +9932,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5902,6 +9971,16 @@ export interface operations {
             /** @description A page of users */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5911,6 +9990,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5920,6 +10009,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5929,6 +10028,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5938,8 +10047,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5949,6 +10068,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5958,6 +10087,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5984,6 +10125,16 @@ export interface operations {
             /** @description The updated user */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5993,6 +10144,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6002,6 +10163,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6011,6 +10182,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6020,6 +10201,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6029,6 +10220,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6038,6 +10239,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6047,6 +10258,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6056,6 +10277,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6065,8 +10296,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6076,6 +10317,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6085,6 +10336,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6110,6 +10373,16 @@ export interface operations {
             /** @description Endpoints, oldest first */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6119,6 +10392,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6128,6 +10411,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6137,6 +10430,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6146,8 +10449,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6157,6 +10470,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6166,6 +10489,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6199,8 +10534,18 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description The new endpoint */
                     Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6210,6 +10555,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6219,6 +10574,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6228,6 +10593,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6237,6 +10612,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6246,6 +10631,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6255,6 +10650,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6264,6 +10669,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6273,8 +10688,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6284,6 +10709,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6293,6 +10728,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6315,6 +10762,16 @@ export interface operations {
             /** @description The endpoint */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6324,6 +10781,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6333,6 +10800,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6342,6 +10819,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6351,6 +10838,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6360,8 +10857,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6371,6 +10878,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6380,6 +10897,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6402,6 +10931,16 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6409,6 +10948,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6418,6 +10967,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6427,6 +10986,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6436,6 +11005,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6445,6 +11024,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6454,8 +11043,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6465,6 +11064,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6474,6 +11083,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6510,6 +11131,16 @@ export interface operations {
             /** @description The updated endpoint */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6519,6 +11150,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6528,6 +11169,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6537,6 +11188,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6546,6 +11207,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6555,6 +11226,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6564,6 +11245,16 @@ export interface operations {
             /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
             413: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6573,6 +11264,16 @@ export interface operations {
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6582,6 +11283,16 @@ export interface operations {
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6591,8 +11302,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6602,6 +11323,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6611,6 +11342,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6638,6 +11381,16 @@ export interface operations {
             /** @description Deliveries */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6647,6 +11400,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6656,6 +11419,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6665,6 +11438,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6674,6 +11457,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6683,8 +11476,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6694,6 +11497,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6703,6 +11516,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6729,6 +11554,16 @@ export interface operations {
             /** @description Queued */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6738,6 +11573,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6747,6 +11592,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6756,6 +11611,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6765,6 +11630,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6774,6 +11649,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6783,6 +11668,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6792,6 +11689,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6801,8 +11708,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6812,6 +11729,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6821,6 +11748,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6843,6 +11782,16 @@ export interface operations {
             /** @description The endpoint with its new secret */
             200: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6852,6 +11801,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6861,6 +11820,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6870,6 +11839,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6879,6 +11858,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6888,6 +11877,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6897,8 +11896,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6908,6 +11917,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6917,6 +11936,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6942,6 +11973,16 @@ export interface operations {
             /** @description Queued: the delivery to watch */
             202: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6951,6 +11992,16 @@ export interface operations {
             /** @description `VALIDATION_FAILED` — Validation failed */
             400: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6960,6 +12011,16 @@ export interface operations {
             /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
             401: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6969,6 +12030,16 @@ export interface operations {
             /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
             402: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6978,6 +12049,16 @@ export interface operations {
             /** @description `FORBIDDEN` — Forbidden */
             403: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6987,6 +12068,16 @@ export interface operations {
             /** @description `NOT_FOUND` — Not found */
             404: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6996,6 +12087,18 @@ export interface operations {
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7005,6 +12108,16 @@ export interface operations {
             /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
             422: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7014,8 +12127,18 @@ export interface operations {
             /** @description `RATE_LIMITED` — Too many requests */
             429: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
                     /** @description Seconds to wait before retrying */
                     "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7025,6 +12148,16 @@ export interface operations {
             /** @description `INTERNAL` — Internal error */
             500: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7034,6 +12167,18 @@ export interface operations {
             /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
             503: {
                 headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {

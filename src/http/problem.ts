@@ -20,6 +20,30 @@ export interface Problem {
   unexpected: boolean;
 }
 
+/**
+ * Bounds of a problem document (declared in the OpenAPI Problem schema). Details and field
+ * errors can echo client input (a path, an unknown key), so they are clipped, and a body
+ * with thousands of bad fields gets the first 100 errors, not an answer larger than itself.
+ */
+export const PROBLEM_LIMITS = {
+  detail: 1000,
+  errors: 100,
+  errorPath: 300,
+  errorMessage: 500,
+  errorCode: 64,
+} as const;
+
+const clip = (text: string, length: number) =>
+  text.length > length ? text.slice(0, length) : text;
+
+const boundedErrors = (errors: FieldError[]): FieldError[] =>
+  errors.slice(0, PROBLEM_LIMITS.errors).map((error) => ({
+    ...error,
+    path: clip(error.path, PROBLEM_LIMITS.errorPath),
+    message: clip(error.message, PROBLEM_LIMITS.errorMessage),
+    code: clip(error.code, PROBLEM_LIMITS.errorCode),
+  }));
+
 export const problemType = (code: ProblemCode) =>
   `/errors/${code.toLowerCase().replace(/_/g, '-')}`;
 
@@ -37,12 +61,12 @@ export function toProblem(error: unknown, requestId: string): Problem {
     status: spec.status,
     code,
     detail: app
-      ? app.message
+      ? clip(app.message, PROBLEM_LIMITS.detail)
       : 'An unexpected error occurred. Quote the request id when reporting it.',
     retryable: app ? app.retryable : true,
     requestId,
   };
-  if (app?.errors?.length) body.errors = app.errors;
+  if (app?.errors?.length) body.errors = boundedErrors(app.errors);
   return {
     status: spec.status,
     body,

@@ -11,6 +11,7 @@ import {
 } from './middleware/authenticate.js';
 import { concurrencyLimit, type ConcurrencyLimit } from './middleware/concurrency.js';
 import { idempotency } from './middleware/idempotency.js';
+import { RATE_LIMIT_EXEMPT_PATHS } from './middleware/rate-limit.js';
 import { fromZodError } from './problem.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -80,7 +81,9 @@ export function defineRoute<R extends RouteRequest>(spec: RouteSpec<R>): RouteSp
 
 /** Problem codes a route can answer, derived from its declaration plus its own list. */
 export function routeProblemCodes(spec: RouteSpec): ProblemCode[] {
-  const codes = new Set<ProblemCode>(['RATE_LIMITED', 'INTERNAL', 'SERVICE_UNAVAILABLE']);
+  const codes = new Set<ProblemCode>(['INTERNAL', 'SERVICE_UNAVAILABLE']);
+  // The general limiter answers every path but the probes'.
+  if (!RATE_LIMIT_EXEMPT_PATHS.has(spec.path)) codes.add('RATE_LIMITED');
   const request = spec.request ?? {};
   if (request.params || request.query || request.headers || request.body || spec.idempotency) {
     codes.add('VALIDATION_FAILED');

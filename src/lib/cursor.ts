@@ -4,6 +4,17 @@ import { z } from './zod.js';
 
 export const DEFAULT_PAGE_LIMIT = 50;
 export const MAX_PAGE_LIMIT = 200;
+/**
+ * The longest cursor a list accepts. Cursors are base64url JSON of a sort key (a timestamp
+ * and a UUID: under 120 characters), so every `nextCursor` handed out fits.
+ */
+export const MAX_CURSOR_LENGTH = 200;
+
+/** `nextCursor` of a list envelope. */
+export const NextCursor = z.string().max(MAX_CURSOR_LENGTH).nullable();
+
+/** A page of at most MAX_PAGE_LIMIT items. */
+export const pageItems = <T extends z.ZodType>(item: T) => z.array(item).max(MAX_PAGE_LIMIT);
 
 /**
  * Opaque list cursors: base64url JSON of the last row's sort key. Clients pass them back
@@ -40,12 +51,13 @@ export const PageQuery = {
   limit: z
     .string()
     .regex(/^[1-9]\d{0,5}$/, 'must be a positive integer')
+    .max(6)
     .transform((value) => Math.min(Number(value), MAX_PAGE_LIMIT))
     .optional()
     .openapi({ description: 'Page size (default 50; values above 200 are clamped to 200)' }),
   cursor: z
     .string()
-    .max(200)
+    .max(MAX_CURSOR_LENGTH)
     .optional()
     .openapi({ description: 'The `nextCursor` of the previous page' }),
 };
@@ -78,4 +90,4 @@ export function toIdPage<Row extends { id: string }, Item>(
 
 /** The list envelope's OpenAPI schema. */
 export const pageSchema = <T extends z.ZodType>(item: T, id: string) =>
-  z.object({ data: z.array(item), nextCursor: z.string().nullable() }).meta({ id });
+  z.object({ data: pageItems(item), nextCursor: NextCursor }).meta({ id });

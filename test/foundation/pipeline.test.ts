@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PROBLEM_LIMITS } from '../../src/http/problem.js';
 import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { testRoutes } from '../helpers/test-routes.js';
@@ -47,6 +48,22 @@ describe('errors as problem documents', () => {
     expect(response.status).toBe(405);
     expectProblemShape(response.body, 405, 'METHOD_NOT_ALLOWED');
     expect(response.headers.allow).toContain('GET');
+  });
+
+  it('bounds a problem document as the OpenAPI Problem schema says', async () => {
+    // 150 unknown keys, each longer than an error path may be: one error per key, normally.
+    const unknown = Object.fromEntries(
+      Array.from({ length: 150 }, (_, index) => [`${'k'.repeat(400)}${index}`, 1]),
+    );
+    const response = await http.post('/__test/echo').send({ name: 'x', quantity: 1, ...unknown });
+    expect(response.status).toBe(400);
+    const errors = response.body.errors as { path: string }[];
+    expect(errors).toHaveLength(PROBLEM_LIMITS.errors);
+    expect(errors[0]!.path).toBe('k'.repeat(PROBLEM_LIMITS.errorPath));
+
+    const longPath = await http.get(`/${'p'.repeat(3000)}`);
+    expect(longPath.status).toBe(404);
+    expect(longPath.body.detail).toHaveLength(PROBLEM_LIMITS.detail);
   });
 
   it('answers malformed JSON with 400 MALFORMED_JSON', async () => {

@@ -171,6 +171,32 @@ describe('POST /sales/sync', () => {
     expect((await countSaleRows(deps, shop.id)).sales).toBe(1);
   });
 
+  it('echoes a rejected clientRequestId of up to 64 characters and refuses an unbounded occurredAt', async () => {
+    const shop = await createBusiness(deps);
+    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const instant = new Date(Date.now() - 60_000).toISOString();
+    const response = await http
+      .post('/sales/sync')
+      .set('Authorization', shop.cashier.auth)
+      .send({
+        sales: [
+          saleBody([{ product }], { clientRequestId: 'not-a-uuid' }),
+          saleBody([{ product }], { clientRequestId: 'x'.repeat(65) }),
+          // A well-formed instant whose fraction runs to 2000 digits.
+          saleBody([{ product }], { occurredAt: instant.replace('Z', `${'0'.repeat(2000)}Z`) }),
+        ],
+      });
+    expect(response.status).toBe(200);
+    const results = response.body.results as SyncResult[];
+    expect(results.map((result) => [result.status, result.clientRequestId])).toEqual([
+      ['rejected', 'not-a-uuid'],
+      ['rejected', null],
+      ['rejected', expect.any(String)],
+    ]);
+    expect(results[2]!.error!.errors).toEqual([expect.objectContaining({ path: 'occurredAt' })]);
+    expect((await countSaleRows(deps, shop.id)).sales).toBe(0);
+  });
+
   it('refuses a body that is not {sales: [...]} or holds more than 100 sales with 400', async () => {
     const shop = await createBusiness(deps);
     const product = await createProduct(deps, shop.id, shop.owner.id);

@@ -11,8 +11,9 @@ import { toProblem } from '../problem.js';
 const IN_FLIGHT_LOCK_SECONDS = 60;
 /** Keys are kept at least this long (a till may retry for days). */
 const RETENTION_DAYS = 7;
-/** 1–255 visible ASCII characters. */
-const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+/** 1–255 visible ASCII characters (checked here, documented by openapi.ts). */
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255;
+const KEY_PATTERN = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`);
 /** Headers worth replaying with a stored answer. */
 const REPLAYED_HEADERS = ['location', 'etag'];
 

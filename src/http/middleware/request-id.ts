@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { AppContextExtensions, AppState } from '../context.js';
 
-const SAFE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+export const REQUEST_ID_MAX_LENGTH = 128;
+const SAFE_REQUEST_ID = new RegExp(`^[A-Za-z0-9._:@/+=-]{1,${REQUEST_ID_MAX_LENGTH}}$`);
 
 /** Keeps a well-formed incoming X-Request-Id, otherwise makes one; always echoes it. */
 export function requestId(): Middleware<AppState, AppContextExtensions> {

@@ -3,10 +3,14 @@ import { Business, BusinessName, PhoneNumber } from '../business/business.schema
 import { Email, Password, PersonName, User } from '../users/users.schemas.js';
 import { PASSWORD_MAX_LENGTH } from './password.js';
 
+const OPAQUE_TOKEN_MAX = 512;
+/** Signed with the configured issuer and audience: far below this in practice (about 400). */
+const ACCESS_TOKEN_MAX = 4096;
+
 const OpaqueToken = z
   .string()
   .min(1)
-  .max(512)
+  .max(OPAQUE_TOKEN_MAX)
   .openapi({ description: 'The opaque token exactly as it was handed out' });
 
 export const RegisterBody = z
@@ -40,11 +44,15 @@ export const AuthSession = z
   .object({
     user: User,
     business: Business,
-    accessToken: z.string().describe('JWT (HS256, typ at+jwt), sent as `Authorization: Bearer …`'),
+    accessToken: z
+      .string()
+      .max(ACCESS_TOKEN_MAX)
+      .describe('JWT (HS256, typ at+jwt), sent as `Authorization: Bearer …`'),
     refreshToken: z
       .string()
+      .max(OPAQUE_TOKEN_MAX)
       .describe('Opaque, single use: exchange it at /auth/refresh for a new pair (30 days)'),
-    expiresIn: z.int().describe("The access token's lifetime in seconds (900)"),
+    expiresIn: z.int().min(1).max(86_400).describe("The access token's lifetime in seconds (900)"),
   })
   .meta({ id: 'AuthSession' });
 export type AuthSession = z.infer<typeof AuthSession>;

@@ -1,5 +1,5 @@
 import { SUBSCRIPTION_PLANS } from '../../db/schema/index.js';
-import { z } from '../../lib/zod.js';
+import { timestamp, z } from '../../lib/zod.js';
 
 const isTimeZone = (value: string) => {
   try {
@@ -10,28 +10,33 @@ const isTimeZone = (value: string) => {
   }
 };
 
+const BUSINESS_NAME_MAX = 120;
+const PHONE_MAX = 16;
+const TIMEZONE_MAX = 64;
+
 export const BusinessName = z
   .string()
   .trim()
   .min(1)
-  .max(120)
+  .max(BUSINESS_NAME_MAX)
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 export const PhoneNumber = z
   .string()
   .regex(/^\+?[0-9]{9,15}$/, 'must be 9–15 digits, optionally starting with +')
+  .max(PHONE_MAX)
   .openapi({ example: '254712345678' });
 
 export const Business = z
   .object({
     id: z.uuid(),
-    name: z.string(),
-    phone: z.string().nullable(),
+    name: z.string().max(BUSINESS_NAME_MAX),
+    phone: z.string().max(PHONE_MAX).nullable(),
     currency: z.literal('KES'),
-    timezone: z.string().openapi({ example: 'Africa/Nairobi' }),
+    timezone: z.string().max(TIMEZONE_MAX).openapi({ example: 'Africa/Nairobi' }),
     lowStockEmails: z.boolean(),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   })
   .meta({ id: 'Business' });
 export type Business = z.infer<typeof Business>;
@@ -42,7 +47,7 @@ export const UpdateBusinessBody = z
     phone: PhoneNumber.nullable().optional(),
     timezone: z
       .string()
-      .max(64)
+      .max(TIMEZONE_MAX)
       .refine(isTimeZone, 'must be an IANA time zone such as Africa/Nairobi')
       .optional(),
     lowStockEmails: z.boolean().optional(),
@@ -54,7 +59,7 @@ export const Subscription = z
   .object({
     plan: z.enum(SUBSCRIPTION_PLANS).nullable().describe('null while trialing'),
     status: z.enum(['trialing', 'active', 'past_due', 'expired']),
-    currentPeriodEnd: z.iso.datetime().describe('While trialing: the end of the 14-day trial'),
+    currentPeriodEnd: timestamp().describe('While trialing: the end of the 14-day trial'),
   })
   .meta({ id: 'Subscription' });
 export type Subscription = z.infer<typeof Subscription>;

@@ -1,4 +1,6 @@
-import { z } from '../../lib/zod.js';
+import { NextCursor, pageItems } from '../../lib/cursor.js';
+import { timestamp, z } from '../../lib/zod.js';
+import { MAX_IMAGE_BYTES } from './image-limits.js';
 
 /** Quantities: numbers with at most 3 decimals (numeric(14,3)), never strings. */
 export const hasAtMost3Decimals = (value: number) =>
@@ -8,30 +10,41 @@ export const QuantityValue = z
   .refine(Number.isFinite, 'must be a finite number')
   .refine(hasAtMost3Decimals, 'must have at most 3 decimals');
 
-const Money = z.int().min(0).max(1_000_000_000).meta({ description: 'Minor units (cents)' });
+const MAX_MONEY = 1_000_000_000;
+const Money = z.int().min(0).max(MAX_MONEY).meta({ description: 'Minor units (cents)' });
 const Code = z.string().trim().min(1).max(64);
 const Id = z.uuid();
+const NAME_MAX = 200;
+const DESCRIPTION_MAX = 2000;
+const UNIT_MAX = 20;
+const CATEGORY_NAME_MAX = 100;
+/** Public file URLs: PUBLIC_URL plus /files/products/<hash>.<ext>. */
+const FILE_URL_MAX = 2048;
 
 export const ProductSchema = z
   .object({
     id: Id,
-    name: z.string(),
-    sku: z.string().optional(),
-    barcode: z.string().optional(),
-    description: z.string().optional(),
+    name: z.string().max(NAME_MAX),
+    sku: z.string().max(64).optional(),
+    barcode: z.string().max(64).optional(),
+    description: z.string().max(DESCRIPTION_MAX).optional(),
     categoryId: Id.optional(),
-    price: z.int().meta({ description: 'Minor units (cents), VAT-inclusive' }),
-    cost: z.int().optional().meta({ description: 'Minor units (cents)' }),
-    taxRate: z.int().meta({ description: 'Basis points: 1600 = 16%' }),
-    unit: z.string(),
+    price: z
+      .int()
+      .min(0)
+      .max(MAX_MONEY)
+      .meta({ description: 'Minor units (cents), VAT-inclusive' }),
+    cost: z.int().min(0).max(MAX_MONEY).optional().meta({ description: 'Minor units (cents)' }),
+    taxRate: z.int().min(0).max(10_000).meta({ description: 'Basis points: 1600 = 16%' }),
+    unit: z.string().max(UNIT_MAX),
     trackStock: z.boolean(),
     stockQuantity: z.number().meta({ description: 'Sum of the stock ledger; at most 3 decimals' }),
     lowStockThreshold: z.number().optional(),
-    imageUrl: z.url().optional(),
+    imageUrl: z.url().max(FILE_URL_MAX).optional(),
     archived: z.boolean(),
     version: z.int().meta({ description: 'Bumped by every catalog edit (not by stock changes)' }),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime().meta({
+    createdAt: timestamp(),
+    updatedAt: timestamp().meta({
       description: 'Bumped by every change, stock included; strictly increasing per business',
     }),
   })
@@ -39,19 +52,19 @@ export const ProductSchema = z
 export type Product = z.infer<typeof ProductSchema>;
 
 export const ProductListSchema = z
-  .object({ data: z.array(ProductSchema), nextCursor: z.string().nullable() })
+  .object({ data: pageItems(ProductSchema), nextCursor: NextCursor })
   .meta({ id: 'ProductList' });
 
 const productFields = {
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(NAME_MAX),
   sku: Code,
   barcode: Code,
-  description: z.string().trim().max(2000),
+  description: z.string().trim().max(DESCRIPTION_MAX),
   categoryId: Id,
   price: Money,
   cost: Money,
   taxRate: z.int().min(0).max(10_000),
-  unit: z.string().trim().min(1).max(20),
+  unit: z.string().trim().min(1).max(UNIT_MAX),
   trackStock: z.boolean(),
   lowStockThreshold: QuantityValue.min(0).max(1_000_000),
 };
@@ -100,6 +113,7 @@ export const ListProductsQuery = z.object({
   limit: z
     .string()
     .regex(/^\d{1,4}$/)
+    .max(4)
     .transform(Number)
     .optional()
     .openapi({ description: 'Page size: default 50, above 200 clamped to 200' }),
@@ -112,7 +126,7 @@ export const ListProductsQuery = z.object({
     .optional()
     .openapi({ description: 'Case-insensitive substring of name, sku or barcode' }),
   categoryId: Id.optional(),
-  updatedSince: z.iso.datetime({ offset: true }).optional().openapi({
+  updatedSince: timestamp({ offset: true }).optional().openapi({
     description:
       'Delta sync: products whose updatedAt is strictly later, archived ones included. Pass the largest updatedAt already seen.',
   }),
@@ -124,6 +138,7 @@ export const IfMatchHeaders = z.object({
   'if-match': z
     .string()
     .regex(/^(\*|(W\/)?"?\d{1,9}"?)$/, 'must be "<version>"')
+    .max(13)
     .optional()
     .openapi({ description: 'The version the edit is based on: "<version>". Stale → 412.' }),
 });
@@ -131,6 +146,7 @@ export const IfMatchHeaders = z.object({
 export const IfNoneMatchHeaders = z.object({
   'if-none-match': z
     .string()
+    .max(1024)
     .optional()
     .openapi({ description: 'An ETag from an earlier response: unchanged → 304' }),
 });
@@ -138,19 +154,19 @@ export const IfNoneMatchHeaders = z.object({
 export const CategorySchema = z
   .object({
     id: Id,
-    name: z.string(),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    name: z.string().max(CATEGORY_NAME_MAX),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   })
   .meta({ id: 'Category' });
 export type Category = z.infer<typeof CategorySchema>;
 
 export const CategoryListSchema = z
-  .object({ data: z.array(CategorySchema), nextCursor: z.string().nullable() })
+  .object({ data: pageItems(CategorySchema), nextCursor: NextCursor })
   .meta({ id: 'CategoryList' });
 
 export const CategoryBody = z
-  .strictObject({ name: z.string().trim().min(1).max(100) })
+  .strictObject({ name: z.string().trim().min(1).max(CATEGORY_NAME_MAX) })
   .meta({ id: 'CategoryInput' });
 
 export const ListCategoriesQuery = z.object({
@@ -163,6 +179,7 @@ export const ImageUploadBody = z
     file: z.string().openapi({
       type: 'string',
       format: 'binary',
+      maxLength: MAX_IMAGE_BYTES,
       description: 'JPEG, PNG or WebP (checked by its bytes), at most 5 MB',
     }),
   })

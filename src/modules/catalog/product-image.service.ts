@@ -12,9 +12,8 @@ import type { AppDeps } from '../../deps.js';
 import { AppError, validationFailed } from '../../lib/errors.js';
 import type { Product } from './catalog.schemas.js';
 import { assertProductExists, setProductImage, type Caller } from './catalog.service.js';
+import { MAX_IMAGE_BYTES } from './image-limits.js';
 
-/** 5 MB: the upload limit of API.md, enforced on the bytes as they arrive. */
-export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 /** Room for the multipart framing and a few small fields around the file. */
 const MAX_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024;
 /** Enough leading bytes for file-type to recognise any format it knows. */

@@ -20,6 +20,7 @@ const getFile = defineRoute({
       expires: z
         .string()
         .regex(/^\d{1,12}$/)
+        .max(12)
         .transform(Number)
         .optional(),
       signature: z.string().max(100).optional(),

@@ -1,7 +1,12 @@
 import { STOCK_MOVEMENT_TYPES } from '../../db/schema/index.js';
-import { z } from '../../lib/zod.js';
+import { NextCursor, pageItems } from '../../lib/cursor.js';
+import { timestamp, z } from '../../lib/zod.js';
 import { QuantityValue } from '../catalog/catalog.schemas.js';
 import { MAX_ADJUSTMENT } from './inventory.rules.js';
+
+const MAX_UNIT_COST = 1_000_000_000;
+const NOTE_MAX = 500;
+const MAX_ADJUSTMENT_ITEMS = 100;
 
 export const AdjustmentItem = z
   .strictObject({
@@ -11,8 +16,8 @@ export const AdjustmentItem = z
         '`receive` adds a positive quantity, `adjust` adds a signed non-zero delta, `count` sets the level',
     }),
     quantity: QuantityValue.min(-MAX_ADJUSTMENT).max(MAX_ADJUSTMENT),
-    unitCost: z.int().min(0).max(1_000_000_000).optional().meta({ description: 'Cents per unit' }),
-    note: z.string().trim().max(500).optional(),
+    unitCost: z.int().min(0).max(MAX_UNIT_COST).optional().meta({ description: 'Cents per unit' }),
+    note: z.string().trim().max(NOTE_MAX).optional(),
   })
   .superRefine((item, context) => {
     const problem =
@@ -27,7 +32,7 @@ export const AdjustmentItem = z
   });
 
 export const AdjustmentBody = z
-  .strictObject({ items: z.array(AdjustmentItem).min(1).max(100) })
+  .strictObject({ items: z.array(AdjustmentItem).min(1).max(MAX_ADJUSTMENT_ITEMS) })
   .meta({ id: 'StockAdjustment' });
 export type AdjustmentInput = z.output<typeof AdjustmentBody>;
 
@@ -38,26 +43,27 @@ export const StockMovementSchema = z
     type: z.enum(STOCK_MOVEMENT_TYPES),
     delta: z.number().meta({ description: 'The signed change this movement made' }),
     quantityAfter: z.number(),
-    unitCost: z.int().optional(),
-    note: z.string().optional(),
+    unitCost: z.int().min(0).max(MAX_UNIT_COST).optional(),
+    note: z.string().max(NOTE_MAX).optional(),
     saleId: z.uuid().optional(),
     createdBy: z.uuid(),
-    createdAt: z.iso.datetime(),
+    createdAt: timestamp(),
   })
   .meta({ id: 'StockMovement', description: 'One entry of the stock ledger.' });
 export type StockMovement = z.infer<typeof StockMovementSchema>;
 
 export const AdjustmentResultSchema = z
-  .object({ movements: z.array(StockMovementSchema) })
+  .object({ movements: z.array(StockMovementSchema).max(MAX_ADJUSTMENT_ITEMS) })
   .meta({ id: 'StockAdjustmentResult' });
 
 export const MovementListSchema = z
-  .object({ data: z.array(StockMovementSchema), nextCursor: z.string().nullable() })
+  .object({ data: pageItems(StockMovementSchema), nextCursor: NextCursor })
   .meta({ id: 'StockMovementList' });
 
 const Limit = z
   .string()
   .regex(/^\d{1,4}$/)
+  .max(4)
   .transform(Number)
   .optional()
   .openapi({ description: 'Page size: default 50, above 200 clamped to 200' });

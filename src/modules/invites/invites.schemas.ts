@@ -1,7 +1,7 @@
 import { INVITE_ROLES } from '../../db/schema/index.js';
 import { PageQuery, pageSchema } from '../../lib/cursor.js';
-import { z } from '../../lib/zod.js';
-import { Email, Password, PersonName } from '../users/users.schemas.js';
+import { timestamp, z } from '../../lib/zod.js';
+import { EMAIL_MAX, Email, Password, PersonName } from '../users/users.schemas.js';
 
 export const INVITE_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
 export type InviteStatus = (typeof INVITE_STATUSES)[number];
@@ -9,14 +9,14 @@ export type InviteStatus = (typeof INVITE_STATUSES)[number];
 export const Invite = z
   .object({
     id: z.uuid(),
-    email: z.string(),
+    email: z.string().max(EMAIL_MAX),
     role: z.enum(INVITE_ROLES),
     status: z.enum(INVITE_STATUSES),
     invitedBy: z.uuid(),
-    expiresAt: z.iso.datetime(),
-    acceptedAt: z.iso.datetime().nullable(),
-    revokedAt: z.iso.datetime().nullable(),
-    createdAt: z.iso.datetime(),
+    expiresAt: timestamp(),
+    acceptedAt: timestamp().nullable(),
+    revokedAt: timestamp().nullable(),
+    createdAt: timestamp(),
   })
   .meta({ id: 'Invite' });
 export type Invite = z.infer<typeof Invite>;

@@ -1,4 +1,4 @@
-import type { Payment } from './payments.schemas.js';
+import { PAYMENT_TEXT_MAX, type Payment } from './payments.schemas.js';
 import type { PaymentRow } from './payments.repo.js';
 
 /** The Payment resource as the API (and the payment.* events) present it. */
@@ -9,12 +9,22 @@ export function toPaymentResource(row: PaymentRow): Payment {
     status: row.status,
     amount: row.amount,
     phoneNumber: row.phoneNumber,
-    checkoutRequestId: row.checkoutRequestId,
-    customerMessage: row.customerMessage,
-    ...(row.mpesaReceiptNumber !== null ? { mpesaReceiptNumber: row.mpesaReceiptNumber } : {}),
+    checkoutRequestId: clip(row.checkoutRequestId, PAYMENT_TEXT_MAX.checkoutRequestId),
+    customerMessage: clip(row.customerMessage, PAYMENT_TEXT_MAX.customerMessage),
+    ...(row.mpesaReceiptNumber !== null
+      ? { mpesaReceiptNumber: clip(row.mpesaReceiptNumber, PAYMENT_TEXT_MAX.mpesaReceiptNumber) }
+      : {}),
     ...(row.resultCode !== null ? { resultCode: row.resultCode } : {}),
-    ...(row.resultDesc !== null ? { resultDesc: row.resultDesc } : {}),
+    ...(row.resultDesc !== null
+      ? { resultDesc: clip(row.resultDesc, PAYMENT_TEXT_MAX.resultDesc) }
+      : {}),
     createdAt: row.createdAt.toISOString(),
     ...(row.completedAt !== null ? { completedAt: row.completedAt.toISOString() } : {}),
   };
+}
+
+// Daraja's texts are stored as received (the raw callback is evidence); what the API shows
+// of them is bounded like every other field of the document.
+function clip<T extends string | null>(text: T, length: number): T {
+  return (text !== null && text.length > length ? text.slice(0, length) : text) as T;
 }

@@ -1,6 +1,21 @@
 import { PAYMENT_PURPOSES, PAYMENT_STATUSES, SUBSCRIPTION_PLANS } from '../../db/schema/index.js';
-import { z } from '../../lib/zod.js';
+import { timestamp, z } from '../../lib/zod.js';
 import { PhoneNumberInput } from '../../mpesa/phone.js';
+
+// Daraja's per-transaction ceiling: KSh 250,000.
+const MAX_STK_AMOUNT = 25_000_000;
+
+/**
+ * Text that comes from Safaricom (or from us about it): bounded when presented
+ * (payment-resource.ts), whatever Daraja sent.
+ */
+export const PAYMENT_TEXT_MAX = {
+  phoneNumber: 12,
+  checkoutRequestId: 100,
+  mpesaReceiptNumber: 32,
+  customerMessage: 500,
+  resultDesc: 500,
+} as const;
 
 export const Payment = z
   .object({
@@ -11,12 +26,13 @@ export const Payment = z
       .describe(
         'pending until M-Pesa answers; needs_review when the money received disagrees with the request (a person must look)',
       ),
-    amount: z.int().describe('Cents (whole shillings)'),
-    phoneNumber: z.string().meta({ example: '254712345678' }),
-    checkoutRequestId: z.string().nullable(),
-    customerMessage: z.string().nullable(),
+    amount: z.int().min(0).describe('Cents (whole shillings)'),
+    phoneNumber: z.string().max(PAYMENT_TEXT_MAX.phoneNumber).meta({ example: '254712345678' }),
+    checkoutRequestId: z.string().max(PAYMENT_TEXT_MAX.checkoutRequestId).nullable(),
+    customerMessage: z.string().max(PAYMENT_TEXT_MAX.customerMessage).nullable(),
     mpesaReceiptNumber: z
       .string()
+      .max(PAYMENT_TEXT_MAX.mpesaReceiptNumber)
       .optional()
       .describe(
         'Absent while pending, on failure, and when the success is known only from the status query',
@@ -25,9 +41,9 @@ export const Payment = z
       .int()
       .optional()
       .describe('Daraja ResultCode: 0 paid, 1032 cancelled, 1 insufficient funds…'),
-    resultDesc: z.string().optional(),
-    createdAt: z.iso.datetime(),
-    completedAt: z.iso.datetime().optional(),
+    resultDesc: z.string().max(PAYMENT_TEXT_MAX.resultDesc).optional(),
+    createdAt: timestamp(),
+    completedAt: timestamp().optional(),
   })
   .meta({ id: 'Payment', description: 'An M-Pesa STK-push payment.' });
 export type Payment = z.infer<typeof Payment>;
@@ -42,8 +58,7 @@ export const SaleStkPushBody = z.strictObject({
   amount: z
     .int()
     .min(100)
-    // Daraja's per-transaction ceiling: KSh 250,000.
-    .max(25_000_000)
+    .max(MAX_STK_AMOUNT)
     .multipleOf(100, { message: 'M-Pesa amounts are whole shillings: a multiple of 100 cents' })
     .describe('Cents; whole shillings only')
     .openapi({ multipleOf: 100 }),
@@ -65,5 +80,5 @@ export const CallbackParams = z.object({ token: z.string().max(128) });
 export const CallbackBody = z.record(z.string(), z.unknown());
 
 export const CallbackAck = z
-  .object({ ResultCode: z.literal(0), ResultDesc: z.string() })
+  .object({ ResultCode: z.literal(0), ResultDesc: z.literal('Accepted') })
   .meta({ id: 'MpesaCallbackAck' });

@@ -1,4 +1,4 @@
-import { z } from '../../lib/zod.js';
+import { timestamp, z } from '../../lib/zod.js';
 import { EXPORT_STATUSES, PAYMENT_METHODS } from '../../db/schema/index.js';
 
 /** The longest range a report or export covers: a year, leap day included. */
@@ -9,6 +9,7 @@ const DAY_MS = 86_400_000;
 const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected YYYY-MM-DD')
+  .max(10)
   .refine(
     (value) => {
       const parsed = new Date(`${value}T00:00:00Z`);
@@ -36,6 +37,12 @@ function checkRange(value: { from: string; to: string }, ctx: z.RefinementCtx) {
   }
 }
 
+/**
+ * Rows of a summary: a year of days fits; by product, the largest 1000 (the CSV export has
+ * every line).
+ */
+export const MAX_SUMMARY_ROWS = 1000;
+
 export const SUMMARY_GROUPS = ['day', 'product', 'cashier', 'paymentMethod'] as const;
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 
@@ -50,28 +57,37 @@ export const SalesSummaryQuery = z
   .superRefine(checkRange);
 export type SalesSummaryQuery = z.infer<typeof SalesSummaryQuery>;
 
-const cents = (description: string) => z.int().describe(`${description} (integer cents)`);
+/** Sums of non-negative sale amounts: bounded above only by safe integers. */
+const cents = (description: string) => z.int().min(0).describe(`${description} (integer cents)`);
+const count = () => z.int().min(0);
 
 const SummaryTotals = z
   .object({
-    count: z.int().describe('Completed sales in the range'),
+    count: count().describe('Completed sales in the range'),
     gross: cents('Σ VAT-inclusive line totals (after line discounts) before the sale discount'),
     discount: cents('Σ sale discounts'),
     tax: cents('Σ VAT contained in net'),
     net: cents('gross − discount: what was charged'),
-    voidedCount: z.int().describe('Voided sales in the range (excluded from every other figure)'),
+    voidedCount: count().describe('Voided sales in the range (excluded from every other figure)'),
   })
   .meta({ id: 'SalesSummaryTotals' });
+
+/** A day, a product's name (≤ 200), a cashier's name (≤ 100) or a payment method's label. */
+const SUMMARY_LABEL_MAX = 200;
 
 const SummaryRow = z
   .object({
     key: z
       .string()
+      .max(36)
       .describe('The day (YYYY-MM-DD), productId, cashierId or payment method (`cash`…)'),
-    label: z.string().describe("The day, the product's or cashier's name, or the method's name"),
-    count: z
-      .int()
-      .describe('Completed sales in this group (a sale with two products counts in both)'),
+    label: z
+      .string()
+      .max(SUMMARY_LABEL_MAX)
+      .describe("The day, the product's or cashier's name, or the method's name"),
+    count: count().describe(
+      'Completed sales in this group (a sale with two products counts in both)',
+    ),
     gross: cents(
       'Σ line totals before the sale discount; for payment methods, the amounts applied to sales (change excluded)',
     ),
@@ -87,12 +103,13 @@ const SummaryRow = z
 
 export const SalesSummary = z
   .object({
-    currency: z.string().describe('ISO 4217, e.g. KES'),
+    currency: z.string().length(3).describe('ISO 4217, e.g. KES'),
     totals: SummaryTotals,
     rows: z
       .array(SummaryRow)
+      .max(MAX_SUMMARY_ROWS)
       .describe(
-        'Days in ascending order; other groups by net, largest first. Voided sales excluded.',
+        `Days in ascending order; other groups by net, largest first, at most ${MAX_SUMMARY_ROWS} (totals cover every sale). Voided sales excluded.`,
       ),
   })
   .meta({ id: 'SalesSummary' });
@@ -124,17 +141,18 @@ export const ReportExport = z
     id: z.uuid(),
     type: z.literal('sales'),
     format: z.literal('csv'),
-    from: z.string(),
-    to: z.string(),
+    from: z.string().max(10),
+    to: z.string().max(10),
     status: z.enum(EXPORT_STATUSES),
-    rowCount: z.int().nullable().describe('CSV data rows (sale lines), once done'),
-    error: z.string().nullable().describe('Why it failed, when status is failed'),
+    rowCount: count().nullable().describe('CSV data rows (sale lines), once done'),
+    error: z.string().max(200).nullable().describe('Why it failed, when status is failed'),
     downloadUrl: z
       .string()
+      .max(2048)
       .optional()
       .describe('When done: a signed link to the CSV, valid for 15 minutes (no token needed)'),
-    createdAt: z.iso.datetime(),
-    completedAt: z.iso.datetime().nullable(),
+    createdAt: timestamp(),
+    completedAt: timestamp().nullable(),
   })
   .meta({ id: 'ReportExport' });
 export type ReportExport = z.infer<typeof ReportExport>;

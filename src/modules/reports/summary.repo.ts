@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import type { SummaryGroup } from './reports.schemas.js';
+import { MAX_SUMMARY_ROWS, type SummaryGroup } from './reports.schemas.js';
 
 // A read model over the sales tables (owned by the sales module): plain SQL, no writes.
 // Every query is a range scan of `sales_business_occurred_idx` (business_id, occurred_at, id);
@@ -138,13 +138,14 @@ const groupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
     order by "net" desc, 1`,
 };
 
-/** One row per group of the completed sales in the range. */
+/** One row per group of the completed sales in the range, the first MAX_SUMMARY_ROWS in order. */
 export async function groupSales(
   db: DbOrTx,
   range: SummaryRange,
   groupBy: SummaryGroup,
 ): Promise<GroupRow[]> {
-  const result = await db.execute(groupQueries[groupBy](range));
+  // Every group query ends in its ORDER BY, so the limit keeps the largest groups.
+  const result = await db.execute(sql`${groupQueries[groupBy](range)} limit ${MAX_SUMMARY_ROWS}`);
   return result.rows.map((row) => ({
     key: String(row.key),
     label: typeof row.label === 'string' ? row.label : null,

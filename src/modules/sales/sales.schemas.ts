@@ -1,10 +1,27 @@
 import { ProblemSchema } from '../../openapi.js';
-import { z } from '../../lib/zod.js';
+import { MAX_CURSOR_LENGTH, NextCursor, pageItems } from '../../lib/cursor.js';
+import { timestamp, z } from '../../lib/zod.js';
 import { PAYMENT_METHODS, SALE_STATUSES } from '../../db/schema/index.js';
 import { MAX_SALE_AMOUNT, hasAtMostThreeDecimals } from './sales.rules.js';
 
 const cents = (description: string) =>
   z.int().min(0).max(MAX_SALE_AMOUNT).describe(`${description} (integer cents)`);
+
+/** Money the server computed: never negative (bounded above only by safe integers). */
+const computedCents = () => z.int().min(0);
+
+const MAX_LINES = 200;
+const MAX_PAYMENTS = 10;
+const RECEIPT_NUMBER_MAX = 64;
+const CUSTOMER_PHONE_MAX = 32;
+const NOTE_MAX = 1000;
+const VOID_REASON_MAX = 500;
+const PAYMENT_REFERENCE_MAX = 100;
+/** Snapshots of the product at receipt (catalog limits: name 200, sku 64). */
+const LINE_NAME_MAX = 200;
+const LINE_SKU_MAX = 64;
+/** A rejected sync element's clientRequestId is echoed only up to this length. */
+export const ECHOED_CLIENT_REQUEST_ID_MAX = 64;
 
 const SaleLineInput = z.strictObject({
   productId: z.uuid(),
@@ -27,7 +44,13 @@ const SaleLineInput = z.strictObject({
 const PaymentInput = z.strictObject({
   method: z.enum(PAYMENT_METHODS),
   amount: cents('Tendered; only cash may exceed what is left to pay (the excess is change)'),
-  reference: z.string().trim().min(1).max(100).optional().describe('e.g. the M-Pesa receipt code'),
+  reference: z
+    .string()
+    .trim()
+    .min(1)
+    .max(PAYMENT_REFERENCE_MAX)
+    .optional()
+    .describe('e.g. the M-Pesa receipt code'),
 });
 
 export const CreateSaleBody = z
@@ -35,15 +58,21 @@ export const CreateSaleBody = z
     clientRequestId: z
       .uuid()
       .describe('Made by the POS when the sale is rung up (any UUID version); the idempotency key'),
-    occurredAt: z.iso
-      .datetime({ offset: true })
-      .describe('When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future'),
-    receiptNumber: z.string().trim().min(1).max(64).optional().describe("The device's own number"),
-    lines: z.array(SaleLineInput).min(1).max(200),
+    occurredAt: timestamp({ offset: true }).describe(
+      'When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future',
+    ),
+    receiptNumber: z
+      .string()
+      .trim()
+      .min(1)
+      .max(RECEIPT_NUMBER_MAX)
+      .optional()
+      .describe("The device's own number"),
+    lines: z.array(SaleLineInput).min(1).max(MAX_LINES),
     discount: cents('Off the whole sale, spread over lines in proportion').optional(),
-    payments: z.array(PaymentInput).min(1).max(10),
-    customerPhone: z.string().trim().min(1).max(32).optional(),
-    note: z.string().max(1000).optional(),
+    payments: z.array(PaymentInput).min(1).max(MAX_PAYMENTS),
+    customerPhone: z.string().trim().min(1).max(CUSTOMER_PHONE_MAX).optional(),
+    note: z.string().max(NOTE_MAX).optional(),
     total: cents(
       'The total the device computed; checked against the server (TOTALS_MISMATCH)',
     ).optional(),
@@ -55,49 +84,52 @@ const SaleLine = z
   .object({
     id: z.uuid(),
     productId: z.uuid(),
-    name: z.string().describe('Snapshot at receipt'),
-    sku: z.string().nullable().describe('Snapshot at receipt'),
+    name: z.string().max(LINE_NAME_MAX).describe('Snapshot at receipt'),
+    sku: z.string().max(LINE_SKU_MAX).nullable().describe('Snapshot at receipt'),
     quantity: z.number(),
-    unitPrice: z.int().describe('Paid per unit, cents'),
-    catalogPrice: z.int().describe('The catalog price when the server received the sale'),
-    discount: z.int().describe('Line discount, cents'),
-    tax: z.int().describe('VAT contained in the line after its share of the sale discount'),
-    total: z.int().describe('round(quantity × unitPrice) − discount'),
+    unitPrice: computedCents().describe('Paid per unit, cents'),
+    catalogPrice: computedCents().describe('The catalog price when the server received the sale'),
+    discount: computedCents().describe('Line discount, cents'),
+    tax: computedCents().describe('VAT contained in the line after its share of the sale discount'),
+    total: computedCents().describe('round(quantity × unitPrice) − discount'),
   })
   .meta({ id: 'SaleLine' });
 
 const SalePayment = z
   .object({
     method: z.enum(PAYMENT_METHODS),
-    amount: z.int(),
-    reference: z.string().nullable(),
+    amount: computedCents(),
+    reference: z.string().max(PAYMENT_REFERENCE_MAX).nullable(),
   })
   .meta({ id: 'SalePayment' });
 
 export const Sale = z
   .object({
     id: z.uuid(),
-    number: z.int().describe('Gap-free per-business sequence, assigned on acceptance'),
-    receiptNumber: z.string().nullable(),
+    number: z.int().min(1).describe('Gap-free per-business sequence, assigned on acceptance'),
+    receiptNumber: z.string().max(RECEIPT_NUMBER_MAX).nullable(),
     clientRequestId: z.uuid(),
     status: z.enum(SALE_STATUSES),
-    occurredAt: z.iso.datetime(),
-    receivedAt: z.iso.datetime(),
+    occurredAt: timestamp(),
+    receivedAt: timestamp(),
     cashierId: z.uuid(),
-    subtotal: z.int().describe('Σ line totals, VAT-inclusive'),
-    discount: z.int(),
-    tax: z.int().describe('Σ line taxes, contained in total (never added)'),
-    total: z.int().describe('subtotal − discount'),
-    change: z.int().describe('Cash tendered beyond the total'),
-    lines: z.array(SaleLine),
-    payments: z.array(SalePayment),
-    customerPhone: z.string().nullable(),
-    note: z.string().nullable(),
-    voidedAt: z.iso.datetime().nullable(),
-    voidReason: z.string().nullable(),
+    subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
+    discount: computedCents(),
+    tax: computedCents().describe('Σ line taxes, contained in total (never added)'),
+    total: computedCents().describe('subtotal − discount'),
+    change: computedCents().describe('Cash tendered beyond the total'),
+    lines: z.array(SaleLine).max(MAX_LINES),
+    payments: z.array(SalePayment).max(MAX_PAYMENTS),
+    customerPhone: z.string().max(CUSTOMER_PHONE_MAX).nullable(),
+    note: z.string().max(NOTE_MAX).nullable(),
+    voidedAt: timestamp().nullable(),
+    voidReason: z.string().max(VOID_REASON_MAX).nullable(),
   })
   .meta({ id: 'Sale' });
 export type Sale = z.infer<typeof Sale>;
+
+/** Sales per POST /sales/sync. */
+const MAX_SYNC_SALES = 100;
 
 export const SyncSalesBody = z
   .strictObject({
@@ -109,7 +141,7 @@ export const SyncSalesBody = z
           allOf: [{ $ref: '#/components/schemas/CreateSaleBody' }],
         }),
       )
-      .max(100),
+      .max(MAX_SYNC_SALES),
   })
   .meta({ id: 'SyncSalesBody' });
 
@@ -117,8 +149,11 @@ export const SyncSaleResult = z
   .object({
     clientRequestId: z
       .string()
+      .max(ECHOED_CLIENT_REQUEST_ID_MAX)
       .nullable()
-      .describe('As sent; null when the element had no string clientRequestId'),
+      .describe(
+        `As sent; null when the element had no string clientRequestId or one longer than ${ECHOED_CLIENT_REQUEST_ID_MAX} characters`,
+      ),
     status: z.enum(['created', 'duplicate', 'rejected']),
     sale: Sale.optional(),
     error: ProblemSchema.optional(),
@@ -131,12 +166,18 @@ export const SyncSaleResult = z
 export type SyncSaleResult = z.infer<typeof SyncSaleResult>;
 
 export const SyncSalesResponse = z
-  .object({ results: z.array(SyncSaleResult).describe('One per input sale, in input order') })
+  .object({
+    results: z
+      .array(SyncSaleResult)
+      .max(MAX_SYNC_SALES)
+      .describe('One per input sale, in input order'),
+  })
   .meta({ id: 'SyncSalesResponse' });
 
 const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected YYYY-MM-DD')
+  .max(10)
   .refine(
     (value) =>
       !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) &&
@@ -152,10 +193,11 @@ export const ListSalesQuery = z
     to: day.optional().describe('Inclusive day (business timezone) of occurredAt'),
     status: z.enum(SALE_STATUSES).optional(),
     cashierId: z.uuid().optional(),
-    cursor: z.string().max(200).optional(),
+    cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
     limit: z
       .string()
       .regex(/^\d+$/, 'Expected a positive integer')
+      .max(6)
       .transform(Number)
       .refine((value) => value >= 1, 'Must be at least 1')
       .transform((value) => Math.min(value, 200))
@@ -169,13 +211,13 @@ export const ListSalesQuery = z
 export type ListSalesQuery = z.infer<typeof ListSalesQuery>;
 
 export const SaleList = z
-  .object({ data: z.array(Sale), nextCursor: z.string().nullable() })
+  .object({ data: pageItems(Sale), nextCursor: NextCursor })
   .meta({ id: 'SaleList' });
 
 export const SaleParams = z.object({ id: z.uuid() });
 
 export const VoidSaleBody = z
-  .strictObject({ reason: z.string().trim().min(1).max(500) })
+  .strictObject({ reason: z.string().trim().min(1).max(VOID_REASON_MAX) })
   .meta({ id: 'VoidSaleBody' });
 
 export const ReceiptEmailBody = z

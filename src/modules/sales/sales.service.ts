@@ -9,7 +9,7 @@ import { newId } from '../../lib/ids.js';
 import { lockProducts, lookUpSales, type LockedProduct } from './sales-write.repo.js';
 import { writeSalesWithChildren } from './sales-write.statement.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
-import { CreateSaleBody, type Sale } from './sales.schemas.js';
+import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
 
 /** A clientRequestId was taken by another request meanwhile: roll back (numbers included). */
 class BatchConflict extends Error {}
@@ -208,7 +208,8 @@ export async function syncSales(
         : undefined;
     const parsed = CreateSaleBody.safeParse(item);
     if (!parsed.success) {
-      const clientRequestId = typeof rawId === 'string' ? rawId : null;
+      const clientRequestId =
+        typeof rawId === 'string' && rawId.length <= ECHOED_CLIENT_REQUEST_ID_MAX ? rawId : null;
       results.set(index, { clientRequestId, status: 'rejected', error: parsed.error });
       return;
     }

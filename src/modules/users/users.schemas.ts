@@ -1,11 +1,13 @@
 import { ROLES, USER_STATUSES } from '../../db/schema/index.js';
 import { PageQuery, pageSchema } from '../../lib/cursor.js';
-import { z } from '../../lib/zod.js';
+import { timestamp, z } from '../../lib/zod.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.js';
 import { PERMISSIONS, type Permission } from '../auth/permissions.js';
 import { Business } from '../business/business.schemas.js';
 
-export const Email = z.email().max(254).openapi({ example: 'wanjiku@duka.co.ke' });
+export const EMAIL_MAX = 254;
+export const PERSON_NAME_MAX = 100;
+export const Email = z.email().max(EMAIL_MAX).openapi({ example: 'wanjiku@duka.co.ke' });
 
 export const Password = z
   .string()
@@ -17,19 +19,19 @@ export const PersonName = z
   .string()
   .trim()
   .min(1)
-  .max(100)
+  .max(PERSON_NAME_MAX)
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 export const User = z
   .object({
     id: z.uuid(),
     businessId: z.uuid(),
-    email: z.string(),
-    name: z.string(),
+    email: z.string().max(EMAIL_MAX),
+    name: z.string().max(PERSON_NAME_MAX),
     role: z.enum(ROLES),
     status: z.enum(USER_STATUSES),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    createdAt: timestamp(),
+    updatedAt: timestamp(),
   })
   .meta({ id: 'User' });
 export type User = z.infer<typeof User>;
@@ -38,7 +40,9 @@ export const Me = z
   .object({
     user: User,
     business: Business,
-    permissions: z.array(z.enum(Object.keys(PERMISSIONS) as [Permission, ...Permission[]])),
+    permissions: z
+      .array(z.enum(Object.keys(PERMISSIONS) as [Permission, ...Permission[]]))
+      .max(Object.keys(PERMISSIONS).length),
   })
   .meta({ id: 'Me' });
 export type Me = z.infer<typeof Me>;

@@ -8,6 +8,7 @@ import { checkWebhookUrl, type UrlPolicy } from './url-guard.js';
 import { encryptSecret, generateWebhookSecret } from './webhook-secret.js';
 import * as repo from './webhooks.repo.js';
 import {
+  MAX_LISTED_ATTEMPTS,
   type CreateWebhookBody,
   type Delivery,
   type UpdateWebhookBody,
@@ -277,7 +278,7 @@ function presentDelivery(row: repo.DeliveryRow, attempts: repo.AttemptRow[]): De
       ? { nextAttemptAt: row.nextAttemptAt.toISOString() }
       : {}),
     createdAt: row.createdAt.toISOString(),
-    attempts: attempts.map((attempt) => ({
+    attempts: attempts.slice(-MAX_LISTED_ATTEMPTS).map((attempt) => ({
       at: attempt.at.toISOString(),
       status: attempt.status,
       ...(attempt.responseStatus === null ? {} : { responseStatus: attempt.responseStatus }),
