@@ -7,7 +7,11 @@ import type { AppContext } from './context.js';
  * honest for stock changes, which change the representation but not `version`.
  */
 export function sendWithEtag(ctx: AppContext, body: unknown): void {
-  const json = JSON.stringify(body);
+  sendJsonWithEtag(ctx, JSON.stringify(body));
+}
+
+/** sendWithEtag for a body that is already JSON text (e.g. rendered by PostgreSQL). */
+export function sendJsonWithEtag(ctx: AppContext, json: string): void {
   ctx.status = 200;
   ctx.etag = createHash('sha256').update(json).digest('base64url').slice(0, 27);
   ctx.set('Cache-Control', 'private, no-cache');
