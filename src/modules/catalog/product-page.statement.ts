@@ -69,7 +69,7 @@ export interface ProductPageRow {
  * products_business_updated_idx (business_id, updated_at, id) with the keyset row
  * comparison as index condition (test/catalog/product-page.test.ts checks the plan).
  */
-const pageSql = (
+export const productPageSql = (
   value: (key: keyof ProductPageParams & string) => unknown,
   extraCondition?: SQL,
 ) => sql`
@@ -94,7 +94,7 @@ const pageSql = (
 
 const productPageStatement = namedStatement<ProductPageRow, ProductPageParams>(
   'catalog_product_page',
-  (p) => pageSql(p),
+  (p) => productPageSql(p),
 );
 
 const EMPTY_PAGE: ProductPageRow = { items: '', more: false, last_updated_at: null, last_id: null };
@@ -118,7 +118,7 @@ export async function searchProductPage(
   params: ProductPageParams,
   pattern: string,
 ): Promise<ProductPageRow> {
-  const query = pageSql(
+  const query = productPageSql(
     (key) => params[key],
     sql`and (p.name ilike ${pattern} or p.sku ilike ${pattern} or p.barcode ilike ${pattern})`,
   );
