@@ -20,24 +20,36 @@ import { namedStatement } from '../../db/named-statement.js';
 const isoInstant = (column: SQL) =>
   sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
+/** A JSON string of a text value: `to_json` escapes exactly as JSON.stringify does. */
+const jsonString = (value: SQL) => sql`to_json(${value}::text)::text`;
+
 /**
- * One Product as JSON text. `to_json(text)` escapes exactly as JSON.stringify does (the
- * short escapes, other control characters as lower-case \u00XX, nothing else); `concat`
- * skips NULL arguments, and `',"sku":' || NULL` is NULL, so a null column leaves its field
- * out as toProduct does; `trim_scale` turns numeric(14,3) "2.500" into the number 2.5.
+ * One Product as JSON text, in toProduct's field order. `to_json(text)` escapes as
+ * JSON.stringify does (the short escapes, other control characters as lower-case \u00XX,
+ * nothing else); `',"sku":' || NULL` is NULL and coalesces to '', so a null column leaves
+ * its field out as toProduct does; `trim_scale` turns numeric(14,3) "2.500" into 2.5, as
+ * JSON.stringify(2.5); uuids, integers and booleans (`true`/`false`) need no escaping.
+ * Plain `||` of explicit `::text` casts, not `concat()`: concat looks up each argument's
+ * output function on every call, which made the page about 10% dearer in PostgreSQL.
  */
-const productJson = (imageUrlPrefix: unknown) => sql`concat(
-    '{"id":', to_json(p.id), ',"name":', to_json(p.name),
-    ',"sku":' || to_json(p.sku), ',"barcode":' || to_json(p.barcode),
-    ',"description":' || to_json(p.description), ',"categoryId":' || to_json(p.category_id),
-    ',"price":', p.price, ',"cost":' || p.cost, ',"taxRate":', p.tax_rate,
-    ',"unit":', to_json(p.unit), ',"trackStock":', to_json(p.track_stock),
-    ',"stockQuantity":', trim_scale(p.stock_quantity),
-    ',"lowStockThreshold":' || trim_scale(p.low_stock_threshold),
-    ',"imageUrl":' || to_json(${imageUrlPrefix}::text || p.image_key),
-    ',"archived":', to_json(p.archived), ',"version":', p.version,
-    ',"createdAt":"', ${isoInstant(sql`p.created_at`)},
-    '","updatedAt":"', ${isoInstant(sql`p.updated_at`)}, '"}')`;
+const productJson = (imageUrlPrefix: unknown) => sql`(
+    '{"id":"' || p.id::text || '","name":' || ${jsonString(sql`p.name`)}
+    || coalesce(',"sku":' || ${jsonString(sql`p.sku`)}, '')
+    || coalesce(',"barcode":' || ${jsonString(sql`p.barcode`)}, '')
+    || coalesce(',"description":' || ${jsonString(sql`p.description`)}, '')
+    || coalesce(',"categoryId":"' || p.category_id::text || '"', '')
+    || ',"price":' || p.price::text
+    || coalesce(',"cost":' || p.cost::text, '')
+    || ',"taxRate":' || p.tax_rate::text
+    || ',"unit":' || ${jsonString(sql`p.unit`)}
+    || ',"trackStock":' || p.track_stock::text
+    || ',"stockQuantity":' || trim_scale(p.stock_quantity)::text
+    || coalesce(',"lowStockThreshold":' || trim_scale(p.low_stock_threshold)::text, '')
+    || coalesce(',"imageUrl":' || ${jsonString(sql`${imageUrlPrefix}::text || p.image_key`)}, '')
+    || ',"archived":' || p.archived::text
+    || ',"version":' || p.version::text
+    || ',"createdAt":"' || ${isoInstant(sql`p.created_at`)}
+    || '","updatedAt":"' || ${isoInstant(sql`p.updated_at`)} || '"}')`;
 
 export interface ProductPageParams extends Record<string, unknown> {
   businessId: string;
