@@ -27,7 +27,11 @@ export interface Caller {
 
 type Config = AppDeps['config'];
 
-/** The Product resource as the API returns it (and as events carry it). */
+/**
+ * The Product resource as the API returns it (and as events carry it). GET /products has
+ * PostgreSQL render the same JSON (product-page.statement.ts): change both together;
+ * test/catalog/product-page.test.ts fails when they differ.
+ */
 export function toProduct(config: Config, row: repo.ProductRow): Product {
   return {
     id: row.id,

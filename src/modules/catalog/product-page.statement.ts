@@ -30,7 +30,7 @@ const jsonString = (value: SQL) => sql`to_json(${value}::text)::text`;
  * its field out as toProduct does; `trim_scale` turns numeric(14,3) "2.500" into 2.5, as
  * JSON.stringify(2.5); uuids, integers and booleans (`true`/`false`) need no escaping.
  * Plain `||` of explicit `::text` casts, not `concat()`: concat looks up each argument's
- * output function on every call, which made the page about 10% dearer in PostgreSQL.
+ * output function on every call, which made the page ~8% dearer in PostgreSQL.
  */
 const productJson = (imageUrlPrefix: unknown) => sql`(
     '{"id":"' || p.id::text || '","name":' || ${jsonString(sql`p.name`)}
