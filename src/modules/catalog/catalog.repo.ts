@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, ilike, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { categories, products } from '../../db/schema/index.js';
 
@@ -124,51 +124,6 @@ export async function detachCategory(
     .from(ranked)
     .where(and(eq(products.businessId, businessId), eq(products.id, ranked.id)))
     .returning();
-}
-
-export interface ProductFilter {
-  q?: string;
-  categoryId?: string;
-  updatedSince?: Date;
-  includeArchived: boolean;
-  after?: { updatedAt: Date; id: string };
-  limit: number;
-}
-
-/** A page ordered by (updatedAt, id), keyset after the cursor; one extra row tells if more follow. */
-export async function listProducts(
-  db: DbOrTx,
-  businessId: string,
-  filter: ProductFilter,
-): Promise<ProductRow[]> {
-  const conditions: (SQL | undefined)[] = [eq(products.businessId, businessId)];
-  // A delta sync must see tombstones, so updatedSince always includes archived products.
-  if (!filter.includeArchived && !filter.updatedSince)
-    conditions.push(eq(products.archived, false));
-  if (filter.categoryId) conditions.push(eq(products.categoryId, filter.categoryId));
-  if (filter.updatedSince) conditions.push(gt(products.updatedAt, filter.updatedSince));
-  if (filter.q) {
-    const pattern = `%${filter.q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-    // Three ORed ilikes, each served by its trigram GIN index (BitmapOr).
-    conditions.push(
-      or(
-        ilike(products.name, pattern),
-        ilike(products.sku, pattern),
-        ilike(products.barcode, pattern),
-      ),
-    );
-  }
-  if (filter.after) {
-    conditions.push(
-      sql`(${products.updatedAt}, ${products.id}) > (${filter.after.updatedAt.toISOString()}::timestamptz, ${filter.after.id}::uuid)`,
-    );
-  }
-  return db
-    .select()
-    .from(products)
-    .where(and(...conditions))
-    .orderBy(asc(products.updatedAt), asc(products.id))
-    .limit(filter.limit + 1);
 }
 
 export async function findCategory(

@@ -1,5 +1,5 @@
 import { requireAuth } from '../../http/context.js';
-import { sendWithEtag } from '../../http/etag.js';
+import { sendJsonWithEtag, sendWithEtag } from '../../http/etag.js';
 import { defineRoute } from '../../http/route.js';
 import {
   CreateProductBody,
@@ -40,7 +40,8 @@ const listProducts = defineRoute({
     304: { description: 'Not modified since the ETag sent in If-None-Match' },
   },
   handler: async (ctx) => {
-    sendWithEtag(ctx, await catalog.listProducts(ctx.deps, requireAuth(ctx), ctx.input.query));
+    const json = await catalog.listProductsJson(ctx.deps, requireAuth(ctx), ctx.input.query);
+    sendJsonWithEtag(ctx, json);
   },
 });
 

@@ -6,6 +6,11 @@ import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { fileUrl } from '../../storage/storage-url.js';
 import * as repo from './catalog.repo.js';
+import {
+  findProductPage,
+  searchProductPage,
+  type ProductPageParams,
+} from './product-page.statement.js';
 import { withUniqueFields } from './unique-fields.js';
 import type {
   Category,
@@ -22,7 +27,11 @@ export interface Caller {
 
 type Config = AppDeps['config'];
 
-/** The Product resource as the API returns it (and as events carry it). */
+/**
+ * The Product resource as the API returns it (and as events carry it). GET /products has
+ * PostgreSQL render the same JSON (product-page.statement.ts): change both together;
+ * test/catalog/product-page.test.ts fails when they differ.
+ */
 export function toProduct(config: Config, row: repo.ProductRow): Product {
   return {
     id: row.id,
@@ -98,36 +107,81 @@ export async function getProduct(deps: AppDeps, caller: Caller, id: string): Pro
 }
 
 type ProductCursor = [string, string];
+/** Years 1–9999: the instants toISOString() and PostgreSQL both write as YYYY-MM-DD…. */
+const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+const MAX_UUID = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+/** Cursors carry the sort key exactly as toISOString() wrote it (years 1–9999). */
+const isCursorInstant = (value: unknown): value is string =>
+  typeof value === 'string' &&
+  /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(value) &&
+  Date.parse(value) >= EARLIEST_INSTANT &&
+  new Date(value).toISOString() === value;
 const isProductCursor = (values: unknown[]): values is ProductCursor =>
   values.length === 2 &&
-  typeof values[0] === 'string' &&
-  !Number.isNaN(Date.parse(values[0])) &&
+  isCursorInstant(values[0]) &&
   typeof values[1] === 'string' &&
   UUID_PATTERN.test(values[1]);
 
-/** A page of products ordered by (updatedAt, id); see GET /products. */
-export async function listProducts(
+/**
+ * The exclusive (updatedAt, id) bound a page starts after: `updatedSince=T` is (T, max
+ * uuid), i.e. every row stamped later than T; a cursor is the last row already returned;
+ * with both, the later of the two; with neither, before everything.
+ */
+function pageStart(
+  updatedSince: string | undefined,
+  cursor: ProductCursor | undefined,
+): { updatedAt: string; id: string } {
+  const since = updatedSince === undefined ? undefined : new Date(updatedSince).getTime();
+  const after = cursor === undefined ? undefined : Date.parse(cursor[0]);
+  if (since !== undefined && (after === undefined || since >= after)) {
+    // A valid updatedSince may lie outside years 1–9999 (0000-01-01T00:00:00Z, or
+    // 9999-12-31T23:59:59-14:00), which PostgreSQL cannot parse: it means "everything"
+    // or "nothing".
+    if (since < EARLIEST_INSTANT) return { updatedAt: '-infinity', id: NIL_UUID };
+    if (since > LATEST_INSTANT) return { updatedAt: 'infinity', id: MAX_UUID };
+    return { updatedAt: new Date(since).toISOString(), id: MAX_UUID };
+  }
+  return cursor
+    ? { updatedAt: cursor[0], id: cursor[1] }
+    : { updatedAt: '-infinity', id: NIL_UUID };
+}
+
+/** `q` as an ilike pattern matching it as a literal substring. */
+const substringPattern = (q: string) => `%${q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
+/**
+ * A page of products ordered by (updatedAt, id) (see GET /products), as the JSON text of
+ * `{data, nextCursor}`: PostgreSQL renders the products (product-page.statement.ts), so
+ * the page is neither mapped nor re-serialised here.
+ */
+export async function listProductsJson(
   deps: AppDeps,
   caller: Caller,
   query: ListProductsQueryInput,
-): Promise<{ data: Product[]; nextCursor: string | null }> {
+): Promise<string> {
   const limit = clampLimit(query.limit);
-  const after = query.cursor ? decodeCursor(query.cursor, isProductCursor) : undefined;
-  const rows = await repo.listProducts(deps.db, caller.businessId, {
-    q: query.q,
-    categoryId: query.categoryId,
-    updatedSince: query.updatedSince ? new Date(query.updatedSince) : undefined,
-    includeArchived: query.includeArchived ?? false,
-    after: after ? { updatedAt: new Date(after[0]), id: after[1] } : undefined,
+  const cursor = query.cursor ? decodeCursor(query.cursor, isProductCursor) : undefined;
+  const start = pageStart(query.updatedSince, cursor);
+  const params: ProductPageParams = {
+    businessId: caller.businessId,
+    fromUpdatedAt: start.updatedAt,
+    fromId: start.id,
+    // A delta sync must see tombstones, so updatedSince always includes archived products.
+    includeArchived: (query.includeArchived ?? false) || query.updatedSince !== undefined,
+    categoryId: query.categoryId ?? null,
     limit,
-  });
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    data: page.map((row) => toProduct(deps.config, row)),
-    nextCursor:
-      rows.length > limit && last ? encodeCursor([last.updatedAt.toISOString(), last.id]) : null,
+    imageUrlPrefix: fileUrl(deps.config, ''),
   };
+  const page = query.q
+    ? await searchProductPage(deps.db, params, substringPattern(query.q))
+    : await findProductPage(deps.db, params);
+  const nextCursor =
+    page.more && page.last_updated_at !== null && page.last_id !== null
+      ? encodeCursor([page.last_updated_at, page.last_id])
+      : null;
+  return `{"data":[${page.items}],"nextCursor":${JSON.stringify(nextCursor)}}`;
 }
 
 /** Edits a product; `expectedVersion` (If-Match) makes a stale edit a 412. */
