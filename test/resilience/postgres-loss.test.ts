@@ -1,0 +1,196 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBusiness } from '../helpers/factories.js';
+import { eventually, sleep } from '../helpers/jobs.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/postgres-server.js';
+import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import {
+  API_APPLICATION_NAME,
+  call,
+  cleanups,
+  createStack,
+  expectExactlyTheseSales,
+  expectRetryableFailure,
+  isReady,
+  killHard,
+  sellUntilRecorded,
+  startApi,
+  tally,
+  terminateBackends,
+  type Answer,
+  type ApiProcess,
+  type Stack,
+} from './harness.js';
+
+// Research catalogue case 36: PostgreSQL lost under load. A till retries every failed sale
+// with the same body and clientRequestId; the database must end with exactly its sales.
+
+/** Tills selling one sale after another (each retried until recorded) until stopped. */
+function startTills(
+  api: ApiProcess,
+  auth: string,
+  product: Parameters<typeof saleBody>[0][number]['product'],
+  tills: number,
+) {
+  const intended: string[] = [];
+  const failures: Answer[] = [];
+  const finals: Answer[] = [];
+  let stopping = false;
+  const done = Promise.all(
+    Array.from({ length: tills }, async () => {
+      // Each till keeps its connection open, as a POS app's HTTP client does.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        while (!stopping) {
+          const body = saleBody([{ product }]);
+          intended.push(body.clientRequestId as string);
+          finals.push(await sellUntilRecorded(`${api.base}/sales`, auth, body, failures, agent));
+        }
+      } finally {
+        agent.destroy();
+      }
+    }),
+  );
+  return {
+    intended,
+    failures,
+    finals,
+    /** Resolves once `more` further sales have been recorded. */
+    progress: (more: number) => {
+      const target = finals.length + more;
+      return eventually(() => finals.length >= target, 90_000, `${more} more sales`);
+    },
+    stop: async () => {
+      stopping = true;
+      await done;
+    },
+  };
+}
+
+describe('PostgreSQL connections killed mid-load (pg_terminate_backend)', () => {
+  let stack: Stack;
+  let api: ApiProcess;
+  const undo = cleanups();
+  beforeAll(async () => {
+    stack = await createStack();
+    undo.add(() => stack.close());
+    api = await startApi(stack.env);
+    undo.add(() => killHard(api.proc));
+  });
+  afterAll(() => undo.run());
+
+  it('answers 503 retryable (never 500), recovers without a restart, and the retrying tills end with exactly their sales', async () => {
+    const business = await createBusiness(stack.deps);
+    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+      price: 5_000,
+      stockQuantity: 10_000,
+    });
+    const tills = startTills(api, business.cashier.auth, product, 4);
+
+    // Three waves of kills, each while sales are in flight, then more sales on the healed pool.
+    let killed = 0;
+    for (let wave = 0; wave < 3; wave++) {
+      await tills.progress(10);
+      for (let shot = 0; shot < 6; shot++) {
+        killed += await terminateBackends(stack.adminUrl, stack.databaseName, API_APPLICATION_NAME);
+        await sleep(60);
+      }
+    }
+    await tills.progress(10);
+    await tills.stop();
+
+    const report = {
+      killed,
+      sales: tills.intended.length,
+      failures: tally(tills.failures),
+      finals: tally(tills.finals),
+    };
+    expect(killed, JSON.stringify(report)).toBeGreaterThan(0);
+    for (const failure of tills.failures) expectRetryableFailure(failure);
+    for (const final of tills.finals)
+      expect([200, 201]).toContain(final.kind === 'response' && final.status);
+
+    // Same process, same pid: the pool replaced its dead connections by itself.
+    expect(api.proc.child.exitCode).toBeNull();
+    await eventually(() => isReady(api.base), 30_000, '/ready 200 after the kills');
+    await expectExactlyTheseSales(stack.deps, business.id, tills.intended, product);
+    console.info('[resilience] pg_terminate_backend under load', report);
+  }, 150_000);
+});
+
+describe('a full PostgreSQL outage (private server stopped with -m immediate, then started)', () => {
+  let server: PrivatePostgres;
+  let stack: Stack;
+  let api: ApiProcess;
+  const undo = cleanups();
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    undo.add(() => server.destroy());
+    stack = await createStack({ adminUrl: server.adminUrl });
+    undo.add(() => stack.close());
+    api = await startApi(stack.env);
+    undo.add(() => killHard(api.proc));
+  });
+  afterAll(() => undo.run());
+
+  it('fails fast with 503 retryable and /ready 503 while it is down, is ready again after, and every retried sale exists once', async () => {
+    const business = await createBusiness(stack.deps);
+    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+      price: 5_000,
+      stockQuantity: 10_000,
+    });
+    const tills = startTills(api, business.cashier.auth, product, 3);
+    await tills.progress(9);
+
+    await server.stop();
+    // A sale sent now gets a quick answer, not a hang: 503 with retryable.
+    const probe = saleBody([{ product }]);
+    const refused = await call(`${api.base}/sales`, {
+      body: probe,
+      auth: business.cashier.auth,
+      timeoutMs: 20_000,
+    });
+    expectRetryableFailure(refused);
+    expect(refused.kind).toBe('response');
+    const notReady = await call(`${api.base}/ready`, { timeoutMs: 20_000 });
+    expect(notReady).toMatchObject({
+      kind: 'response',
+      status: 503,
+      body: { checks: { database: 'down' } },
+    });
+    const failuresBeforeRestart = tills.failures.length;
+    await sleep(1_500); // the tills keep retrying into the outage
+
+    await server.start();
+    await eventually(() => isReady(api.base), 60_000, '/ready 200 after PostgreSQL returns');
+    const failures: Answer[] = [refused];
+    const retried = await sellUntilRecorded(
+      `${api.base}/sales`,
+      business.cashier.auth,
+      probe,
+      failures,
+    );
+    expect(retried.status).toBe(201);
+    await tills.progress(10);
+    await tills.stop();
+
+    const report = {
+      sales: tills.intended.length + 1,
+      failuresBeforeRestart,
+      failures: tally(tills.failures),
+      finals: tally(tills.finals),
+    };
+    expect(tills.failures.length, JSON.stringify(report)).toBeGreaterThan(0);
+    for (const failure of tills.failures) expectRetryableFailure(failure);
+    for (const final of tills.finals)
+      expect([200, 201]).toContain(final.kind === 'response' && final.status);
+    expect(api.proc.child.exitCode).toBeNull();
+    await expectExactlyTheseSales(
+      stack.deps,
+      business.id,
+      [...tills.intended, probe.clientRequestId as string],
+      product,
+    );
+    console.info('[resilience] full PostgreSQL outage', report);
+  }, 180_000);
+});
