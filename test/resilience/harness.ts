@@ -13,7 +13,7 @@ import { testEnv } from '../helpers/app.js';
 import { eventually, filePrefix, sleep } from '../helpers/jobs.js';
 import { createDatabase, dropDatabase } from '../helpers/postgres-server.js';
 import { freePort, spawnTs, waitForHttp, type SpawnedProcess } from '../helpers/process.js';
-import { stockOf } from '../helpers/sales-factories.js';
+import { saleBody, stockOf, type TestProduct } from '../helpers/sales-factories.js';
 
 export const SHARED_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -294,4 +294,49 @@ export function tally(answers: Answer[]): Record<string, number> {
 export async function isReady(base: string): Promise<boolean> {
   const answer = await call(`${base}/ready`);
   return answer.kind === 'response' && answer.status === 200;
+}
+
+/** Tills selling one sale after another (each retried until recorded) until stopped. */
+export function startTills(
+  api: ApiProcess | ApiProcess[],
+  auth: string,
+  product: TestProduct,
+  tills: number,
+) {
+  const apis = Array.isArray(api) ? api : [api];
+  const intended: string[] = [];
+  const failures: Answer[] = [];
+  const finals: Answer[] = [];
+  let stopping = false;
+  const done = Promise.all(
+    Array.from({ length: tills }, async (_, index) => {
+      // With several API processes, tills are spread over them as a load balancer would.
+      const base = apis[index % apis.length]!.base;
+      // Each till keeps its connection open, as a POS app's HTTP client does.
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        while (!stopping) {
+          const body = saleBody([{ product }]);
+          intended.push(body.clientRequestId as string);
+          finals.push(await sellUntilRecorded(`${base}/sales`, auth, body, failures, agent));
+        }
+      } finally {
+        agent.destroy();
+      }
+    }),
+  );
+  return {
+    intended,
+    failures,
+    finals,
+    /** Resolves once `more` further sales have been recorded. */
+    progress: (more: number) => {
+      const target = finals.length + more;
+      return eventually(() => finals.length >= target, 90_000, `${more} more sales`);
+    },
+    stop: async () => {
+      stopping = true;
+      await done;
+    },
+  };
 }

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually, sleep } from '../helpers/jobs.js';
@@ -15,6 +14,7 @@ import {
   killHard,
   sellUntilRecorded,
   startApi,
+  startTills,
   tally,
   terminateBackends,
   type Answer,
@@ -24,48 +24,6 @@ import {
 
 // Research catalogue case 36: PostgreSQL lost under load. A till retries every failed sale
 // with the same body and clientRequestId; the database must end with exactly its sales.
-
-/** Tills selling one sale after another (each retried until recorded) until stopped. */
-function startTills(
-  api: ApiProcess,
-  auth: string,
-  product: Parameters<typeof saleBody>[0][number]['product'],
-  tills: number,
-) {
-  const intended: string[] = [];
-  const failures: Answer[] = [];
-  const finals: Answer[] = [];
-  let stopping = false;
-  const done = Promise.all(
-    Array.from({ length: tills }, async () => {
-      // Each till keeps its connection open, as a POS app's HTTP client does.
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      try {
-        while (!stopping) {
-          const body = saleBody([{ product }]);
-          intended.push(body.clientRequestId as string);
-          finals.push(await sellUntilRecorded(`${api.base}/sales`, auth, body, failures, agent));
-        }
-      } finally {
-        agent.destroy();
-      }
-    }),
-  );
-  return {
-    intended,
-    failures,
-    finals,
-    /** Resolves once `more` further sales have been recorded. */
-    progress: (more: number) => {
-      const target = finals.length + more;
-      return eventually(() => finals.length >= target, 90_000, `${more} more sales`);
-    },
-    stop: async () => {
-      stopping = true;
-      await done;
-    },
-  };
-}
 
 describe('PostgreSQL connections killed mid-load (pg_terminate_backend)', () => {
   let stack: Stack;
