@@ -25,7 +25,7 @@ describe('SIGTERM to the API under sales load', () => {
   beforeAll(async () => {
     stack = await createStack({ env: { LOG_LEVEL: 'warn' } });
     undo.add(() => stack.close());
-  });
+  }, 60_000);
   afterAll(() => undo.run());
 
   it('finishes every accepted sale, writes none it did not answer 201, refuses new connections and exits 0', async () => {

@@ -54,7 +54,7 @@ describe('Redis killed during sales (API + worker processes on a private Redis)'
     [api, worker] = await Promise.all([startApi(stack.env), startWorker(stack.env)]);
     undo.add(() => killHard(api.proc));
     undo.add(() => killHard(worker));
-  });
+  }, 180_000);
   afterAll(() => undo.run());
 
   const undispatched = async (businessId: string) =>

@@ -43,7 +43,7 @@ describe('two API processes and two workers on one database and Redis', () => {
     workers = [started[2], started[3]] as SpawnedProcess[];
     for (const api of apis) undo.add(() => killHard(api.proc));
     for (const worker of workers) undo.add(() => killHard(worker));
-  });
+  }, 180_000);
   afterAll(() => undo.run());
 
   it('records one sale for identical requests split across both APIs, numbers every sale without gaps, and delivers each webhook once', async () => {

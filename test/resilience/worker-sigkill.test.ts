@@ -99,7 +99,7 @@ describe('a worker SIGKILLed in the middle of a webhook delivery', () => {
     undo.add(() => stack.close());
     workers = await Promise.all([startWorker(stack.env), startWorker(stack.env)]);
     for (const worker of workers) undo.add(() => killHard(worker));
-  });
+  }, 180_000);
   afterAll(() => undo.run());
 
   it('lets the other worker complete the job after the lock expires; the effect happens once', async () => {
