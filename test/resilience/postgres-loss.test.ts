@@ -1,6 +1,15 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { eq, sql } from 'drizzle-orm';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb, createPool } from '../../src/db/client.js';
+import { webhookAttempts, webhookDeliveries } from '../../src/db/schema/index.js';
+import { toProblem } from '../../src/http/problem.js';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually, sleep } from '../helpers/jobs.js';
+import type { SpawnedProcess } from '../helpers/process.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/postgres-server.js';
 import { createProduct, saleBody, type TestProduct } from '../helpers/sales-factories.js';
 import {
@@ -13,7 +22,9 @@ import {
   isReady,
   killHard,
   sellUntilRecorded,
+  recordedSales,
   startApi,
+  startWorker,
   startTills,
   tally,
   terminateBackends,
@@ -24,6 +35,20 @@ import {
 
 // Research catalogue case 36: PostgreSQL lost under load. A till retries every failed sale
 // with the same body and clientRequestId; the database must end with exactly its sales.
+
+async function countBackends(stack: Stack, applicationName: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: stack.adminUrl });
+  await admin.connect();
+  try {
+    const result = await admin.query<{ n: number }>(
+      'select count(*)::int as n from pg_stat_activity where datname = $1 and application_name = $2',
+      [stack.databaseName, applicationName],
+    );
+    return result.rows[0]?.n ?? 0;
+  } finally {
+    await admin.end();
+  }
+}
 
 /**
  * An offline till syncing batches of 5 through POST /sales/sync: a sale rejected with a
@@ -66,7 +91,13 @@ function startSyncTill(api: ApiProcess, auth: string, product: TestProduct) {
 // Both cases' processes start together: start-up dominates the time of this file.
 const undo = cleanups();
 let shared: { stack: Stack; api: ApiProcess };
-let outage: { server: PrivatePostgres; stack: Stack; api: ApiProcess };
+let outage: {
+  server: PrivatePostgres;
+  stack: Stack;
+  api: ApiProcess;
+  worker: SpawnedProcess;
+  receiver: Receiver;
+};
 beforeAll(async () => {
   await Promise.all([
     (async () => {
@@ -77,13 +108,20 @@ beforeAll(async () => {
       shared = { stack, api };
     })(),
     (async () => {
+      const receiver = await startReceiver();
+      undo.add(() => receiver.close());
       const server = await startPrivatePostgres();
       undo.add(() => server.destroy());
-      const stack = await createStack({ adminUrl: server.adminUrl });
+      const stack = await createStack({
+        adminUrl: server.adminUrl,
+        // A delivery whose job failed on the missing database retries soon, not in 5 min.
+        env: { OUTBOX_POLL_MS: '100', WEBHOOK_RETRY_SCHEDULE_MS: '500,1000,2000,4000,8000' },
+      });
       undo.add(() => stack.close());
-      const api = await startApi(stack.env);
+      const [api, worker] = await Promise.all([startApi(stack.env), startWorker(stack.env)]);
       undo.add(() => killHard(api.proc));
-      outage = { server, stack, api };
+      undo.add(() => killHard(worker));
+      outage = { server, stack, api, worker, receiver };
     })(),
   ]);
 }, 180_000);
@@ -142,14 +180,61 @@ describe('PostgreSQL connections killed mid-load (pg_terminate_backend)', () => 
   }, 150_000);
 });
 
+describe('a connection killed inside a transaction', () => {
+  // Regression: a transaction's client is checked out of the pool, where pg-pool does not
+  // listen for its 'error' event; the connection dying then crashed the whole process
+  // (the worker died this way in the outage test below, between the relay's statements).
+  it('fails that transaction with a retryable 503 and leaves the process and its pool working', async () => {
+    const { stack } = shared;
+    const pool = createPool({
+      url: stack.databaseUrl,
+      poolMax: 2,
+      applicationName: 'resilience-tx',
+    });
+    try {
+      const db = createDb(pool);
+      const outcome = await db
+        .transaction(async (tx) => {
+          await tx.execute(sql`select 1`);
+          // The backend dies while this transaction holds it, between two statements.
+          expect(await terminateBackends(stack.adminUrl, stack.databaseName, 'resilience-tx')).toBe(
+            1,
+          );
+          await eventually(
+            async () => (await countBackends(stack, 'resilience-tx')) === 0,
+            10_000,
+            'the backend to be gone',
+          );
+          await sleep(200); // the client sees its socket close
+          await tx.execute(sql`select 2`);
+        })
+        .then(
+          () => 'committed',
+          (error: unknown) => toProblem(error, 'test').body,
+        );
+      expect(outcome).toMatchObject({ status: 503, retryable: true });
+      // The pool dropped the dead client and serves from a new connection.
+      expect((await db.execute(sql`select 3 as n`)).rows).toEqual([{ n: 3 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
 describe('a full PostgreSQL outage (private server stopped with -m immediate, then started)', () => {
   it('fails fast with 503 retryable and /ready 503 while it is down, is ready again after, and every retried sale exists once', async () => {
-    const { server, stack, api } = outage;
+    const { server, stack, api, worker, receiver } = outage;
     const business = await createBusiness(stack.deps);
     const product = await createProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });
+    const endpoint = await call(`${api.base}/webhooks`, {
+      body: { url: receiver.url, events: ['sale.created'] },
+      auth: business.owner.auth,
+    });
+    expect(endpoint).toMatchObject({ kind: 'response', status: 201 });
+    if (endpoint.kind === 'response') receiver.secret = endpoint.body.secret as string;
     const tills = startTills(api, business.cashier.auth, product, 3);
     await tills.progress(9);
 
@@ -202,6 +287,86 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
       [...tills.intended, probe.clientRequestId as string],
       product,
     );
-    console.info('[resilience] full PostgreSQL outage', report);
+
+    // The worker lived through the outage too: every sale's webhook arrives, once.
+    const saleIds = (await recordedSales(stack.deps, business.id)).map((sale) => sale.id);
+    await eventually(
+      () => receiver.counts().size >= saleIds.length,
+      90_000,
+      'every sale.created webhook',
+    );
+    await sleep(1_000); // a late duplicate would land now
+    expect(worker.child.exitCode).toBeNull();
+    expect(receiver.counts().size).toBe(saleIds.length);
+    expect([...receiver.counts().values()].filter((count) => count !== 1)).toEqual([]);
+    expect(receiver.received.every((entry) => entry.verified)).toBe(true);
+    console.info('[resilience] full PostgreSQL outage', {
+      ...report,
+      webhooks: receiver.received.length,
+    });
   }, 180_000);
+
+  // Regression: a job that had POSTed (or mailed) and then could not record it because the
+  // database was gone failed, and its retry POSTed again. The outcome is now recorded
+  // through a short outage (retryWhile, RECORD_EFFECT_DEADLINE_MS).
+  it('records a webhook POSTed just before PostgreSQL went down once it is back, without POSTing it again', async () => {
+    const { server, stack, api } = outage;
+    const seen: string[] = [];
+    let outageOver: Promise<void> | undefined;
+    const downstream = http.createServer((req, res) => {
+      seen.push(String(req.headers['webhook-id']));
+      req.resume();
+      req.on('end', () => {
+        if (seen.length > 1) return res.writeHead(200).end('ok');
+        // The receiver takes the event; the database dies before the worker hears back.
+        outageOver = (async () => {
+          await server.stop();
+          res.writeHead(200).end('ok');
+          await sleep(2_000);
+          await server.start();
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
+    try {
+      const business = await createBusiness(stack.deps);
+      const product = await createProduct(stack.deps, business.id, business.manager.id);
+      const port = (downstream.address() as AddressInfo).port;
+      const endpoint = await call(`${api.base}/webhooks`, {
+        body: { url: `http://127.0.0.1:${port}/hook`, events: ['sale.created'] },
+        auth: business.owner.auth,
+      });
+      expect(endpoint).toMatchObject({ kind: 'response', status: 201 });
+      const sale = await call(`${api.base}/sales`, {
+        body: saleBody([{ product }]),
+        auth: business.cashier.auth,
+      });
+      expect(sale).toMatchObject({ kind: 'response', status: 201 });
+
+      await eventually(() => outageOver !== undefined, 60_000, 'the delivery to arrive');
+      await outageOver;
+      const delivery = await eventually(
+        async () => {
+          const [row] = await stack.deps.db
+            .select({ id: webhookDeliveries.id, status: webhookDeliveries.status })
+            .from(webhookDeliveries)
+            .where(eq(webhookDeliveries.businessId, business.id));
+          return row?.status === 'succeeded' ? row : undefined;
+        },
+        60_000,
+        'the delivery recorded as succeeded',
+      );
+      await sleep(3_000); // the job's retries (500 ms, 1 s, …) would POST again by now
+      expect(seen).toHaveLength(1);
+      const attempts = await stack.deps.db
+        .select({ status: webhookAttempts.status })
+        .from(webhookAttempts)
+        .where(eq(webhookAttempts.deliveryId, delivery.id));
+      expect(attempts).toEqual([{ status: 'succeeded' }]);
+    } finally {
+      downstream.closeAllConnections();
+      await new Promise<void>((resolve) => downstream.close(() => resolve()));
+      await outageOver;
+    }
+  }, 120_000);
 });
