@@ -1,15 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { eq, sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb, createPool } from '../../src/db/client.js';
-import { webhookAttempts, webhookDeliveries } from '../../src/db/schema/index.js';
+import { emailLog, webhookAttempts, webhookDeliveries } from '../../src/db/schema/index.js';
 import { toProblem } from '../../src/http/problem.js';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually, sleep } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/postgres-server.js';
 import { createProduct, saleBody, type TestProduct } from '../helpers/sales-factories.js';
 import {
@@ -97,6 +99,7 @@ let outage: {
   api: ApiProcess;
   worker: SpawnedProcess;
   receiver: Receiver;
+  smtp: SmtpSink;
 };
 beforeAll(async () => {
   await Promise.all([
@@ -110,18 +113,24 @@ beforeAll(async () => {
     (async () => {
       const receiver = await startReceiver();
       undo.add(() => receiver.close());
+      const smtp = await startSmtpSink();
+      undo.add(() => smtp.close());
       const server = await startPrivatePostgres();
       undo.add(() => server.destroy());
       const stack = await createStack({
         adminUrl: server.adminUrl,
         // A delivery whose job failed on the missing database retries soon, not in 5 min.
-        env: { OUTBOX_POLL_MS: '100', WEBHOOK_RETRY_SCHEDULE_MS: '500,1000,2000,4000,8000' },
+        env: {
+          OUTBOX_POLL_MS: '100',
+          WEBHOOK_RETRY_SCHEDULE_MS: '500,1000,2000,4000,8000',
+          SMTP_URL: smtp.url,
+        },
       });
       undo.add(() => stack.close());
       const [api, worker] = await Promise.all([startApi(stack.env), startWorker(stack.env)]);
       undo.add(() => killHard(api.proc));
       undo.add(() => killHard(worker));
-      outage = { server, stack, api, worker, receiver };
+      outage = { server, stack, api, worker, receiver, smtp };
     })(),
   ]);
 }, 180_000);
@@ -366,6 +375,51 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
     } finally {
       downstream.closeAllConnections();
       await new Promise<void>((resolve) => downstream.close(() => resolve()));
+      await outageOver;
+    }
+  }, 120_000);
+
+  it('records an email sent just before PostgreSQL went down once it is back, without sending it again', async () => {
+    const { server, stack, api, smtp } = outage;
+    const business = await createBusiness(stack.deps);
+    const product = await createProduct(stack.deps, business.id, business.manager.id);
+    const sale = await call(`${api.base}/sales`, {
+      body: saleBody([{ product }]),
+      auth: business.cashier.auth,
+    });
+    expect(sale).toMatchObject({ kind: 'response', status: 201 });
+    const saleId = sale.kind === 'response' ? (sale.body.id as string) : '';
+    const to = `receipt-${randomUUID()}@example.test`;
+    let outageOver: Promise<void> | undefined;
+    smtp.beforeAccept = async (message) => {
+      if (!message.to.includes(to) || outageOver) return;
+      // The mail server takes the message; the database dies before the worker hears back.
+      await server.stop();
+      outageOver = sleep(2_000).then(() => server.start());
+    };
+    try {
+      const queued = await call(`${api.base}/sales/${saleId}/receipt/email`, {
+        body: { email: to },
+        auth: business.cashier.auth,
+      });
+      expect(queued).toMatchObject({ kind: 'response', status: 202 });
+      await eventually(() => outageOver !== undefined, 60_000, 'the email to arrive');
+      await outageOver;
+      await eventually(
+        async () => {
+          const rows = await stack.deps.db
+            .select({ status: emailLog.status })
+            .from(emailLog)
+            .where(eq(emailLog.to, to));
+          return rows[0]?.status === 'sent';
+        },
+        60_000,
+        'the email logged as sent',
+      );
+      await sleep(7_000); // the job's retry (5 s ± 30 %) would send it again by now
+      expect(smtp.messages.filter((message) => message.to.includes(to))).toHaveLength(1);
+    } finally {
+      smtp.beforeAccept = undefined;
       await outageOver;
     }
   }, 120_000);
