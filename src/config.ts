@@ -152,6 +152,8 @@ const EnvSchema = z.object({
     .default(5 * 24 * 3600),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(5_000).default(500),
   OUTBOX_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+  WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   BULL_BOARD_USER: optionalString,
   BULL_BOARD_PASSWORD: optionalString,
 });
@@ -270,6 +272,11 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
       disableAfterMs: env.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
     },
     outbox: { pollMs: env.OUTBOX_POLL_MS, retentionDays: env.OUTBOX_RETENTION_DAYS },
+    /** BullMQ: how long a worker's job lock lasts, and how often lost locks are looked for. */
+    jobs: {
+      lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    },
     bullBoard:
       env.BULL_BOARD_USER !== undefined && env.BULL_BOARD_PASSWORD !== undefined
         ? { user: env.BULL_BOARD_USER, password: env.BULL_BOARD_PASSWORD }

@@ -37,6 +37,11 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   // An idle client losing its connection (server restart, pg_terminate_backend) emits
   // 'error' on the pool; without a listener that would crash the process.
   pool.on('error', () => undefined);
+  // A checked-out client (inside a transaction) losing its connection emits 'error' on the
+  // client itself, which pg-pool does not listen to while the client is out: unhandled, it
+  // crashed the process. Its statements fail anyway (→ 503) and the pool discards the dead
+  // client on release, so the event needs no handling beyond being heard.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

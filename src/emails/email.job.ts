@@ -3,7 +3,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
 import { emailLog, outbox } from '../db/schema/index.js';
 import type { QueueDefinition } from '../jobs/types.js';
+import { isTransientDatabaseError } from '../http/problem.js';
 import { newId } from '../lib/ids.js';
+import { RECORD_EFFECT_DEADLINE_MS, retryWhile } from '../lib/retry.js';
 import { z } from '../lib/zod.js';
 import { createMailer, isPermanentMailError } from './mailer.js';
 import { emailTemplates } from './templates/index.js';
@@ -64,16 +66,20 @@ export async function sendOutboxEmail(deps: AppDeps, messageId: string): Promise
   }
   const rendered = template.render(parsed.data);
   const mailer = deps.mailer ?? (deps.mailer = createMailer(deps.config, deps.logger));
+  let providerMessageId: string | undefined;
   try {
-    const { providerMessageId } = await mailer.send({ ...rendered, to, messageId });
-    await log('sent', { providerMessageId });
-    return { sent: true, providerMessageId };
+    ({ providerMessageId } = await mailer.send({ ...rendered, to, messageId }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await log('failed', { error: message.slice(0, 1_000) });
     if (isPermanentMailError(error)) throw new UnrecoverableError(message);
     throw error instanceof Error ? error : new Error(message);
   }
+  // Sent: record it through a short database outage, or this job's retry would mail again.
+  await retryWhile(() => log('sent', { providerMessageId }), isTransientDatabaseError, {
+    deadlineMs: RECORD_EFFECT_DEADLINE_MS,
+  });
+  return { sent: true, providerMessageId };
 }
 
 export const emailQueue: QueueDefinition = {

@@ -75,6 +75,15 @@ export function toProblem(error: unknown, requestId: string): Problem {
   };
 }
 
+/**
+ * The database could not be reached or dropped the connection (or a serialization/deadlock
+ * abort): the same statement may well succeed a moment later.
+ */
+export function isTransientDatabaseError(error: unknown): boolean {
+  const pgError = findPgError(error);
+  return pgError !== undefined && fromPgError(pgError)?.code === 'SERVICE_UNAVAILABLE';
+}
+
 function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (error instanceof z.ZodError) return fromZodError(error);

@@ -25,6 +25,9 @@ export async function startWorkers(
       connection,
       prefix,
       concurrency: definition.concurrency ?? 1,
+      // A job of a dead worker is picked up again once its lock expires (stalled check).
+      lockDuration: deps.config.jobs.lockDurationMs,
+      stalledInterval: deps.config.jobs.stalledIntervalMs,
       settings: backoffStrategy
         ? { backoffStrategy: (attemptsMade: number) => backoffStrategy(attemptsMade, deps) }
         : undefined,

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './process.js';
 
@@ -8,14 +11,28 @@ export interface PrivateRedis {
   /** SIGKILL: Redis dies as in a crash, losing everything in memory. */
   kill: () => Promise<void>;
   start: () => Promise<void>;
+  /** Kills it and deletes its data folder (persistent servers). */
+  close: () => Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  /**
+   * AOF with `appendfsync always`, as production should run it: a SIGKILL then loses no
+   * acknowledged write, so queued jobs survive a crash and restart.
+   */
+  persistent?: boolean;
 }
 
 /**
  * A redis-server of the test's own on a free port, so a test can kill and restart it
  * without disturbing the shared one.
  */
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const port = await freePort();
+  const dir = options.persistent ? await mkdtemp(path.join(os.tmpdir(), 'bapi-redis-')) : undefined;
+  const persistence = dir
+    ? ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const server: PrivateRedis = {
     url: `redis://127.0.0.1:${port}`,
@@ -37,8 +54,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
           '127.0.0.1',
           '--save',
           '',
-          '--appendonly',
-          'no',
+          ...persistence,
           '--maxmemory-policy',
           'noeviction',
         ],
@@ -63,6 +79,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       }
+    },
+    close: async () => {
+      await server.kill();
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
   };
   await server.start();

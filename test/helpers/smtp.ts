@@ -16,6 +16,8 @@ export interface SmtpSink {
   messages: ReceivedMail[];
   /** SMTP reply codes to answer the next messages with instead of accepting them (e.g. 451, 550). */
   rejectNext: number[];
+  /** Runs before a message is accepted (the sender waits for it): a fault to inject then. */
+  beforeAccept?: (message: ReceivedMail) => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -23,6 +25,12 @@ export interface SmtpSink {
 export async function startSmtpSink(): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const rejectNext: number[] = [];
+  const sink: SmtpSink = {
+    url: '',
+    messages,
+    rejectNext,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -40,24 +48,25 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         }
         const raw = Buffer.concat(chunks).toString('utf8');
         const parsed = parseMessage(raw);
-        messages.push({
+        const message = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
           raw,
           ...parsed,
-        });
-        callback();
+        };
+        messages.push(message);
+        const hook = sink.beforeAccept?.(message) ?? Promise.resolve();
+        hook.then(
+          () => callback(),
+          (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+        );
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    messages,
-    rejectNext,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  sink.url = `smtp://127.0.0.1:${port}`;
+  return sink;
 }
 
 function splitHeaders(raw: string): { headers: Map<string, string>; body: string } {

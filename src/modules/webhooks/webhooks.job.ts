@@ -1,8 +1,10 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Agent } from 'undici';
 import type { AppDeps } from '../../deps.js';
+import { isTransientDatabaseError } from '../../http/problem.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import type { QueueDefinition } from '../../jobs/types.js';
+import { RECORD_EFFECT_DEADLINE_MS, retryWhile } from '../../lib/retry.js';
 import { z } from '../../lib/zod.js';
 import { createDeliveryAgent } from './url-guard.js';
 import { postWebhook, type AttemptResult } from './webhook-delivery.js';
@@ -73,6 +75,26 @@ export async function attemptDelivery(deps: AppDeps, deliveryId: string): Promis
     },
   );
 
+  // The POST happened: record it through a short database outage rather than POST again.
+  return retryWhile(
+    () => recordOutcome(deps, delivery, endpoint, at, attempt),
+    isTransientDatabaseError,
+    {
+      deadlineMs: RECORD_EFFECT_DEADLINE_MS,
+    },
+  );
+}
+
+type FoundDelivery = NonNullable<Awaited<ReturnType<typeof repo.findDeliveryForAttempt>>>;
+
+/** The attempt row, the delivery status and the endpoint's health, in one transaction. */
+function recordOutcome(
+  deps: AppDeps,
+  delivery: FoundDelivery['delivery'],
+  endpoint: FoundDelivery['endpoint'],
+  at: Date,
+  attempt: AttemptResult,
+): Promise<Outcome> {
   return deps.db.transaction(async (tx) => {
     await repo.insertAttempt(tx, {
       deliveryId: delivery.id,
