@@ -64,14 +64,19 @@ const lookupStatement = namedStatement<
     select
       (select coalesce(json_agg(stored), '[]'::json)
         from (${storedSalesQuery(p('businessId'), p('clientRequestIds'))}) stored) as stored,
+      -- Products only when some sale is new: a replay needs none.
       (select coalesce(json_agg(product order by product.id), '[]'::json)
-        from (${productColumns(p('businessId'), p('productIds'))}) product) as products`,
+        from (${productColumns(p('businessId'), p('productIds'))}) product
+        where (select count(*) from sales
+          where business_id = ${p('businessId')}
+            and client_request_id = any(${p('clientRequestIds')}::uuid[]))
+          < cardinality(${p('clientRequestIds')}::uuid[])) as products`,
 );
 
 export interface SaleLookup {
   /** The sales already recorded under these clientRequestIds (replays). */
   stored: StoredSale[];
-  /** The business's products among the ids, read without a lock. */
+  /** The business's products among the ids, read without a lock; none if all are replays. */
   products: LockedProduct[];
 }
 
