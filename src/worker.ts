@@ -1,6 +1,7 @@
 import { loadConfigOrExit } from './config.js';
 import { resolveDatabaseUrl } from './db/embedded.js';
 import { closeDeps, createDeps } from './deps.js';
+import { redisEvictionPolicy } from './jobs/eviction-policy.js';
 import { startOutboxRelay } from './jobs/outbox-relay.js';
 import { startWorkers } from './jobs/runtime.js';
 import { createLogger } from './lib/logger.js';
@@ -18,6 +19,24 @@ const deps = createDeps({
   applicationName: 'backend-api-worker',
 });
 trackPool('worker', deps.pool);
+
+// A Redis that may evict keys drops BullMQ's jobs and locks: lost or doubled work. Refuse to
+// run on one (exit 78, like any configuration error) rather than lose jobs quietly. A Redis
+// not reachable yet is not a reason to stop: the relay keeps events in the outbox meanwhile.
+const evictionPolicy = await redisEvictionPolicy(deps.redis).catch(() => undefined);
+if (evictionPolicy === undefined) {
+  logger.warn('could not read Redis maxmemory-policy yet; BullMQ needs noeviction');
+} else if (evictionPolicy !== 'noeviction') {
+  logger.fatal(
+    { maxmemoryPolicy: evictionPolicy },
+    `Redis maxmemory-policy is ${evictionPolicy}; the queues need noeviction (evicted keys lose jobs and locks). Set maxmemory-policy noeviction on this Redis.`,
+  );
+  await closeDeps(deps);
+  await database.stop();
+  // Production logs asynchronously: write the line out before exiting.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.exit(78);
+}
 
 const runtime = await startWorkers(deps);
 const relay = startOutboxRelay(deps);

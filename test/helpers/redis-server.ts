@@ -21,6 +21,8 @@ export interface PrivateRedisOptions {
    * acknowledged write, so queued jobs survive a crash and restart.
    */
   persistent?: boolean;
+  /** Redis's eviction policy (default noeviction, what the queues need). */
+  maxmemoryPolicy?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
           '',
           ...persistence,
           '--maxmemory-policy',
-          'noeviction',
+          options.maxmemoryPolicy ?? 'noeviction',
         ],
         { stdio: 'ignore' },
       );

@@ -14,6 +14,7 @@ import { createBusiness } from '../helpers/factories.js';
 import { eventually, filePrefix } from '../helpers/jobs.js';
 import { spawnTs, type SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { startPrivateRedis } from '../helpers/redis-server.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
 
 // The real worker process relays every outbox row, so it gets a database of its own.
@@ -99,4 +100,22 @@ describe('the worker process', () => {
     expect(await worker.exited).toBe(0);
     expect(worker.output()).toContain('shutdown complete');
   }, 90_000); // spawns real processes: tsx start-up is slow on a busy 2-core box
+
+  it('refuses to run on a Redis that may evict keys (exit 78, naming the policy)', async () => {
+    // An eviction policy silently drops BullMQ's jobs and locks: the worker must not start.
+    const redis = await startPrivateRedis({ maxmemoryPolicy: 'allkeys-lru' });
+    try {
+      const env = testEnv({ DATABASE_URL: databaseUrl });
+      const refused = spawnTs('src/worker.ts', {
+        ...env,
+        REDIS_URL: redis.url,
+        LOG_LEVEL: 'info',
+      });
+      expect(await refused.exited).toBe(78);
+      expect(refused.output()).toContain('maxmemory-policy is allkeys-lru');
+      expect(refused.output()).not.toContain('worker started');
+    } finally {
+      await redis.close();
+    }
+  }, 90_000);
 });
