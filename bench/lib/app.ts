@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
@@ -8,6 +7,8 @@ import { createPool } from '../../src/db/client.js';
 import { runMigrations } from '../../src/db/migrate.js';
 import { newId } from '../../src/lib/ids.js';
 import { AccessTokens } from '../../src/modules/auth/access-token.js';
+// A free port for each run, so concurrent runs never collide.
+export { freePort } from '../../test/helpers/process.js';
 
 const CLOCK_TICKS = 100; // getconf CLK_TCK on Linux
 export const BENCH_JWT_SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
@@ -83,18 +84,6 @@ export async function startServer(
         child.kill('SIGTERM');
       }),
   };
-}
-
-/** A TCP port nothing listens on right now (so concurrent runs never collide). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -2,10 +2,9 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
 import { emailLog, outbox } from '../db/schema/index.js';
+import { recordEffect } from '../jobs/record-effect.js';
 import type { QueueDefinition } from '../jobs/types.js';
-import { isTransientDatabaseError } from '../http/problem.js';
 import { newId } from '../lib/ids.js';
-import { RECORD_EFFECT_DEADLINE_MS, retryWhile } from '../lib/retry.js';
 import { z } from '../lib/zod.js';
 import { createMailer, isPermanentMailError } from './mailer.js';
 import { emailTemplates } from './templates/index.js';
@@ -76,9 +75,7 @@ export async function sendOutboxEmail(deps: AppDeps, messageId: string): Promise
     throw error instanceof Error ? error : new Error(message);
   }
   // Sent: record it through a short database outage, or this job's retry would mail again.
-  await retryWhile(() => log('sent', { providerMessageId }), isTransientDatabaseError, {
-    deadlineMs: RECORD_EFFECT_DEADLINE_MS,
-  });
+  await recordEffect(() => log('sent', { providerMessageId }));
   return { sent: true, providerMessageId };
 }
 

@@ -1,12 +1,5 @@
 import { delay } from './shutdown.js';
 
-/**
- * How long a job retries recording an effect that already happened (an email sent, a
- * webhook POSTed) while the database is unavailable. Failing the job instead would repeat
- * the effect on its retry: a second email, a duplicate delivery.
- */
-export const RECORD_EFFECT_DEADLINE_MS = 30_000;
-
 export interface RetryWhileOptions {
   /** Give up (rethrow the last error) once this much time has passed. */
   deadlineMs: number;

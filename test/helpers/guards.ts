@@ -1,7 +1,7 @@
-import { expect } from 'vitest';
 import type supertest from 'supertest';
 import type { Role } from '../../src/db/schema/index.js';
 import type { TestBusiness } from './factories.js';
+import { expectProblem } from './problem.js';
 
 export interface GuardedRoute {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -26,11 +26,6 @@ function send(http: supertest.Agent, route: GuardedRoute, auth?: string) {
     request = request.set(name, value);
   if (auth) request = request.set('Authorization', auth);
   return route.body === undefined ? request : request.send(route.body as object);
-}
-
-function expectProblem(response: supertest.Response, status: number, code: string) {
-  expect({ status: response.status, code: response.body?.code }).toEqual({ status, code });
-  expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
 }
 
 /**

@@ -317,7 +317,7 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
 
   // Regression: a job that had POSTed (or mailed) and then could not record it because the
   // database was gone failed, and its retry POSTed again. The outcome is now recorded
-  // through a short outage (retryWhile, RECORD_EFFECT_DEADLINE_MS).
+  // through a short outage (jobs/record-effect.ts).
   it('records a webhook POSTed just before PostgreSQL went down once it is back, without POSTing it again', async () => {
     const { server, stack, api } = outage;
     const seen: string[] = [];

@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import type { Pool } from 'pg';
 import type { RouteSpec } from '../../src/http/route.js';
 
@@ -44,22 +43,7 @@ export async function businessSnapshot(
   return result.rows[0]!;
 }
 
-export interface ProblemLike {
-  status: number;
-  headers: Record<string, string>;
-  body: unknown;
-  text: string;
-}
-
-/** A problem document with exactly this status and code. */
-export function expectProblem(response: ProblemLike, status: number, code: string, where = '') {
-  const context = `${where} → ${response.status} ${response.text.slice(0, 300)}`;
-  expect(
-    { status: response.status, code: (response.body as { code?: string } | null)?.code },
-    context,
-  ).toEqual({ status, code });
-  expect(response.headers['content-type'], context).toMatch(/^application\/problem\+json/);
-}
+export { expectProblem, type ProblemLike } from '../helpers/problem.js';
 
 /** The fields a problem document may carry (API.md "Errors"); anything else is a leak. */
 export const PROBLEM_FIELDS = [

@@ -1,10 +1,9 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Agent } from 'undici';
 import type { AppDeps } from '../../deps.js';
-import { isTransientDatabaseError } from '../../http/problem.js';
 import { writeOutbox } from '../../jobs/outbox.js';
+import { recordEffect } from '../../jobs/record-effect.js';
 import type { QueueDefinition } from '../../jobs/types.js';
-import { RECORD_EFFECT_DEADLINE_MS, retryWhile } from '../../lib/retry.js';
 import { z } from '../../lib/zod.js';
 import { createDeliveryAgent } from './url-guard.js';
 import { postWebhook, type AttemptResult } from './webhook-delivery.js';
@@ -76,13 +75,7 @@ export async function attemptDelivery(deps: AppDeps, deliveryId: string): Promis
   );
 
   // The POST happened: record it through a short database outage rather than POST again.
-  return retryWhile(
-    () => recordOutcome(deps, delivery, endpoint, at, attempt),
-    isTransientDatabaseError,
-    {
-      deadlineMs: RECORD_EFFECT_DEADLINE_MS,
-    },
-  );
+  return recordEffect(() => recordOutcome(deps, delivery, endpoint, at, attempt));
 }
 
 type FoundDelivery = NonNullable<Awaited<ReturnType<typeof repo.findDeliveryForAttempt>>>;
