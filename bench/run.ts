@@ -14,9 +14,15 @@ import {
   seedShop,
   startServer,
 } from './lib/app.js';
-import { measure, type LoadOptions, type LoadResult } from './lib/load.js';
+import { measure, once, type LoadOptions, type LoadResult } from './lib/load.js';
 import { printTopFrames } from './lib/profile.js';
-import { dropDatabase, pgbench, prepareReference, recreateDatabase } from './lib/reference.js';
+import {
+  dropDatabase,
+  pgbenchMedian,
+  prepareReference,
+  recreateDatabase,
+  type PgbenchResult,
+} from './lib/reference.js';
 
 const env = process.env;
 const adminUrl = env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -43,23 +49,34 @@ log(
 const referenceUrl = await recreateDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
 await prepareReference(referenceUrl);
 const skipped = { tps: 0, latencyAvgMs: 0, failed: 0 };
-const lPg = withSales ? await pgbench(referenceUrl, 'bench/reference/sale.pgb', seconds) : skipped;
+const referenceRuns = Number(env.BENCH_REFERENCE_RUNS ?? 3);
+const lPg = withSales
+  ? await pgbenchMedian(referenceUrl, 'bench/reference/sale.pgb', seconds, referenceRuns)
+  : skipped;
 const lCat = withCatalog
-  ? await pgbench(referenceUrl, 'bench/reference/catalog.pgb', seconds)
+  ? await pgbenchMedian(referenceUrl, 'bench/reference/catalog.pgb', seconds, referenceRuns)
   : skipped;
 await dropDatabase(adminUrl, `bapi_bench_reference_${process.pid}`);
-log(`   L_pg = ${lPg.tps.toFixed(0)} sales/s, L_cat = ${lCat.tps.toFixed(0)} queries/s`);
+const runsOf = (result: PgbenchResult) =>
+  result.runs && result.runs.length > 1
+    ? ` (median of ${result.runs.map((tps) => tps.toFixed(0)).join(' / ')})`
+    : '';
+log(
+  `   L_pg = ${lPg.tps.toFixed(0)} sales/s${runsOf(lPg)}, L_cat = ${lCat.tps.toFixed(0)} queries/s${runsOf(lCat)}`,
+);
 
 log('2/3 production build and a seeded shop (2,000 products)');
 if (!env.BENCH_SKIP_BUILD) execFileSync('pnpm', ['-s', 'build'], { stdio: 'inherit' });
 const appUrl = await recreateDatabase(adminUrl, `bapi_bench_app_${process.pid}`);
-const shop = await seedShop(appUrl);
+const history = Number(env.BENCH_HISTORY ?? 20_000);
+const shop = await seedShop(appUrl, 2000, history);
 // L_pg spreads its sales over 100 businesses; one shop's sales are serialised by design (the
 // gap-free sale number and the catalog write order are per business), so new sales are
 // also measured spread over several shops.
 const shopCount = Number(env.BENCH_SHOPS ?? 16);
 const shops: Awaited<ReturnType<typeof seedShop>>[] = [];
-for (let index = 0; index < shopCount; index++) shops.push(await seedShop(appUrl, 200));
+for (let index = 0; index < shopCount; index++)
+  shops.push(await seedShop(appUrl, 200, Math.ceil(history / 10)));
 const server = await startServer(appUrl, await freePort(), `bench_${stamp}`, {
   poolMax: env.DATABASE_POOL_MAX,
   cpuProfileDir: profileDir,
@@ -98,6 +115,29 @@ for (const sale of replaySales) {
 let replayIndex = 0;
 const since = new Date(Date.now() - 60_000).toISOString();
 const hot = shop.productIds.slice(0, 3);
+
+// V8 compiles the API's code while it runs: measured one sale after another, a sale cost
+// 8.9 ms of API CPU over the first 500 and 4.5 ms after 4,000 (bench/README.md). A
+// production process serves for hours, so the server is warmed up on what the scenarios
+// send before any of them (each still has its own short warm-up).
+const serverWarmupSeconds = Number(env.BENCH_SERVER_WARMUP_SECONDS ?? 20);
+if (serverWarmupSeconds > 0) {
+  log(`   warming the server up (${serverWarmupSeconds} s)`);
+  const share = withSales && withCatalog ? 0.5 : 1;
+  if (withSales) {
+    const newSale = {
+      method: 'POST',
+      path: '/sales',
+      token: shop.cashierToken,
+      body: () => saleBody(pick3()),
+    } as const;
+    await once(url, newSale, connections, Math.ceil(serverWarmupSeconds * share));
+  }
+  if (withCatalog) {
+    const page = { method: 'GET', path: '/products?limit=50', token: shop.cashierToken } as const;
+    await once(url, page, connections, Math.ceil(serverWarmupSeconds * share));
+  }
+}
 
 // BENCH_SCENARIOS=sync,replay: only the scenarios whose name contains one of these words
 // (e.g. to profile one route alone).

@@ -79,7 +79,7 @@ function requestsFor(request: LoadRequest): autocannon.Request[] {
   ];
 }
 
-function once(url: string, request: LoadRequest, connections: number, seconds: number) {
+export function once(url: string, request: LoadRequest, connections: number, seconds: number) {
   return autocannon({ url, connections, duration: seconds, requests: requestsFor(request) });
 }
 
