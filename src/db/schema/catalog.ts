@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
 import {
   boolean,
+  foreignKey,
   index,
   integer,
   numeric,
   pgTable,
   text,
+  unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
@@ -69,6 +71,9 @@ export const products = pgTable(
     updatedAt: updatedAt(),
   },
   (table) => [
+    // The target of the ledger's and sale lines' (product, business) foreign keys: a row
+    // can only name a product of its own business (tenant isolation held by the database).
+    unique('products_id_business_unique').on(table.id, table.businessId),
     index('products_business_updated_idx').on(table.businessId, table.updatedAt, table.id),
     // sku and barcode are unique among a business's non-archived products: archiving a
     // product frees its codes for the product that replaces it (what a shop expects when a
@@ -100,12 +105,9 @@ export const stockMovements = pgTable(
   'stock_movements',
   {
     id: primaryId(),
-    businessId: uuid()
-      .notNull()
-      .references(() => businesses.id),
-    productId: uuid()
-      .notNull()
-      .references(() => products.id),
+    // Both checked by one composite key to the product (of this business), below.
+    businessId: uuid().notNull(),
+    productId: uuid().notNull(),
     type: text().$type<StockMovementType>().notNull(),
     /** The signed change this movement made. */
     delta: quantity().notNull(),
@@ -121,6 +123,13 @@ export const stockMovements = pgTable(
       .default(sql`now()`),
   },
   (table) => [
+    // One check per movement instead of two (product, business), and the product must be
+    // the movement's business's: a sale writes three movements, a sync batch hundreds.
+    foreignKey({
+      name: 'stock_movements_product_business_fk',
+      columns: [table.productId, table.businessId],
+      foreignColumns: [products.id, products.businessId],
+    }),
     index('stock_movements_product_idx').on(
       table.businessId,
       table.productId,
