@@ -24,20 +24,23 @@ export interface BenchServer {
 }
 
 /**
- * The production build (`node dist/server.js`, NODE_ENV=production, logs at warn).
+ * The production build (`node dist/server.js`, NODE_ENV=production, logs at warn), of
+ * this checkout or of `cwd`.
  * `cpuProfileDir`: run under `--cpu-prof`, the profile written there on exit.
  */
 export async function startServer(
   databaseUrl: string,
   port: number,
   redisPrefix: string,
-  options: { poolMax?: string; cpuProfileDir?: string; nodeFlags?: string } = {},
+  options: { poolMax?: string; cpuProfileDir?: string; nodeFlags?: string; cwd?: string } = {},
 ): Promise<BenchServer> {
   const flags = [
     ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
     ...(options.nodeFlags?.split(' ').filter(Boolean) ?? []),
   ];
+  // `cwd`: another checkout's build (bench/ab.ts compares two).
   const child = spawn(process.execPath, [...flags, 'dist/server.js'], {
+    cwd: options.cwd,
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
