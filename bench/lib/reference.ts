@@ -72,9 +72,9 @@ export async function pgbench(
 }
 
 /**
- * `pgbench` `runs` times; the median run. A single 10–15 s pgbench run on this shared box
- * moved by up to 1.6× between runs (534–878 tps within the hour), which moved every ratio
- * with it; the median of three is the reference the ratios divide by.
+ * `pgbench` `runs` times; the median run. One 10–15 s pgbench run on this shared box moved
+ * by up to 1.8× between runs (897 / 1,596 / 1,558 tps within a minute), and the first run on
+ * fresh scratch tables was usually the slowest; every ratio divides by this figure.
  */
 export async function pgbenchMedian(
   url: string,
