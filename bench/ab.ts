@@ -8,8 +8,16 @@
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from '../test/helpers/process.js';
-import * as mainLib from './lib/app.js';
-import type * as AppLib from './lib/app.js';
+import {
+  consecutiveProducts,
+  databaseCpuMs,
+  productionNodeOptions,
+  saleBody,
+  startServer,
+  type BenchServer,
+  type BenchShop,
+  type seedShop,
+} from './lib/app.js';
 import { dropDatabase, recreateDatabase } from './lib/reference.js';
 
 const [dirA, dirB] = process.argv.slice(2).map((dir) => path.resolve(dir));
@@ -24,9 +32,8 @@ const log = (message: string) => process.stdout.write(`${message}\n`);
 
 interface Side {
   label: string;
-  lib: typeof AppLib;
-  shop: AppLib.BenchShop;
-  server: AppLib.BenchServer;
+  shop: BenchShop;
+  server: BenchServer;
   db: pg.Client;
   databaseName: string;
   sale: number[][];
@@ -34,23 +41,18 @@ interface Side {
 }
 
 async function prepare(label: string, dir: string): Promise<Side> {
-  const lib = (await import(path.join(dir, 'bench/lib/app.ts'))) as typeof AppLib;
+  // Seeded with the checkout's own code (its migrations); its build started from here.
+  const lib = (await import(path.join(dir, 'bench/lib/app.ts'))) as { seedShop: typeof seedShop };
   const databaseName = `bapi_bench_ab_${label.toLowerCase()}_${process.pid}`;
   const url = await recreateDatabase(adminUrl, databaseName);
   const shop = await lib.seedShop(url, 2000, history);
-  // Seeded with the checkout's own code (its migrations); its build started from here.
-  const server = await mainLib.startServer(
-    url,
-    await freePort(),
-    `bench_ab_${label}_${process.pid}`,
-    {
-      cwd: dir,
-      nodeFlags: await mainLib.productionNodeOptions(),
-    },
-  );
+  const server = await startServer(url, await freePort(), `bench_ab_${label}_${process.pid}`, {
+    cwd: dir,
+    nodeFlags: await productionNodeOptions(),
+  });
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  return { label, lib, shop, server, db, databaseName, sale: [], batch: [] };
+  return { label, shop, server, db, databaseName, sale: [], batch: [] };
 }
 
 async function post(side: Side, route: string, body: unknown, expected: number): Promise<void> {
@@ -66,26 +68,22 @@ async function post(side: Side, route: string, body: unknown, expected: number):
   if (response.status !== expected) throw new Error(`${side.label} ${route}: ${response.status}`);
 }
 
-const pick3 = (shop: AppLib.BenchShop) => {
-  const start = Math.floor(Math.random() * (shop.productIds.length - 3));
-  return shop.productIds.slice(start, start + 3);
-};
-const sale = (side: Side) => post(side, '/sales', side.lib.saleBody(pick3(side.shop)), 201);
+const sale = (side: Side) => post(side, '/sales', saleBody(consecutiveProducts(side.shop, 3)), 201);
 const batch = (side: Side) =>
   post(
     side,
     '/sales/sync',
-    { sales: Array.from({ length: 100 }, () => side.lib.saleBody(pick3(side.shop))) },
+    { sales: Array.from({ length: 100 }, () => saleBody(consecutiveProducts(side.shop, 3))) },
     200,
   );
 
 /** API + PostgreSQL CPU ms per call of `step`, over `count` calls one after another. */
 async function cpuPer(side: Side, count: number, step: (side: Side) => Promise<void>) {
   const apiBefore = await side.server.cpuMs();
-  const dbBefore = await side.lib.databaseCpuMs(side.db);
+  const dbBefore = await databaseCpuMs(side.db);
   for (let index = 0; index < count; index++) await step(side);
   const api = (await side.server.cpuMs()) - apiBefore;
-  const database = (await side.lib.databaseCpuMs(side.db)) - dbBefore;
+  const database = (await databaseCpuMs(side.db)) - dbBefore;
   return [api / count, database / count];
 }
 

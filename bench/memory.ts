@@ -4,7 +4,14 @@
 // after changing the heap flags (Dockerfile NODE_OPTIONS) or the body limits.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { freePort, productionNodeOptions, saleBody, seedShop, startServer } from './lib/app.js';
+import {
+  consecutiveProducts,
+  freePort,
+  productionNodeOptions,
+  saleBody,
+  seedShop,
+  startServer,
+} from './lib/app.js';
 import { dropDatabase, recreateDatabase } from './lib/reference.js';
 
 const env = process.env;
@@ -24,8 +31,7 @@ log(`API started with node flags: ${nodeFlags || '(none)'}`);
 
 const biggestBatch = () => ({
   sales: Array.from({ length: 100 }, () => {
-    const start = Math.floor(Math.random() * (shop.productIds.length - 200));
-    const sale = saleBody(shop.productIds.slice(start, start + 200), randomUUID());
+    const sale = saleBody(consecutiveProducts(shop, 200), randomUUID());
     // 200 lines at 1 × 100.00 each: 20,000.00 paid in cash.
     return { ...sale, payments: [{ method: 'cash', amount: 2_000_000 }], total: 2_000_000 };
   }),

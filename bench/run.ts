@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import {
+  consecutiveProducts,
   databaseCpuMs,
   freePort,
   productionNodeOptions,
@@ -97,10 +98,7 @@ const deadlocks = async () => {
 };
 
 log('3/3 load');
-const pick3 = () => {
-  const start = Math.floor(Math.random() * (shop.productIds.length - 3));
-  return shop.productIds.slice(start, start + 3);
-};
+const pick3 = () => consecutiveProducts(shop, 3);
 const url = server.baseUrl;
 const auth = { 'content-type': 'application/json', authorization: `Bearer ${shop.cashierToken}` };
 const replaySales = Array.from({ length: 200 }, () => saleBody(pick3()));
@@ -190,11 +188,7 @@ if (withSales) {
     path: '/sales',
     perRequest: () => {
       const other = shops[Math.floor(Math.random() * shops.length)] ?? shop;
-      const start = Math.floor(Math.random() * (other.productIds.length - 3));
-      return {
-        token: other.cashierToken,
-        body: saleBody(other.productIds.slice(start, start + 3)),
-      };
+      return { token: other.cashierToken, body: saleBody(consecutiveProducts(other, 3)) };
     },
   });
 

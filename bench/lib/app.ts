@@ -252,6 +252,12 @@ async function seedHistory(
   );
 }
 
+/** `count` products of the shop next to each other, from a random place. */
+export function consecutiveProducts(shop: BenchShop, count: number): string[] {
+  const start = Math.floor(Math.random() * (shop.productIds.length - count));
+  return shop.productIds.slice(start, start + count);
+}
+
 /** A sale body of 3 lines (100.00 KES each) paid 100.00 cash + 200.00 M-Pesa. */
 export function saleBody(productIds: string[], clientRequestId = randomUUID()) {
   return {

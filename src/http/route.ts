@@ -185,8 +185,6 @@ function validate(request: RouteRequest): Middleware<AppState, AppContextExtensi
   };
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /**
  * Paths of every string (or key) holding U+0000 or an unpaired UTF-16 surrogate, in the
  * client's terms (`lines.0.note`).
@@ -200,7 +198,7 @@ function findUnstorableStrings(value: unknown, path: (string | number)[], depth 
         code: 'invalid_string',
       };
     }
-    if (LONE_SURROGATE.test(text)) {
+    if (!text.isWellFormed()) {
       return {
         path: path.join('.'),
         message: 'must be well-formed Unicode (no unpaired surrogate)',

@@ -100,12 +100,7 @@ export async function lookUpSales(
 
 const lockProductsStatement = namedStatement<ProductRow, { ids: string[]; businessId: string }>(
   'sales_lock_products',
-  (p) => sql`
-    select id, name, sku, price, tax_rate, track_stock, stock_quantity, low_stock_threshold
-    from products
-    where id = any(${p('ids')}::uuid[]) and business_id = ${p('businessId')}
-    order by id
-    for update`,
+  (p) => sql`${productColumns(p('businessId'), p('ids'))} order by id for update`,
 );
 
 /** Locks the business's products among `ids` in id order (one order for all writers: no deadlocks). */
