@@ -179,6 +179,12 @@ describe('webhook endpoints API', () => {
       `http://${os.hostname()}/hook`, // a name resolving to this machine
       'http://no-such-host.invalid/hook',
     ];
+    const notAboutTheNetwork = new Set([
+      'http://user:pass@example.com/hook',
+      'file:///etc/passwd',
+      'gopher://example.com/',
+      'http://no-such-host.invalid/hook',
+    ]);
     for (const url of refused) {
       const response = await strict.http
         .post('/webhooks')
@@ -187,6 +193,10 @@ describe('webhook endpoints API', () => {
       expect(response.status, url).toBe(422);
       expect(response.body.code).toBe('UNPROCESSABLE');
       expect(response.body.errors[0].path).toBe('url');
+      // The developer learns which setting lets a receiver on their own machine in.
+      if (!notAboutTheNetwork.has(url)) {
+        expect(response.body.detail, url).toContain('WEBHOOK_ALLOW_PRIVATE_NETWORKS');
+      }
     }
     const rows = await strict.deps.db
       .select()

@@ -37,6 +37,17 @@ export function isForbiddenAddress(address: string): boolean {
 export type UrlProblem = { ok: true; url: URL } | { ok: false; reason: string };
 
 /**
+ * Said with every private-address refusal: a developer pointing a webhook at a receiver on
+ * their own machine needs the setting's name, not a hunt through the config.
+ */
+const PRIVATE_NETWORK_HINT =
+  '(set WEBHOOK_ALLOW_PRIVATE_NETWORKS=true to allow it in development and tests; production refuses it)';
+const privateAddress = (what: string): UrlProblem => ({
+  ok: false,
+  reason: `${what} a private, loopback or reserved address ${PRIVATE_NETWORK_HINT}`,
+});
+
+/**
  * The checks that need no network: scheme, credentials, and IP-literal hosts. WHATWG URL
  * parsing already turns decimal, octal and hex spellings (2130706433, 0177.0.0.1,
  * 0x7f000001) into dotted IPv4, so one literal check covers them all.
@@ -56,11 +67,9 @@ export function checkUrlSyntax(raw: string, policy: UrlPolicy): UrlProblem {
   if (url.hostname === '') return { ok: false, reason: 'must name a host' };
   if (policy.allowPrivateNetworks) return { ok: true, url };
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (net.isIP(host) !== 0 && isForbiddenAddress(host)) {
-    return { ok: false, reason: 'must not point to a private, loopback or reserved address' };
-  }
+  if (net.isIP(host) !== 0 && isForbiddenAddress(host)) return privateAddress('must not point to');
   if (host === 'localhost' || host.endsWith('.localhost')) {
-    return { ok: false, reason: 'must not point to a private, loopback or reserved address' };
+    return privateAddress('must not point to');
   }
   return { ok: true, url };
 }
@@ -85,7 +94,7 @@ export async function checkWebhookUrl(
   });
   if (!addresses || addresses.length === 0) return { ok: false, reason: 'host does not resolve' };
   if (addresses.some((entry) => isForbiddenAddress(entry.address))) {
-    return { ok: false, reason: 'resolves to a private, loopback or reserved address' };
+    return privateAddress('resolves to');
   }
   return syntax;
 }
