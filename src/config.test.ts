@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('applies development defaults', () => {
@@ -69,3 +71,41 @@ describe('loadConfig', () => {
     expect(config.http.trustProxy).toBe(true);
   });
 });
+
+describe('empty values', () => {
+  // The names .env.example lists (it lists every variable the service reads).
+  const example = parseDotenv(readFileSync('.env.example', 'utf8'));
+
+  it('an empty value is the default, for every variable .env.example lists', () => {
+    const blank = Object.fromEntries(Object.keys(example).map((name) => [name, '']));
+    expect(Object.keys(blank).length).toBeGreaterThan(60);
+    expect(loadConfig(blank)).toEqual(loadConfig({}));
+    expect(loadConfig({ LOG_LEVEL: '', MIGRATE_ON_START: '  ', PORT: '' })).toEqual(loadConfig({}));
+  });
+
+  it('.env.example reads the same with dotenv and with a literal KEY=VALUE loader (docker --env-file, envFrom)', () => {
+    const literal = parseLiteralEnvFile(readFileSync('.env.example', 'utf8'));
+    expect(literal).toEqual(example);
+    expect(() => loadConfig(literal)).not.toThrow();
+  });
+
+  it('.env.example documents every variable the config module reads', () => {
+    const listed = new Set(Object.keys(example));
+    expect(CONFIG_VARIABLES.filter((name) => !listed.has(name))).toEqual([]);
+    expect([...listed].filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
+  });
+});
+
+/**
+ * What `docker run --env-file` and most Kubernetes envFrom tooling do: `#` starts a comment
+ * only at the start of a line, and everything after the first `=` is the value, verbatim.
+ */
+function parseLiteralEnvFile(text: string): Record<string, string> {
+  const entries: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+    const equals = line.indexOf('=');
+    entries.push([line.slice(0, equals), line.slice(equals + 1)]);
+  }
+  return Object.fromEntries(entries);
+}
