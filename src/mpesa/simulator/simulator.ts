@@ -258,9 +258,14 @@ export async function startDarajaSimulator(
     });
   });
 
-  await new Promise<void>((resolve) =>
-    server.listen(overrides.port ?? 0, overrides.host ?? '127.0.0.1', resolve),
-  );
+  // A taken port must reject (EADDRINUSE), not surface as an unhandled 'error' event.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(overrides.port ?? 0, overrides.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
 
   return {
