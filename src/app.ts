@@ -16,7 +16,7 @@ import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
-import { redactUrl, serializeError } from './lib/logger.js';
+import { requestLogSerializers } from './lib/request-log.js';
 import { queueDashboard } from './jobs/dashboard.js';
 import { countQueueJobs } from './jobs/queues.js';
 import { trackOutboxLag, trackQueueCounts } from './lib/metrics.js';
@@ -57,14 +57,7 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
         autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
         quietReqLogger: true,
         // The M-Pesa callback URL carries a per-payment secret: never log it.
-        serializers: {
-          // pino-http installs its own err serializer on the request logger; keep ours.
-          err: serializeError,
-          req: (req: unknown) => {
-            const serialized = req as { url?: string };
-            return { ...serialized, url: redactUrl(serialized.url) };
-          },
-        },
+        serializers: requestLogSerializers(deps.config.env),
       }),
     );
   }

@@ -84,9 +84,10 @@ export function createRedis(config: Config, logger: Logger): Redis {
   redis.on('error', (error: Error) => {
     if (warned) return;
     warned = true;
+    // The reason goes in the message, not as an `err` object: pretty logs print an error as
+    // a block of lines, and this is meant to be the one line an outage produces.
     logger.warn(
-      { err: { message: error.message } },
-      `Redis is not answering at ${redactUrl(config.redis.url)}: rate limiting falls back to memory and /ready reports redis down. ` +
+      `Redis is not answering at ${redactUrl(config.redis.url)} (${error.message}): rate limiting falls back to memory, /ready reports redis down and jobs wait in the outbox. ` +
         'Start one with `redis-server` (or `docker compose up -d redis`), or set REDIS_URL.',
     );
   });

@@ -25,7 +25,11 @@ trackPool('worker', deps.pool);
 // not reachable yet is not a reason to stop: the relay keeps events in the outbox meanwhile.
 const evictionPolicy = await redisEvictionPolicy(deps.redis).catch(() => undefined);
 if (evictionPolicy === undefined) {
-  logger.warn('could not read Redis maxmemory-policy yet; BullMQ needs noeviction');
+  // Unreadable with Redis down is part of the outage, already said once (createRedis);
+  // unreadable from a reachable Redis (CONFIG disabled) is worth its own line.
+  if (deps.redis.status === 'ready') {
+    logger.warn('could not read Redis maxmemory-policy; BullMQ needs noeviction');
+  }
 } else if (evictionPolicy !== 'noeviction') {
   logger.fatal(
     { maxmemoryPolicy: evictionPolicy },

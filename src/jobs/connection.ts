@@ -33,4 +33,27 @@ export function createProducerConnection(config: Config): Redis {
   });
 }
 
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+/**
+ * True for "Redis is not reachable" errors: each client repeats them on every reconnect
+ * attempt, while the outage itself is reported once (deps' Redis connection, `createRedis`).
+ */
+export function isRedisConnectionError(error: unknown): boolean {
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) return true;
+  return (
+    typeof message === 'string' &&
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection is closed|connect ETIMEDOUT/.test(message)
+  );
+}
+
 export const queuePrefix = (config: Config) => `${config.redis.prefix}:bull`;

@@ -1,6 +1,6 @@
 import { Queue, Worker } from 'bullmq';
 import type { AppDeps } from '../deps.js';
-import { createQueueConnection, queuePrefix } from './connection.js';
+import { createQueueConnection, isRedisConnectionError, queuePrefix } from './connection.js';
 import { recordDeadJob } from './dead-jobs.js';
 import { queueDefinitions } from './registry.js';
 import { jobOptionsFor, type QueueDefinition } from './types.js';
@@ -46,12 +46,15 @@ export async function startWorkers(
         );
       }
     });
-    worker.on('error', (error) =>
+    worker.on('error', (error) => {
+      // Redis being away is said once per outage (createRedis); every worker would repeat
+      // it on each reconnect attempt, a block of lines every few seconds.
+      if (isRedisConnectionError(error)) return;
       deps.logger.warn(
         { err: { message: error.message }, queue: definition.queue },
         'worker error',
-      ),
-    );
+      );
+    });
     workers.push(worker);
 
     if (definition.schedules) {
