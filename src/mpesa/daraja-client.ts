@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { request } from 'undici';
-import type { Config } from '../config.js';
-import { AppError, serviceUnavailable } from '../lib/errors.js';
+import { AppError, serviceUnavailable, unprocessable } from '../lib/errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
 import {
@@ -11,10 +10,40 @@ import {
   toDarajaProblem,
   type DarajaErrorBody,
 } from './daraja-errors.js';
+import { forbiddenUrlWord, type C2bRegistration } from './c2b-wire.js';
 import { darajaTimestamp, stkPassword } from './daraja-time.js';
 import { SharedTokenCache, type FetchedToken } from './token-cache.js';
 
-export type MpesaConfig = Config['mpesa'];
+/**
+ * One Daraja app's settings: the platform's (config.mpesa) or a business's own credentials
+ * and shortcode. Each credential set gets its own shared token (keyed by host and key).
+ */
+export interface DarajaSettings {
+  baseUrl: string;
+  consumerKey: string;
+  consumerSecret: string;
+  shortcode: string;
+  passkey: string;
+  transactionType: 'till' | 'paybill';
+  /** PayBill: the shortcode itself. Till: the till number. */
+  partyB: string;
+  httpTimeoutMs: number;
+}
+/** Kept for callers that name the platform's settings so. */
+export type MpesaConfig = DarajaSettings;
+
+export interface C2bRegisterParams {
+  /** Defaults to the settings' shortcode. */
+  shortcode?: string;
+  responseType: C2bRegistration['ResponseType'];
+  confirmationUrl: string;
+  validationUrl: string;
+}
+
+export interface C2bRegisterAck {
+  originatorConversationId: string;
+  responseDescription: string;
+}
 
 export interface StkPushParams {
   amountCents: number;
@@ -48,7 +77,7 @@ export class DarajaClient {
   readonly tokens: SharedTokenCache;
 
   constructor(
-    private readonly config: MpesaConfig,
+    private readonly config: DarajaSettings,
     redis: Redis,
     redisPrefix: string,
     private readonly logger: Logger,
@@ -140,6 +169,34 @@ export class DarajaClient {
     throw this.refused('STK query', response);
   }
 
+  /**
+   * C2B Register URL (v1): where Safaricom sends the validation and confirmation requests
+   * of payments into the shortcode. URLs with a word Daraja refuses never leave here.
+   */
+  async registerC2bUrls(params: C2bRegisterParams): Promise<C2bRegisterAck> {
+    for (const url of [params.confirmationUrl, params.validationUrl]) {
+      const word = forbiddenUrlWord(url);
+      if (word) throw unprocessable(`M-Pesa refuses callback URLs containing "${word}"`);
+    }
+    const registration: C2bRegistration = {
+      ShortCode: params.shortcode ?? this.config.shortcode,
+      ResponseType: params.responseType,
+      ConfirmationURL: params.confirmationUrl,
+      ValidationURL: params.validationUrl,
+    };
+    const response = await this.authorized('/mpesa/c2b/v1/registerurl', registration);
+    const body = response.body;
+    if (response.status === 200 && body?.ResponseCode === '0') {
+      // Daraja spells it "OriginatorCoversationID".
+      const id = body.OriginatorCoversationID ?? body.OriginatorConversationID;
+      return {
+        originatorConversationId: typeof id === 'string' ? id : '',
+        responseDescription: body.ResponseDescription ?? '',
+      };
+    }
+    throw this.refused('C2B Register URL', response, 'the C2B URL registration');
+  }
+
   /** One call with the shared token; a 404.001.03 refreshes it once and retries once. */
   private async authorized(path: string, payload: unknown): Promise<DarajaResponse> {
     const token = await this.tokens.get();
@@ -151,8 +208,8 @@ export class DarajaClient {
     return this.send('POST', path, { authorization: `Bearer ${fresh}` }, payload);
   }
 
-  private refused(operation: string, response: DarajaResponse): AppError {
-    const problem = toDarajaProblem(response.status, response.body);
+  private refused(operation: string, response: DarajaResponse, what?: string): AppError {
+    const problem = toDarajaProblem(response.status, response.body, what);
     this.logger.warn(
       {
         operation,

@@ -27,7 +27,11 @@ export function isBeingProcessed(body: DarajaErrorBody | undefined): boolean {
  * request M-Pesa will never accept (invalid phone, amount, reference) is 422 and not;
  * our own credentials or shortcode being refused is 502 (an operator must fix it).
  */
-export function toDarajaProblem(status: number, body: DarajaErrorBody | undefined): AppError {
+export function toDarajaProblem(
+  status: number,
+  body: DarajaErrorBody | undefined,
+  what = 'the payment request',
+): AppError {
   const code = body?.errorCode ?? body?.ResponseCode ?? '';
   const message = body?.errorMessage ?? body?.ResponseDescription ?? body?.CustomerMessage ?? '';
   const text = message.toLowerCase();
@@ -73,7 +77,7 @@ export function toDarajaProblem(status: number, body: DarajaErrorBody | undefine
     });
   }
   const detail = message.replace(/^bad request\s*-\s*/i, '') || 'the request was refused';
-  return new AppError('UNPROCESSABLE', `M-Pesa refused the payment request: ${detail}`, {
+  return new AppError('UNPROCESSABLE', `M-Pesa refused ${what}: ${detail}`, {
     retryable: false,
     cause,
   });

@@ -3,54 +3,13 @@ import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { darajaTimestamp, stkPassword } from '../daraja-time.js';
-import { RESULTS, scenarioFor, type Scenario } from './scenarios.js';
+import { AppRegistry, type RegisteredApp } from './apps.js';
+import { C2bDesk } from './c2b.js';
+import { RESULTS, scenarioFor } from './scenarios.js';
+import type { DarajaSimulator, SimulatedTransaction, SimulatorOptions } from './types.js';
 import { badRequest, error, send, stkCallbackBody, text, type Json } from './wire.js';
 
-export interface SimulatorOptions {
-  consumerKey: string;
-  consumerSecret: string;
-  shortcode: string;
-  passkey: string;
-  /** Delay before the callback (and before the query knows the result). */
-  callbackDelayMs: number;
-  /** Delay of the `…0007` late callback: after the payment would have expired. */
-  lateCallbackDelayMs: number;
-  /** How long the `…0005` query answers "being processed" before 1037. */
-  noCallbackQueryPendingMs: number;
-  /** Callbacks are not delivered at all (a lost callback: only the query knows). */
-  dropCallbacks: boolean;
-  tokenTtlSeconds: number;
-  log: (message: string) => void;
-}
-
-export interface SimulatedTransaction {
-  checkoutRequestId: string;
-  merchantRequestId: string;
-  scenario: Scenario;
-  phone: string;
-  amount: number;
-  callbackUrl: string;
-  receiptNumber: string;
-  /** When the result is known (epoch ms); the query says "being processed" until then. */
-  resultAt: number;
-}
-
-export interface DarajaSimulator {
-  url: string;
-  port: number;
-  options: SimulatorOptions;
-  stats: { tokenRequests: number; pushes: number; queries: number; callbacksSent: number };
-  transactions: Map<string, SimulatedTransaction>;
-  /** Every request received (path and JSON body), newest last. */
-  requests: { path: string; body: Json }[];
-  /** Forgets the current token, as when another app issued a new one. */
-  invalidateTokens(): void;
-  /** Sends a transaction's callback now (a callback held back, delivered late or again). */
-  deliverCallback(checkoutRequestId: string): Promise<void>;
-  /** The next request to `path` answers this instead (queued; error-mapping tests). */
-  failNext(path: string, status: number, body: unknown): void;
-  close(): Promise<void>;
-}
+export type { DarajaSimulator, SimulatedTransaction, SimulatorOptions } from './types.js';
 
 /**
  * A Daraja stand-in speaking its wire format: OAuth (Basic auth; a new token invalidates
@@ -70,6 +29,8 @@ export async function startDarajaSimulator(
     noCallbackQueryPendingMs: 90_000,
     dropCallbacks: false,
     tokenTtlSeconds: 3600,
+    c2bExternalValidation: true,
+    c2bValidationTimeoutMs: 8_000,
     log: () => undefined,
     ...overrides,
   };
@@ -78,30 +39,36 @@ export async function startDarajaSimulator(
   const requests: { path: string; body: Json }[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const injected = new Map<string, { status: number; body: unknown }[]>();
-  let token: { value: string; expiresAt: number } | undefined;
+  const apps = new AppRegistry(options.tokenTtlSeconds);
+  apps.add(options);
+  const c2b = new C2bDesk({
+    externalValidation: options.c2bExternalValidation,
+    validationTimeoutMs: options.c2bValidationTimeoutMs,
+    log: options.log,
+  });
+  // GET (OAuth) carries Basic auth, not a token: its handler ignores the app.
+  const placeholderApp: RegisteredApp = {
+    consumerKey: '',
+    consumerSecret: '',
+    shortcodes: new Map(),
+  };
+  const shortcodesOf = (app: RegisteredApp) => new Set(app.shortcodes.keys());
 
-  const handlers: Record<string, (req: IncomingMessage, body: Json) => [number, unknown]> = {
+  const handlers: Record<
+    string,
+    (req: IncomingMessage, body: Json, app: RegisteredApp) => [number, unknown]
+  > = {
     'GET /oauth/v1/generate': (req) => {
       const url = new URL(req.url ?? '/', 'http://simulator');
       if (url.searchParams.get('grant_type') !== 'client_credentials') {
         return [400, error('400.008.02', 'Invalid grant type passed')];
       }
-      const expected = Buffer.from(`${options.consumerKey}:${options.consumerSecret}`).toString(
-        'base64',
-      );
-      if (req.headers.authorization !== `Basic ${expected}`) {
-        return [400, error('400.008.01', 'Invalid Authentication passed')];
-      }
-      stats.tokenRequests += 1;
-      // Each new token invalidates the previous one, as the Daraja FAQ says.
-      token = {
-        value: randomBytes(21).toString('base64url'),
-        expiresAt: Date.now() + options.tokenTtlSeconds * 1000,
-      };
-      return [200, { access_token: token.value, expires_in: String(options.tokenTtlSeconds - 1) }];
+      const answer = apps.issueToken(req.headers.authorization);
+      stats.tokenRequests = apps.tokenRequests;
+      return answer;
     },
-    'POST /mpesa/stkpush/v1/processrequest': (_req, body) => {
-      const refused = checkCredentials(body);
+    'POST /mpesa/stkpush/v1/processrequest': (_req, body, app) => {
+      const refused = checkCredentials(body, app);
       if (refused) return refused;
       const phone = text(body.PhoneNumber);
       const amount = Number(body.Amount);
@@ -154,8 +121,17 @@ export async function startDarajaSimulator(
         },
       ];
     },
-    'POST /mpesa/stkpushquery/v1/query': (_req, body) => {
-      const refused = checkCredentials(body);
+    'POST /mpesa/c2b/v1/registerurl': (_req, body, app) =>
+      c2b.register(body, shortcodesOf(app), 'v1'),
+    'POST /mpesa/c2b/v2/registerurl': (_req, body, app) =>
+      c2b.register(body, shortcodesOf(app), 'v2'),
+    'POST /mpesa/c2b/v1/simulate': (_req, body, app) => {
+      const { answer, run } = c2b.simulate(body, shortcodesOf(app));
+      if (run) setImmediate(() => void run());
+      return answer;
+    },
+    'POST /mpesa/stkpushquery/v1/query': (_req, body, app) => {
+      const refused = checkCredentials(body, app);
       if (refused) return refused;
       stats.queries += 1;
       const transaction = transactions.get(text(body.CheckoutRequestID));
@@ -181,12 +157,13 @@ export async function startDarajaSimulator(
     },
   };
 
-  function checkCredentials(body: Json): [number, unknown] | undefined {
+  function checkCredentials(body: Json, app: RegisteredApp): [number, unknown] | undefined {
     const timestamp = text(body.Timestamp);
-    if (text(body.BusinessShortCode) !== options.shortcode)
-      return [400, badRequest('BusinessShortCode')];
+    const shortcode = text(body.BusinessShortCode);
+    const passkey = app.shortcodes.get(shortcode);
+    if (passkey === undefined) return [400, badRequest('BusinessShortCode')];
     if (!/^\d{14}$/.test(timestamp)) return [400, badRequest('Timestamp')];
-    if (body.Password !== stkPassword(options.shortcode, options.passkey, timestamp)) {
+    if (body.Password !== stkPassword(shortcode, passkey, timestamp)) {
       return [500, error('500.001.1001', 'Wrong credentials')];
     }
     return undefined;
@@ -245,14 +222,13 @@ export async function startDarajaSimulator(
         send(res, 404, error('404.001.01', 'Resource not found'));
         return;
       }
-      if (req.method === 'POST') {
-        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-        if (!token || bearer !== token.value || Date.now() > token.expiresAt) {
-          send(res, 404, error('404.001.03', 'Invalid Access Token'));
-          return;
-        }
+      const app =
+        req.method === 'POST' ? apps.forBearer(req.headers.authorization) : placeholderApp;
+      if (!app) {
+        send(res, 404, error('404.001.03', 'Invalid Access Token'));
+        return;
       }
-      const [status, answer] = handler(req, body);
+      const [status, answer] = handler(req, body, app);
       options.log(`${route} → ${status}`);
       send(res, status, answer);
     });
@@ -275,9 +251,10 @@ export async function startDarajaSimulator(
     stats,
     transactions,
     requests,
-    invalidateTokens: () => {
-      token = undefined;
-    },
+    invalidateTokens: () => apps.invalidateAll(),
+    addApp: (app) => apps.add(app),
+    c2b,
+    payC2b: (params) => c2b.pay(params),
     deliverCallback: async (checkoutRequestId) => {
       const transaction = transactions.get(checkoutRequestId);
       if (!transaction) throw new Error(`no simulated transaction ${checkoutRequestId}`);
