@@ -15,6 +15,7 @@ import { errorHandler } from './http/middleware/errors.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
+import { answerRefusedBodies } from './http/refused-body.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
 import { redactUrl, serializeError } from './lib/logger.js';
 import { queueDashboard } from './jobs/dashboard.js';
@@ -41,6 +42,8 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   app.silent = true; // errorHandler logs everything it handles
 
   app.use(requestId());
+  // Outermost but for the request id: sees the final answer, before Koa sends it.
+  app.use(answerRefusedBodies());
   // koa-pino-logger derives a child logger per request (serialising the request) for its
   // "request completed" line, which is written at info. Above info (production runs at warn)
   // that line is never written, so skip the work (~5% of a request's CPU); errorHandler

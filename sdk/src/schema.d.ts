@@ -1095,7 +1095,7 @@ export interface components {
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @enum {string} */
-            code: "MALFORMED_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "SUBSCRIPTION_INACTIVE" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TOTALS_MISMATCH" | "UNPROCESSABLE" | "RATE_LIMITED" | "INTERNAL" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE";
+            code: "BAD_REQUEST" | "MALFORMED_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "SUBSCRIPTION_INACTIVE" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TOTALS_MISMATCH" | "UNPROCESSABLE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE";
             detail: string;
             /** @description Every schema violation (the first 100), or the field a conflict is about. */
             errors?: {
@@ -1640,6 +1640,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Login"];
@@ -1811,6 +1812,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Logout"];
@@ -1961,6 +1963,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ForgotPassword"];
@@ -2111,6 +2114,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ResetPassword"];
@@ -2280,6 +2284,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Refresh"];
@@ -2451,6 +2456,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Register"];
@@ -2734,6 +2740,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateBusiness"];
@@ -3205,6 +3212,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 65536 bytes (64kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -3400,6 +3408,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -3667,6 +3676,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -4081,6 +4091,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CategoryInput"];
@@ -4520,6 +4531,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CategoryInput"];
@@ -4976,6 +4988,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StockAdjustment"];
@@ -5725,6 +5738,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateInvite"];
@@ -6181,6 +6195,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AcceptInvite"];
@@ -6483,6 +6498,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateMe"];
@@ -6921,6 +6937,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateProduct"];
@@ -7554,6 +7571,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateProduct"];
@@ -7841,6 +7859,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The whole multipart request is at most 5308416 bytes (5184kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["ProductImageUpload"];
@@ -8124,6 +8143,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateReportExportBody"];
@@ -8857,6 +8877,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateSaleBody"];
@@ -9263,6 +9284,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReceiptEmailBody"];
@@ -9520,6 +9542,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VoidSaleBody"];
@@ -9769,6 +9792,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 5242880 bytes (5mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SyncSalesBody"];
@@ -10116,6 +10140,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateUser"];
@@ -10516,6 +10541,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -11112,6 +11138,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
