@@ -838,6 +838,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AcceptInvite: {
+            /** @example Wanjiru Kamau */
             name: string;
             /**
              * Format: password
@@ -913,6 +914,7 @@ export interface components {
              */
             cost?: number;
             description?: string;
+            /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number;
             name: string;
             /**
@@ -923,6 +925,7 @@ export interface components {
             sku?: string;
             /**
              * Format: int32
+             * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
              * @default 0
              */
             taxRate: number;
@@ -1193,12 +1196,14 @@ export interface components {
             refreshToken: string;
         };
         Register: {
+            /** @example Duka la Mama Njeri */
             businessName: string;
             /**
              * Format: email
              * @example wanjiku@duka.co.ke
              */
             email: string;
+            /** @example Wanjiru Kamau */
             name: string;
             /**
              * Format: password
@@ -1413,6 +1418,7 @@ export interface components {
                 note?: string;
                 /** Format: uuid */
                 productId: string;
+                /** @description At most 3 decimals (0.5 kg) */
                 quantity: number;
                 /**
                  * @description `receive` adds a positive quantity, `adjust` adds a signed non-zero delta, `count` sets the level
@@ -1486,14 +1492,20 @@ export interface components {
         };
         UpdateBusiness: {
             lowStockEmails?: boolean;
+            /** @example Duka la Mama Njeri */
             name?: string;
             /** @example 254712345678 */
             phone?: string | null;
+            /**
+             * @description An IANA time zone name known to the server (tz database), e.g. Africa/Nairobi
+             * @example Africa/Nairobi
+             */
             timezone?: string;
         };
         /** @description A new password needs the current one and signs out every other session of the user. */
         UpdateMe: {
             currentPassword?: string;
+            /** @example Wanjiru Kamau */
             name?: string;
             /**
              * Format: password
@@ -1511,6 +1523,7 @@ export interface components {
              */
             cost?: number | null;
             description?: string | null;
+            /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number | null;
             name?: string;
             /**
@@ -1519,7 +1532,10 @@ export interface components {
              */
             price?: number;
             sku?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
+             */
             taxRate?: number;
             trackStock?: boolean;
             unit?: string;
