@@ -118,7 +118,9 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   let openApiDocument: unknown;
   router.get('/openapi.json', (ctx) => {
     openApiDocument ??= buildOpenApiDocument(routes, {
-      serverUrl: config.publicUrl,
+      // Relative: /docs "Try it out" then calls whichever host served the page (same origin,
+      // so the CSP's default-src 'self' allows it), not only the exact PUBLIC_URL.
+      serverUrl: '/',
       environment: config.env,
     });
     ctx.body = openApiDocument;

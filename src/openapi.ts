@@ -207,6 +207,7 @@ function bodyLimitNote(spec: RouteSpec): string {
 }
 
 export interface OpenApiOptions {
+  /** `/` (relative: the host serving the document) or an absolute URL (the committed export). */
   serverUrl: string;
   /** Names the environment in servers[0].description (OWASP API9: inventory). */
   environment?: 'production' | 'development' | 'test';
@@ -240,7 +241,9 @@ export function buildOpenApiDocument(routes: RouteSpec[], options: OpenApiOption
     servers: [
       {
         url: options.serverUrl,
-        description: SERVER_DESCRIPTIONS[options.environment ?? 'development'],
+        description:
+          SERVER_DESCRIPTIONS[options.environment ?? 'development'] +
+          (options.serverUrl.startsWith('/') ? ': the host serving this document' : ''),
         'x-internal': false,
       },
     ],
