@@ -21,6 +21,7 @@ import { redactUrl, serializeError } from './lib/logger.js';
 import { queueDashboard } from './jobs/dashboard.js';
 import { countQueueJobs } from './jobs/queues.js';
 import { trackOutboxLag, trackQueueCounts } from './lib/metrics.js';
+import { mountAccountPages } from './modules/auth/account-pages.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
@@ -126,6 +127,7 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
     ctx.body = openApiDocument;
   });
   mountDocsPage(router as unknown as Router);
+  if (config.servesAccountPages) mountAccountPages(router as unknown as Router);
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -54,6 +54,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  APP_URL: optionalString.pipe(z.url().optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 
   DATABASE_URL: optionalString.pipe(z.url().optional()),
@@ -228,6 +229,10 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
     host: env.HOST,
     port,
     publicUrl: (env.PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    /** Where invite and reset links point: the POS web app (APP_URL), else this API's own pages. */
+    appUrl: (env.APP_URL ?? env.PUBLIC_URL ?? `http://127.0.0.1:${port}`).replace(/\/+$/, ''),
+    /** While APP_URL is unset the API serves /invite/accept and /reset-password itself. */
+    servesAccountPages: env.APP_URL === undefined,
     logLevel:
       env.LOG_LEVEL ??
       (env.NODE_ENV === 'production' ? 'info' : env.NODE_ENV === 'test' ? 'silent' : 'debug'),

@@ -52,7 +52,7 @@ export interface paths {
         put?: never;
         /**
          * Email a password-reset link (always 202)
-         * @description When an active account has this email, a single-use link `${PUBLIC_URL}/reset-password?token=…` valid for 1 hour is emailed. The answer never says whether the account exists.
+         * @description When an active account has this email, a single-use link `${APP_URL}/reset-password?token=…` valid for 1 hour is emailed. The answer never says whether the account exists.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -392,7 +392,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone by email (7 days)
-         * @description Managers may invite cashiers; owners managers too (a manager inviting a manager is 403). Emails `${PUBLIC_URL}/invite/accept?token=…`. A new invite for the same email replaces a pending one; an email that already has an account is 409.
+         * @description Managers may invite cashiers; owners managers too (a manager inviting a manager is 403). Emails `${APP_URL}/invite/accept?token=…` (APP_URL defaults to PUBLIC_URL, where the API serves the page). A new invite for the same email replaces a pending one; an email that already has an account is 409.
          */
         post: operations["createInvite"];
         delete?: never;
