@@ -15,11 +15,13 @@ import { errorHandler } from './http/middleware/errors.js';
 import { httpMetrics } from './http/middleware/metrics.js';
 import { rateLimit } from './http/middleware/rate-limit.js';
 import { requestId } from './http/middleware/request-id.js';
+import { answerRefusedBodies } from './http/refused-body.js';
 import { routeMiddleware, toKoaPath, type RouteSpec } from './http/route.js';
 import { requestLogSerializers } from './lib/request-log.js';
 import { queueDashboard } from './jobs/dashboard.js';
 import { countQueueJobs } from './jobs/queues.js';
 import { trackOutboxLag, trackQueueCounts } from './lib/metrics.js';
+import { mountAccountPages } from './modules/auth/account-pages.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
@@ -41,6 +43,8 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   app.silent = true; // errorHandler logs everything it handles
 
   app.use(requestId());
+  // Outermost but for the request id: sees the final answer, before Koa sends it.
+  app.use(answerRefusedBodies());
   // koa-pino-logger derives a child logger per request (serialising the request) for its
   // "request completed" line, which is written at info. Above info (production runs at warn)
   // that line is never written, so skip the work (~5% of a request's CPU); errorHandler
@@ -108,12 +112,15 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   let openApiDocument: unknown;
   router.get('/openapi.json', (ctx) => {
     openApiDocument ??= buildOpenApiDocument(routes, {
-      serverUrl: config.publicUrl,
+      // Relative: /docs "Try it out" then calls whichever host served the page (same origin,
+      // so the CSP's default-src 'self' allows it), not only the exact PUBLIC_URL.
+      serverUrl: '/',
       environment: config.env,
     });
     ctx.body = openApiDocument;
   });
   mountDocsPage(router as unknown as Router);
+  if (config.servesAccountPages) mountAccountPages(router as unknown as Router);
 
   app.use(router.routes());
   app.use(router.allowedMethods());

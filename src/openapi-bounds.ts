@@ -1,14 +1,19 @@
+import { z } from 'zod';
+
 /**
  * Bounds the validators already enforce but zod-to-openapi leaves out of the document,
  * written in so clients and the OWASP lint (`pnpm lint:api`) see them:
  * - `z.int()` accepts only safe integers, so an integer without explicit bounds is within
  *   ±(2^53 − 1); every integer gets `format` int32 or int64 from its bounds.
- * - a `uuid` string is exactly 36 characters.
+ * - a `uuid` string is exactly 36 characters, and (from `z.uuid()`, ids the server makes)
+ *   carries RFC 9562 version and variant bits: zod's own pattern says which. Ids a device
+ *   makes (`anyUuid()`) declare their looser pattern themselves.
  * Nothing here loosens or invents a limit: explicit bounds from the schemas are kept.
  */
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 const UUID_LENGTH = 36;
+const RFC_UUID_PATTERN = z.regexes.uuid().source;
 
 type SchemaNode = Record<string, unknown>;
 
@@ -24,6 +29,7 @@ export function addImpliedBounds(node: unknown): void {
   if (types.includes('string') && schema.format === 'uuid') {
     schema.minLength ??= UUID_LENGTH;
     schema.maxLength ??= UUID_LENGTH;
+    schema.pattern ??= RFC_UUID_PATTERN;
   }
   for (const value of Object.values(schema)) addImpliedBounds(value);
 }

@@ -6,7 +6,7 @@ import {
 } from '@asteasolutions/zod-to-openapi';
 import { PROBLEM_CODES, PROBLEM_CODE_LIST, type ProblemCode } from './lib/errors.js';
 import { z } from './lib/zod.js';
-import { routeProblemCodes, type RouteSpec } from './http/route.js';
+import { routeBodyLimitBytes, routeProblemCodes, type RouteSpec } from './http/route.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './http/middleware/idempotency.js';
 import { RATE_LIMIT_EXEMPT_PATHS } from './http/middleware/rate-limit.js';
 import { MAX_CORS_ORIGIN_LENGTH } from './http/middleware/cors.js';
@@ -180,6 +180,7 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
         ? {
             body: {
               required: true,
+              description: bodyLimitNote(spec),
               content: {
                 [spec.bodyType === 'multipart' ? 'multipart/form-data' : 'application/json']: {
                   schema: request.body,
@@ -190,10 +191,23 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
         : {}),
     },
     responses,
+    // The limit as a number for tools; the request body's description says it in words.
+    ...(request.body ? { 'x-body-limit': routeBodyLimitBytes(spec) } : {}),
   };
 }
 
+function bodyLimitNote(spec: RouteSpec): string {
+  const bytes = routeBodyLimitBytes(spec);
+  const what = spec.bodyType === 'multipart' ? 'The whole multipart request' : 'The JSON body';
+  return (
+    `${what} is at most ${bytes} bytes (${spec.bodyLimit ?? '1mb'}); a larger one is answered ` +
+    '413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its ' +
+    'Content-Length says so).'
+  );
+}
+
 export interface OpenApiOptions {
+  /** `/` (relative: the host serving the document) or an absolute URL (the committed export). */
   serverUrl: string;
   /** Names the environment in servers[0].description (OWASP API9: inventory). */
   environment?: 'production' | 'development' | 'test';
@@ -227,7 +241,9 @@ export function buildOpenApiDocument(routes: RouteSpec[], options: OpenApiOption
     servers: [
       {
         url: options.serverUrl,
-        description: SERVER_DESCRIPTIONS[options.environment ?? 'development'],
+        description:
+          SERVER_DESCRIPTIONS[options.environment ?? 'development'] +
+          (options.serverUrl.startsWith('/') ? ': the host serving this document' : ''),
         'x-internal': false,
       },
     ],

@@ -5,6 +5,13 @@ import type { components, paths } from './schema.js';
 
 export { ProblemError, type ProblemBody, type ProblemFieldError } from './errors.js';
 export { idempotent, type IdempotentOptions } from './idempotent.js';
+export {
+  conditionalGet,
+  createEtagStore,
+  type ConditionalHeaders,
+  type ConditionalResult,
+  type EtagStore,
+} from './conditional.js';
 export type { Tokens } from './auth-fetch.js';
 export type { components, paths } from './schema.js';
 

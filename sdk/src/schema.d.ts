@@ -52,7 +52,7 @@ export interface paths {
         put?: never;
         /**
          * Email a password-reset link (always 202)
-         * @description When an active account has this email, a single-use link `${PUBLIC_URL}/reset-password?token=…` valid for 1 hour is emailed. The answer never says whether the account exists.
+         * @description When an active account has this email, a single-use link `${APP_URL}/reset-password?token=…` valid for 1 hour is emailed. The answer never says whether the account exists.
          */
         post: operations["forgotPassword"];
         delete?: never;
@@ -272,6 +272,26 @@ export interface paths {
         patch: operations["updateCategory"];
         trace?: never;
     };
+    "/errors/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What a problem type means: every problem document’s `type` URI resolves here
+         * @description JSON by default; an HTML page when the client prefers text/html (a browser following the link).
+         */
+        get: operations["getProblemType"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/files/{folder}/{name}": {
         parameters: {
             query?: never;
@@ -372,7 +392,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone by email (7 days)
-         * @description Managers may invite cashiers; owners managers too (a manager inviting a manager is 403). Emails `${PUBLIC_URL}/invite/accept?token=…`. A new invite for the same email replaces a pending one; an email that already has an account is 409.
+         * @description Managers may invite cashiers; owners managers too (a manager inviting a manager is 403). Emails `${APP_URL}/invite/accept?token=…` (APP_URL defaults to PUBLIC_URL, where the API serves the page). A new invite for the same email replaces a pending one; an email that already has an account is 409.
          */
         post: operations["createInvite"];
         delete?: never;
@@ -838,6 +858,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AcceptInvite: {
+            /** @example Wanjiru Kamau */
             name: string;
             /**
              * Format: password
@@ -913,6 +934,7 @@ export interface components {
              */
             cost?: number;
             description?: string;
+            /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number;
             name: string;
             /**
@@ -923,6 +945,7 @@ export interface components {
             sku?: string;
             /**
              * Format: int32
+             * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
              * @default 0
              */
             taxRate: number;
@@ -1095,7 +1118,7 @@ export interface components {
         /** @description RFC 9457 problem details. */
         Problem: {
             /** @enum {string} */
-            code: "MALFORMED_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "SUBSCRIPTION_INACTIVE" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TOTALS_MISMATCH" | "UNPROCESSABLE" | "RATE_LIMITED" | "INTERNAL" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE";
+            code: "BAD_REQUEST" | "MALFORMED_JSON" | "VALIDATION_FAILED" | "UNAUTHENTICATED" | "INVALID_CREDENTIALS" | "TOKEN_EXPIRED" | "SUBSCRIPTION_INACTIVE" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "IDEMPOTENCY_REQUEST_IN_PROGRESS" | "PRECONDITION_FAILED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "IDEMPOTENCY_KEY_REUSED" | "TOTALS_MISMATCH" | "UNPROCESSABLE" | "RATE_LIMITED" | "HEADERS_TOO_LARGE" | "INTERNAL" | "BAD_GATEWAY" | "SERVICE_UNAVAILABLE";
             detail: string;
             /** @description Every schema violation (the first 100), or the field a conflict is about. */
             errors?: {
@@ -1110,6 +1133,19 @@ export interface components {
             status: number;
             title: string;
             /** @example /errors/validation-failed */
+            type: string;
+        };
+        ProblemType: {
+            /** @example NOT_FOUND */
+            code: string;
+            /** @description When it is answered and what to do */
+            description: string;
+            /** @description Whether an answer with this code is retryable by default */
+            retryable: boolean;
+            /** Format: int32 */
+            status: number;
+            title: string;
+            /** @example /errors/not-found */
             type: string;
         };
         /** @description A product of the catalog. */
@@ -1193,12 +1229,14 @@ export interface components {
             refreshToken: string;
         };
         Register: {
+            /** @example Duka la Mama Njeri */
             businessName: string;
             /**
              * Format: email
              * @example wanjiku@duka.co.ke
              */
             email: string;
+            /** @example Wanjiru Kamau */
             name: string;
             /**
              * Format: password
@@ -1413,6 +1451,7 @@ export interface components {
                 note?: string;
                 /** Format: uuid */
                 productId: string;
+                /** @description At most 3 decimals (0.5 kg) */
                 quantity: number;
                 /**
                  * @description `receive` adds a positive quantity, `adjust` adds a signed non-zero delta, `count` sets the level
@@ -1486,14 +1525,20 @@ export interface components {
         };
         UpdateBusiness: {
             lowStockEmails?: boolean;
+            /** @example Duka la Mama Njeri */
             name?: string;
             /** @example 254712345678 */
             phone?: string | null;
+            /**
+             * @description An IANA time zone name known to the server (tz database), e.g. Africa/Nairobi
+             * @example Africa/Nairobi
+             */
             timezone?: string;
         };
         /** @description A new password needs the current one and signs out every other session of the user. */
         UpdateMe: {
             currentPassword?: string;
+            /** @example Wanjiru Kamau */
             name?: string;
             /**
              * Format: password
@@ -1511,6 +1556,7 @@ export interface components {
              */
             cost?: number | null;
             description?: string | null;
+            /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number | null;
             name?: string;
             /**
@@ -1519,7 +1565,10 @@ export interface components {
              */
             price?: number;
             sku?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
+             */
             taxRate?: number;
             trackStock?: boolean;
             unit?: string;
@@ -1640,6 +1689,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Login"];
@@ -1811,6 +1861,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Logout"];
@@ -1961,6 +2012,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ForgotPassword"];
@@ -2111,6 +2163,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ResetPassword"];
@@ -2280,6 +2333,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Refresh"];
@@ -2451,6 +2505,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["Register"];
@@ -2734,6 +2789,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateBusiness"];
@@ -3205,6 +3261,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 65536 bytes (64kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -3400,6 +3457,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -3667,6 +3725,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -4081,6 +4140,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CategoryInput"];
@@ -4520,6 +4580,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CategoryInput"];
@@ -4680,6 +4741,137 @@ export interface operations {
             };
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getProblemType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The problem type */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProblemType"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -4976,6 +5168,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StockAdjustment"];
@@ -5725,6 +5918,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateInvite"];
@@ -6181,6 +6375,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AcceptInvite"];
@@ -6483,6 +6678,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateMe"];
@@ -6921,6 +7117,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateProduct"];
@@ -7554,6 +7751,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateProduct"];
@@ -7841,6 +8039,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The whole multipart request is at most 5308416 bytes (5184kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "multipart/form-data": components["schemas"]["ProductImageUpload"];
@@ -8124,6 +8323,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateReportExportBody"];
@@ -8857,6 +9057,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateSaleBody"];
@@ -9263,6 +9464,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReceiptEmailBody"];
@@ -9520,6 +9722,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VoidSaleBody"];
@@ -9769,6 +9972,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 5242880 bytes (5mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SyncSalesBody"];
@@ -10116,6 +10320,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateUser"];
@@ -10516,6 +10721,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {
@@ -11112,6 +11318,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": {

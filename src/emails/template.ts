@@ -99,3 +99,21 @@ export function formatDate(iso: string): string {
     timeZone: 'Africa/Nairobi',
   }).format(new Date(iso))} EAT`;
 }
+
+/**
+ * A link's `token` on a line of its own, for the text part. The link line itself may run
+ * past 76 characters, and quoted-printable then breaks it with a soft line break (and
+ * writes its `=` as `=3D`): a mail client joins it again, but a person copying the link from
+ * a plain view or the raw message gets a broken token. A 43-character token alone on its
+ * line is never wrapped, and the page the link opens also takes the code typed in.
+ */
+export function tokenFallback(link: string, what: string): string[] {
+  const url = new URL(link);
+  const token = url.searchParams.get('token');
+  if (!token) return [];
+  return [
+    '',
+    `If the link does not open, go to ${url.origin}${url.pathname} and enter this ${what} code:`,
+    token,
+  ];
+}

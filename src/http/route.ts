@@ -13,6 +13,7 @@ import { concurrencyLimit, type ConcurrencyLimit } from './middleware/concurrenc
 import { idempotency } from './middleware/idempotency.js';
 import { RATE_LIMIT_EXEMPT_PATHS } from './middleware/rate-limit.js';
 import { fromZodError } from './problem.js';
+import { refuseDeclaredOversize, sendContinue } from './refused-body.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -56,7 +57,10 @@ export interface RouteSpec<R extends RouteRequest = RouteRequest> {
   requiresActiveSubscription?: boolean;
   /** Idempotency-Key handling (API.md "Idempotency"). */
   idempotency?: 'required' | 'optional';
-  /** JSON body size limit (default 1 MB). */
+  /**
+   * Body size limit, `<n>kb` or `<n>mb` (1024-based): the JSON body (default 1mb), or the
+   * whole multipart request. Listed in the OpenAPI operation (`x-body-limit`).
+   */
   bodyLimit?: string;
   /** At most this many handled at once per process, the rest queued (503 beyond the queue). */
   concurrency?: ConcurrencyLimit;
@@ -122,7 +126,8 @@ export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContex
   // server read a megabyte, and each route has its own limit (/sales/sync takes 5 MB).
   const multipart = spec.bodyType === 'multipart';
   if (spec.concurrency) chain.push(concurrencyLimit(spec.concurrency));
-  if (spec.request?.body && !multipart) chain.push(jsonBody(spec.bodyLimit ?? '1mb'));
+  if (spec.request?.body) chain.push(bodyPreflight(routeBodyLimitBytes(spec)));
+  if (spec.request?.body && !multipart) chain.push(jsonBody(spec.bodyLimit ?? DEFAULT_BODY_LIMIT));
   chain.push(validate(multipart ? { ...spec.request, body: undefined } : (spec.request ?? {})));
   if (spec.idempotency)
     chain.push(idempotency({ required: spec.idempotency === 'required', routePath: spec.path }));
@@ -131,6 +136,29 @@ export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContex
     await spec.handler(ctx as RouteContext<RouteRequest>);
   });
   return chain;
+}
+
+export const DEFAULT_BODY_LIMIT = '1mb';
+
+/** A route's body limit in bytes ('16kb' → 16384, '5mb' → 5242880, as the body parser counts). */
+export function routeBodyLimitBytes(spec: RouteSpec): number {
+  const limit = spec.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const match = /^(\d+)(kb|mb)$/.exec(limit);
+  if (!match)
+    throw new Error(`${spec.operationId}: bodyLimit must be <n>kb or <n>mb, not ${limit}`);
+  return Number(match[1]) * (match[2] === 'kb' ? 1024 : 1024 * 1024);
+}
+
+/**
+ * Before any byte is read: a declared Content-Length over the limit is refused, and only
+ * then is a client waiting on `Expect: 100-continue` told to send the body.
+ */
+function bodyPreflight(limitBytes: number): Middleware<AppState, AppContextExtensions> {
+  return async (ctx, next) => {
+    refuseDeclaredOversize(ctx.req, limitBytes);
+    sendContinue(ctx.req);
+    await next();
+  };
 }
 
 function jsonBody(limit: string): Middleware<AppState, AppContextExtensions> {

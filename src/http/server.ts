@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { App } from '../app.js';
 import type { Lifecycle } from '../deps.js';
 import { delay } from '../lib/shutdown.js';
+import { answerClientError } from './client-errors.js';
+import { deferContinue } from './refused-body.js';
 
 export interface HttpServerOptions {
   host: string;
@@ -39,6 +41,13 @@ export async function listen(app: App, options: HttpServerOptions): Promise<Runn
       void handle(req, res);
     },
   );
+  // `Expect: 100-continue`: the route sends `100 Continue` once it means to read the body
+  // (refused-body.ts), so a too-large body is refused before the client sends it.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    deferContinue(req, res);
+    server.emit('request', req, res);
+  });
+  server.on('clientError', answerClientError);
   // Slowloris guards: headers within 20 s, the whole request within 60 s.
   server.headersTimeout = headersTimeout;
   server.requestTimeout = requestTimeout;

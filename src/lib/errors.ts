@@ -3,6 +3,7 @@
  * code is never renamed or reused; add a new one instead. Listed in the OpenAPI document.
  */
 export const PROBLEM_CODES = {
+  BAD_REQUEST: { status: 400, title: 'Bad request' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON' },
   VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
@@ -12,6 +13,7 @@ export const PROBLEM_CODES = {
   FORBIDDEN: { status: 403, title: 'Forbidden' },
   NOT_FOUND: { status: 404, title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   CONFLICT: { status: 409, title: 'Conflict' },
   IDEMPOTENCY_REQUEST_IN_PROGRESS: { status: 409, title: 'Request in progress' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
@@ -21,6 +23,7 @@ export const PROBLEM_CODES = {
   TOTALS_MISMATCH: { status: 422, title: 'Totals mismatch' },
   UNPROCESSABLE: { status: 422, title: 'Unprocessable' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  HEADERS_TOO_LARGE: { status: 431, title: 'Request header fields too large' },
   INTERNAL: { status: 500, title: 'Internal error' },
   BAD_GATEWAY: { status: 502, title: 'Upstream failure' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },

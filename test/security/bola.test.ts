@@ -151,6 +151,15 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
       anonymous: true,
     };
   },
+  // Public documentation keyed by a slug, not a business's id: nothing of B's to reach; an
+  // unknown slug is 404 like an unknown id.
+  'GET /errors/{slug}': () =>
+    Promise.resolve({
+      path: '/errors/no-such-problem',
+      legitimate: { path: '/errors/not-found', anonymous: true },
+      allowed: 200,
+      anonymous: true,
+    }),
   'GET /sales/{id}': async (b) => ({ path: `/sales/${await b.sale()}`, allowed: 200 }),
   'POST /sales/{id}/void': async (b) => ({
     path: `/sales/${await b.sale()}/void`,

@@ -1,5 +1,5 @@
 import { z } from '../../lib/zod.js';
-import { button, defineTemplate, formatDate, html, layout } from '../template.js';
+import { button, defineTemplate, formatDate, html, layout, tokenFallback } from '../template.js';
 
 export const InviteEmail = z.object({
   to: z.email(),
@@ -20,7 +20,9 @@ export const inviteTemplate = defineTemplate({
       text: [
         `${data.inviterName} invited you to join ${data.businessName} as ${data.role}.`,
         '',
-        `Accept the invitation: ${data.acceptUrl}`,
+        'Accept the invitation:',
+        data.acceptUrl,
+        ...tokenFallback(data.acceptUrl, 'invitation'),
         '',
         `The link expires ${formatDate(data.expiresAt)}. If you did not expect it, ignore this email.`,
       ].join('\n'),

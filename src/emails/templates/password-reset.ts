@@ -1,5 +1,5 @@
 import { z } from '../../lib/zod.js';
-import { button, defineTemplate, formatDate, html, layout } from '../template.js';
+import { button, defineTemplate, formatDate, html, layout, tokenFallback } from '../template.js';
 
 export const PasswordResetEmail = z.object({
   to: z.email(),
@@ -18,7 +18,9 @@ export const passwordResetTemplate = defineTemplate({
       text: [
         `Hello ${data.name},`,
         '',
-        `Set a new password here: ${data.resetUrl}`,
+        'Set a new password here:',
+        data.resetUrl,
+        ...tokenFallback(data.resetUrl, 'reset'),
         '',
         `The link works once and expires ${formatDate(data.expiresAt)}.`,
         'If you did not ask for it, ignore this email: your password stays the same.',

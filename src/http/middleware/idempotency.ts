@@ -41,7 +41,7 @@ export function idempotency(
   return async (ctx, next) => {
     const auth = ctx.state.auth;
     if (!auth) throw new Error('idempotency() requires an authenticated route');
-    const key = readKey(ctx.get('idempotency-key'), options.required);
+    const key = readKey(ctx.headers['idempotency-key'], options.required);
     if (key === undefined) {
       await next();
       return;
@@ -158,8 +158,9 @@ async function release(db: AppContextExtensions['deps']['db'], where: ReturnType
     .catch(() => undefined);
 }
 
-function readKey(header: string, required: boolean): string | undefined {
-  if (header === '') {
+/** The header as sent: absent (undefined) is not the same as present but empty. */
+function readKey(sent: string | string[] | undefined, required: boolean): string | undefined {
+  if (sent === undefined) {
     if (!required) return undefined;
     throw validationFailed(
       [
@@ -172,6 +173,8 @@ function readKey(header: string, required: boolean): string | undefined {
       'This operation requires an Idempotency-Key header',
     );
   }
+  // Node joins repeated Idempotency-Key headers with ", " (not a valid key: refused below).
+  const header = Array.isArray(sent) ? sent.join(', ') : sent;
   // A double-quoted value (structured-header string) is the same key.
   const key =
     header.length >= 2 && header.startsWith('"') && header.endsWith('"')

@@ -111,7 +111,7 @@ const forgotRoute = defineRoute({
   operationId: 'forgotPassword',
   summary: 'Email a password-reset link (always 202)',
   description:
-    'When an active account has this email, a single-use link `${PUBLIC_URL}/reset-password?token=…` ' +
+    'When an active account has this email, a single-use link `${APP_URL}/reset-password?token=…` ' +
     'valid for 1 hour is emailed. The answer never says whether the account exists.',
   tags: TAGS,
   access: 'public',

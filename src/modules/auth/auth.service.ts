@@ -163,7 +163,7 @@ export async function requestPasswordReset(
       payload: {
         to: account.email,
         name: account.name,
-        resetUrl: `${deps.config.publicUrl}/reset-password?token=${encodeURIComponent(token)}`,
+        resetUrl: `${deps.config.appUrl}/reset-password?token=${encodeURIComponent(token)}`,
         expiresAt: expiresAt.toISOString(),
       },
     });

@@ -1,5 +1,5 @@
 import { SUBSCRIPTION_PLANS } from '../../db/schema/index.js';
-import { timestamp, z } from '../../lib/zod.js';
+import { NO_CONTROL_CHARACTERS, timestamp, z } from '../../lib/zod.js';
 
 const isTimeZone = (value: string) => {
   try {
@@ -10,6 +10,13 @@ const isTimeZone = (value: string) => {
   }
 };
 
+/**
+ * The shape of an IANA time zone name (Area/Location, Etc/GMT+3, UTC); which names exist is
+ * then Intl's call. Also keeps out the UTC offsets (+03:00) that Intl accepts but that are
+ * not zones (no daylight rules, no history).
+ */
+const IANA_TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
+
 const BUSINESS_NAME_MAX = 120;
 const PHONE_MAX = 16;
 const TIMEZONE_MAX = 64;
@@ -19,7 +26,8 @@ export const BusinessName = z
   .trim()
   .min(1)
   .max(BUSINESS_NAME_MAX)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+  .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
+  .openapi({ example: 'Duka la Mama Njeri' });
 
 export const PhoneNumber = z
   .string()
@@ -48,7 +56,13 @@ export const UpdateBusinessBody = z
     timezone: z
       .string()
       .max(TIMEZONE_MAX)
+      .regex(IANA_TIME_ZONE, 'must be an IANA time zone such as Africa/Nairobi')
       .refine(isTimeZone, 'must be an IANA time zone such as Africa/Nairobi')
+      .openapi({
+        description:
+          'An IANA time zone name known to the server (tz database), e.g. Africa/Nairobi',
+        example: 'Africa/Nairobi',
+      })
       .optional(),
     lowStockEmails: z.boolean().optional(),
   })

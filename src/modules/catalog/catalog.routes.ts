@@ -13,6 +13,7 @@ import {
   UpdateProductBody,
 } from './catalog.schemas.js';
 import * as catalog from './catalog.service.js';
+import { MAX_IMAGE_REQUEST_BYTES } from './image-limits.js';
 import { uploadProductImage } from './product-image.service.js';
 import { categoryRoutes } from './category.routes.js';
 
@@ -141,17 +142,13 @@ const uploadImage = defineRoute({
   access: 'catalog:write',
   requiresActiveSubscription: true,
   bodyType: 'multipart',
+  bodyLimit: `${MAX_IMAGE_REQUEST_BYTES / 1024}kb`,
   request: { params: ProductParams, body: ImageUploadBody },
   problems: ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'VALIDATION_FAILED'],
   responses: { 200: { description: 'The product with its new imageUrl', schema: ProductSchema } },
   handler: async (ctx) => {
-    try {
-      ctx.body = await uploadProductImage(ctx.deps, requireAuth(ctx), ctx.input.params.id, ctx.req);
-    } catch (error) {
-      // The client may still be sending: answer and close rather than read the rest.
-      if (!ctx.req.complete) ctx.set('Connection', 'close');
-      throw error;
-    }
+    // A refusal while the client is still sending is answered by answerRefusedBodies().
+    ctx.body = await uploadProductImage(ctx.deps, requireAuth(ctx), ctx.input.params.id, ctx.req);
   },
 });
 

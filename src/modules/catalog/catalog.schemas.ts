@@ -1,5 +1,5 @@
 import { NextCursor, pageItems } from '../../lib/cursor.js';
-import { timestamp, z } from '../../lib/zod.js';
+import { threeDecimals, timestamp, z } from '../../lib/zod.js';
 import { MAX_IMAGE_BYTES } from './image-limits.js';
 
 /** Quantities: numbers with at most 3 decimals (numeric(14,3)), never strings. */
@@ -8,7 +8,8 @@ export const hasAtMost3Decimals = (value: number) =>
 export const QuantityValue = z
   .number()
   .refine(Number.isFinite, 'must be a finite number')
-  .refine(hasAtMost3Decimals, 'must have at most 3 decimals');
+  .refine(hasAtMost3Decimals, 'must have at most 3 decimals')
+  .openapi({ description: 'At most 3 decimals (0.5 kg)', ...threeDecimals });
 
 const MAX_MONEY = 1_000_000_000;
 const Money = z.int().min(0).max(MAX_MONEY).meta({ description: 'Minor units (cents)' });
@@ -63,7 +64,11 @@ const productFields = {
   categoryId: Id,
   price: Money,
   cost: Money,
-  taxRate: z.int().min(0).max(10_000),
+  taxRate: z
+    .int()
+    .min(0)
+    .max(10_000)
+    .meta({ description: 'VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt' }),
   unit: z.string().trim().min(1).max(UNIT_MAX),
   trackStock: z.boolean(),
   lowStockThreshold: QuantityValue.min(0).max(1_000_000),

@@ -12,10 +12,8 @@ import type { AppDeps } from '../../deps.js';
 import { AppError, validationFailed } from '../../lib/errors.js';
 import type { Product } from './catalog.schemas.js';
 import { assertProductExists, setProductImage, type Caller } from './catalog.service.js';
-import { MAX_IMAGE_BYTES } from './image-limits.js';
+import { MAX_IMAGE_BYTES, MAX_IMAGE_REQUEST_BYTES } from './image-limits.js';
 
-/** Room for the multipart framing and a few small fields around the file. */
-const MAX_REQUEST_BYTES = MAX_IMAGE_BYTES + 64 * 1024;
 /** Enough leading bytes for file-type to recognise any format it knows. */
 const SNIFF_BYTES = 4100;
 const ALLOWED: Record<string, string> = {
@@ -71,7 +69,7 @@ function receiveImage(
     );
   }
   const declared = Number(headers['content-length'] ?? 0);
-  if (declared > MAX_REQUEST_BYTES) {
+  if (declared > MAX_IMAGE_REQUEST_BYTES) {
     return Promise.reject(tooLarge());
   }
   let parser: busboy.Busboy;
@@ -150,7 +148,7 @@ function receiveImage(
     let received = 0;
     request.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      if (received > MAX_REQUEST_BYTES) finish(tooLarge());
+      if (received > MAX_IMAGE_REQUEST_BYTES) finish(tooLarge());
     });
     request.pipe(parser);
   });

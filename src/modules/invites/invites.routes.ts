@@ -28,7 +28,7 @@ const createInviteRoute = defineRoute({
   summary: 'Invite someone by email (7 days)',
   description:
     'Managers may invite cashiers; owners managers too (a manager inviting a manager is 403). ' +
-    'Emails `${PUBLIC_URL}/invite/accept?token=…`. A new invite for the same email replaces a ' +
+    'Emails `${APP_URL}/invite/accept?token=…` (APP_URL defaults to PUBLIC_URL, where the API serves the page). A new invite for the same email replaces a ' +
     'pending one; an email that already has an account is 409.',
   tags: TAGS,
   access: 'invites:cashier',

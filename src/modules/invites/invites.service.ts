@@ -105,7 +105,7 @@ export async function createInvite(
         businessName: business.name,
         inviterName: inviter?.name ?? business.name,
         role: input.role,
-        acceptUrl: `${deps.config.publicUrl}/invite/accept?token=${encodeURIComponent(token)}`,
+        acceptUrl: `${deps.config.appUrl}/invite/accept?token=${encodeURIComponent(token)}`,
         expiresAt: expiresAt.toISOString(),
       },
     });

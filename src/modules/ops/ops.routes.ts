@@ -1,9 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { defineRoute } from '../../http/route.js';
-import { AppError } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
 import { metricsRegistry } from '../../lib/metrics.js';
 import { z } from '../../lib/zod.js';
-import { HealthResponse, ReadyResponse } from './ops.schemas.js';
+import {
+  HealthResponse,
+  ProblemTypeParams,
+  ProblemTypeResponse,
+  ReadyResponse,
+} from './ops.schemas.js';
+import { findProblemType, problemTypePage } from './problem-types.js';
 import { checkReadiness } from './ops.service.js';
 
 const health = defineRoute({
@@ -41,6 +47,33 @@ const ready = defineRoute({
   },
 });
 
+const problemType = defineRoute({
+  method: 'get',
+  path: '/errors/{slug}',
+  operationId: 'getProblemType',
+  summary: 'What a problem type means: every problem document’s `type` URI resolves here',
+  description:
+    'JSON by default; an HTML page when the client prefers text/html (a browser following the link).',
+  tags: ['Operations'],
+  access: 'public',
+  request: { params: ProblemTypeParams },
+  responses: {
+    200: { description: 'The problem type', schema: ProblemTypeResponse },
+  },
+  handler: (ctx) => {
+    const problem = findProblemType(ctx.input.params.slug);
+    if (!problem) throw notFound('Problem type');
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.vary('Accept');
+    if (ctx.accepts('json', 'html') === 'html') {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = problemTypePage(problem);
+      return;
+    }
+    ctx.body = problem;
+  },
+});
+
 const metrics = defineRoute({
   method: 'get',
   path: '/metrics',
@@ -72,4 +105,4 @@ function tokenMatches(header: string, expected: string): boolean {
   return given.length === wanted.length && timingSafeEqual(given, wanted);
 }
 
-export const opsRoutes = [health, ready, metrics];
+export const opsRoutes = [health, ready, metrics, problemType];

@@ -1,6 +1,6 @@
 import { ProblemSchema } from '../../openapi.js';
 import { MAX_CURSOR_LENGTH, NextCursor, pageItems } from '../../lib/cursor.js';
-import { timestamp, z } from '../../lib/zod.js';
+import { anyUuid, threeDecimals, timestamp, z } from '../../lib/zod.js';
 import { PAYMENT_METHODS, SALE_STATUSES } from '../../db/schema/index.js';
 import { MAX_SALE_AMOUNT, hasAtMostThreeDecimals } from './sales.rules.js';
 
@@ -32,7 +32,8 @@ const SaleLineInput = z.strictObject({
     .refine(hasAtMostThreeDecimals, { message: 'At most 3 decimals' })
     .describe(
       '> 0, ≤ 1,000,000, at most 3 decimals (0.5 kg). Returns are voids, not negative lines.',
-    ),
+    )
+    .openapi(threeDecimals),
   unitPrice: cents(
     'The price the customer paid per unit, VAT-inclusive; omitted → the current catalog price',
   )
@@ -55,9 +56,9 @@ const PaymentInput = z.strictObject({
 
 export const CreateSaleBody = z
   .strictObject({
-    clientRequestId: z
-      .uuid()
-      .describe('Made by the POS when the sale is rung up (any UUID version); the idempotency key'),
+    clientRequestId: anyUuid().describe(
+      'Made by the POS when the sale is rung up (any UUID version); the idempotency key',
+    ),
     occurredAt: timestamp({ offset: true }).describe(
       'When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future',
     ),
@@ -108,7 +109,7 @@ export const Sale = z
     id: z.uuid(),
     number: z.int().min(1).describe('Gap-free per-business sequence, assigned on acceptance'),
     receiptNumber: z.string().max(RECEIPT_NUMBER_MAX).nullable(),
-    clientRequestId: z.uuid(),
+    clientRequestId: anyUuid(),
     status: z.enum(SALE_STATUSES),
     occurredAt: timestamp(),
     receivedAt: timestamp(),

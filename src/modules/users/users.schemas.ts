@@ -1,6 +1,6 @@
 import { ROLES, USER_STATUSES } from '../../db/schema/index.js';
 import { PageQuery, pageSchema } from '../../lib/cursor.js';
-import { timestamp, z } from '../../lib/zod.js';
+import { NO_CONTROL_CHARACTERS, timestamp, z } from '../../lib/zod.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.js';
 import { PERMISSIONS, type Permission } from '../auth/permissions.js';
 import { Business } from '../business/business.schemas.js';
@@ -20,7 +20,8 @@ export const PersonName = z
   .trim()
   .min(1)
   .max(PERSON_NAME_MAX)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+  .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters')
+  .openapi({ example: 'Wanjiru Kamau' });
 
 export const User = z
   .object({
