@@ -4,7 +4,7 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { applyStockMovements, lockProducts } from './sales-write.repo.js';
+import { applyStockMovements, lockProducts } from './sale-write.repo.js';
 import {
   findBusinessName,
   findSaleRow,
@@ -118,7 +118,7 @@ export async function voidSale(
           const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
           const giveBack = -Math.round(movement.delta * 1000);
           return {
-            movementId: newId(),
+            id: newId(),
             saleId: id,
             productId: movement.productId,
             delta: giveBack / 1000,
