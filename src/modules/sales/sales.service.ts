@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
 import { SALES_CLIENT_REQUEST_UNIQUE } from '../../db/schema/index.js';
-import { violatedUniqueConstraint } from '../../db/unique-violation.js';
+import { violatedUniqueConstraint } from '../../db/pg-errors.js';
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
@@ -16,11 +17,6 @@ import {
 } from './sale-write.repo.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
-
-export interface Actor {
-  businessId: string;
-  userId: string;
-}
 
 /** What became of one sale: recorded now, recorded before (a replay), or refused. */
 export type SaleOutcome =
@@ -51,7 +47,7 @@ interface SaleRequest {
  */
 export async function recordSales(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   bodies: CreateSaleBody[],
 ): Promise<SaleOutcome[]> {
   const requests = bodies.map((body) => ({ body, requestHash: hashSaleBody(body) }));
@@ -64,7 +60,7 @@ export async function recordSales(
   const outcomes = new Map<SaleRequest, SaleOutcome>();
   if (together.length > 1) {
     try {
-      const recorded = await recordTogether(deps, actor, together);
+      const recorded = await recordTogether(deps, caller, together);
       together.forEach((request, index) => outcomes.set(request, recorded[index] as SaleOutcome));
     } catch (error) {
       if (violatedUniqueConstraint(error) !== SALES_CLIENT_REQUEST_UNIQUE)
@@ -72,7 +68,7 @@ export async function recordSales(
     }
   }
   for (const request of requests)
-    if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, actor, request));
+    if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, caller, request));
   return requests.map((request) => outcomes.get(request) as SaleOutcome);
 }
 
@@ -90,12 +86,12 @@ export interface SyncItemResult {
  */
 export async function syncSales(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   items: unknown[],
 ): Promise<SyncItemResult[]> {
   const parsed = items.map((item) => ({ item, result: CreateSaleBody.safeParse(item) }));
   const bodies = parsed.flatMap(({ result }) => (result.success ? [result.data] : []));
-  const recorded = (await recordSales(deps, actor, bodies)).values();
+  const recorded = (await recordSales(deps, caller, bodies)).values();
   return parsed.map(({ item, result }): SyncItemResult => {
     if (result.success) {
       const outcome = recorded.next().value as SaleOutcome;
@@ -118,10 +114,10 @@ export async function syncSales(
 /** POST /sales: a batch of one, its refusal thrown (the route answers it). */
 export async function createSale(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   body: CreateSaleBody,
 ): Promise<{ status: 'created' | 'duplicate'; sale: Sale }> {
-  const [outcome] = await recordSales(deps, actor, [body]);
+  const [outcome] = await recordSales(deps, caller, [body]);
   if (!outcome) throw new Error('one outcome per sale');
   if (outcome.status === 'rejected') throw outcome.error;
   return outcome;
@@ -145,40 +141,44 @@ export const hashSaleBody = (body: CreateSaleBody): string =>
 /** One sale on its own; where it lost a race (or failed a rule the winner passed), the winner's sale. */
 async function recordAlone(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   request: SaleRequest,
 ): Promise<SaleOutcome> {
   const { clientRequestId } = request.body;
   try {
-    const [outcome] = await recordTogether(deps, actor, [request]);
+    const [outcome] = await recordTogether(deps, caller, [request]);
     if (!outcome) throw new Error('one outcome per sale');
     const brokeARule = outcome.status === 'rejected' && isUnprocessable(outcome.error);
     if (!brokeARule) return outcome;
-    return (await winnerOf(deps, actor, request)) ?? outcome;
+    return (await winnerOf(deps, caller, request)) ?? outcome;
   } catch (error) {
     if (violatedUniqueConstraint(error) !== SALES_CLIENT_REQUEST_UNIQUE)
       return { clientRequestId, status: 'rejected', error };
-    return (await winnerOf(deps, actor, request)) ?? { clientRequestId, status: 'rejected', error };
+    return (
+      (await winnerOf(deps, caller, request)) ?? { clientRequestId, status: 'rejected', error }
+    );
   }
 }
 
 const isUnprocessable = (error: unknown) => error instanceof AppError && error.status === 422;
 
-async function winnerOf(deps: AppDeps, actor: Actor, request: SaleRequest) {
-  const [winner] = await findStoredSales(deps.db, actor.businessId, [request.body.clientRequestId]);
+async function winnerOf(deps: AppDeps, caller: Caller, request: SaleRequest) {
+  const [winner] = await findStoredSales(deps.db, caller.businessId, [
+    request.body.clientRequestId,
+  ]);
   return winner && replay(request, winner);
 }
 
 /** Steps 1–4 for sales with distinct clientRequestIds; throws the unique violation of a race. */
 async function recordTogether(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   requests: SaleRequest[],
 ): Promise<SaleOutcome[]> {
   const productIds = productIdsOf(requests);
   const { stored, products } = await lookUpSales(
     deps.db,
-    actor.businessId,
+    caller.businessId,
     requests.map((request) => request.body.clientRequestId),
     productIds,
   );
@@ -189,12 +189,12 @@ async function recordTogether(
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.db, actor, fresh, products)) ??
+      : ((await draftAndWrite(deps, deps.db, caller, fresh, products)) ??
         (await deps.db.transaction(async (tx) => {
           // The catalog write order first, then product row locks (catalog.repo.ts).
-          await beginCatalogWrite(tx, actor.businessId);
-          const locked = await lockProducts(tx, actor.businessId, productIds);
-          const again = await draftAndWrite(deps, tx, actor, fresh, locked);
+          await beginCatalogWrite(tx, caller.businessId);
+          const locked = await lockProducts(tx, caller.businessId, productIds);
+          const again = await draftAndWrite(deps, tx, caller, fresh, locked);
           if (!again) throw new Error('a product changed while locked');
           return again;
         })));
@@ -212,13 +212,13 @@ async function recordTogether(
 async function draftAndWrite(
   deps: AppDeps,
   db: DbOrTx,
-  actor: Actor,
+  caller: Caller,
   requests: SaleRequest[],
   products: LockedProduct[],
 ): Promise<SaleOutcome[] | null> {
   const context = {
-    businessId: actor.businessId,
-    cashierId: actor.userId,
+    businessId: caller.businessId,
+    cashierId: caller.userId,
     receivedAt: deps.clock(),
     products: new Map(products.map((product) => [product.id, product])),
     levels: new Map<string, number>(),
@@ -238,8 +238,8 @@ async function draftAndWrite(
     drafts.length === 0
       ? []
       : await writeSales(db, {
-          businessId: actor.businessId,
-          createdBy: actor.userId,
+          businessId: caller.businessId,
+          createdBy: caller.userId,
           drafts,
           payloads,
           products,
