@@ -4,6 +4,8 @@
 import { loadConfig } from '../src/config.js';
 import { closeDeps, createDeps } from '../src/deps.js';
 import { createLogger } from '../src/lib/logger.js';
+import { asCaller } from '../src/modules/auth/caller.js';
+import { permissionsOf } from '../src/modules/auth/permissions.js';
 import { getSalesSummary } from '../src/modules/reports/reports.service.js';
 import { SUMMARY_GROUPS } from '../src/modules/reports/reports.schemas.js';
 import { seedShop } from './lib/sales-seed.js';
@@ -23,7 +25,15 @@ const config = loadConfig({
   JWT_SECRET: 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
 });
 const deps = createDeps({ config, logger: createLogger(config), databaseUrl: shop.databaseUrl });
-const reader = { businessId: shop.businessId, userId: shop.cashierId, timezone: 'Africa/Nairobi' };
+// The summary is read as a manager would (the bench signs no one in: the caller is made here).
+const caller = asCaller({
+  businessId: shop.businessId,
+  userId: shop.cashierId,
+  sessionId: shop.cashierId,
+  role: 'manager',
+  permissions: permissionsOf('manager'),
+  businessTimezone: 'Africa/Nairobi',
+});
 
 try {
   // With one business holding most of the table the planner rightly scans it all for a
@@ -51,7 +61,7 @@ try {
       let count = 0;
       for (let run = 0; run < runs; run++) {
         const start = performance.now();
-        const summary = await getSalesSummary(deps, reader, { from, to, groupBy });
+        const summary = await getSalesSummary(deps, caller, { from, to, groupBy });
         times.push(performance.now() - start);
         rows = summary.rows.length;
         count = summary.totals.count;

@@ -47,6 +47,8 @@ function compiledStatement<Row, Params extends Record<string, unknown>>(
 ): (db: DbOrTx, params: Params) => Promise<Row[]> {
   const query = dialect.sqlToQuery(build((key) => sql.placeholder(key)));
   return async (db, params) => {
+    // Drizzle's internal session API (no public one runs a raw `sql` statement by name);
+    // test/foundation/named-statement.test.ts fails first if an upgrade changes it.
     const statement = db._.session.prepareQuery(query, undefined, name, false);
     const result = (await statement.execute(params)) as { rows: Row[] };
     return result.rows;

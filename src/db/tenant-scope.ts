@@ -6,18 +6,14 @@ declare const tenantBrand: unique symbol;
 /**
  * The business a repo call acts for. Repos that touch tenant data take a `TenantScope`
  * instead of a bare id string, and a scope can only be made from a verified source: the
- * caller's `AuthContext` (its business comes from the signed token and the database, never
- * from a path, query or body) or a row the service itself just read or created. Passing
- * `ctx.input.params.businessId` by mistake does not type-check.
+ * Caller (modules/auth/caller.ts: its business comes from the signed token and the
+ * database, never from a path, query or body, and a Caller is a TenantScope) or a row the
+ * service itself just read or created. Passing `ctx.input.params.businessId` by mistake
+ * does not type-check.
  */
 export interface TenantScope {
   readonly businessId: string;
   readonly [tenantBrand]: true;
-}
-
-/** The scope of an authenticated caller (`requireAuth(ctx)` or anything carrying its businessId). */
-export function scopeOf(auth: { readonly businessId: string }): TenantScope {
-  return { businessId: auth.businessId } as TenantScope;
 }
 
 /**

@@ -1,19 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { ParameterizedContext } from 'koa';
 import type { AppDeps } from '../deps.js';
-import type { Role } from '../db/schema/index.js';
-import type { Permission } from '../modules/auth/permissions.js';
+import type { Caller } from '../modules/auth/caller.js';
 import type { SubscriptionStatus } from '../modules/business/subscription.rules.js';
 
-/** Who is calling, resolved by authenticate() from the token and the current database row. */
-export interface AuthContext {
-  userId: string;
-  businessId: string;
-  role: Role;
-  sessionId: string;
-  permissions: ReadonlySet<Permission>;
-  subscriptionStatus: SubscriptionStatus;
-  businessTimezone: string;
+/**
+ * Who is calling, resolved by authenticate() from the token and the current database row:
+ * the Caller every service takes, plus what only the route guards need.
+ */
+export interface AuthContext extends Caller {
+  readonly subscriptionStatus: SubscriptionStatus;
 }
 
 export interface AppState {

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  findPgError,
+  isStatementTimeout,
+  isTransientPgError,
+  type PgErrorLike,
+} from '../db/pg-errors.js';
 import { AppError, PROBLEM_CODES, type FieldError, type ProblemCode } from '../lib/errors.js';
 
 export interface ProblemDocument {
@@ -76,12 +82,17 @@ export function toProblem(error: unknown, requestId: string): Problem {
 }
 
 /**
- * The database could not be reached or dropped the connection (or a serialization/deadlock
- * abort): the same statement may well succeed a moment later.
+ * Per-item results of a batch answered 200 (e.g. `/sales/sync`), each failed item's error
+ * turned into the problem document the single request would have answered: batch routes
+ * hand their results here instead of mapping errors themselves.
  */
-export function isTransientDatabaseError(error: unknown): boolean {
-  const pgError = findPgError(error);
-  return pgError !== undefined && fromPgError(pgError)?.code === 'SERVICE_UNAVAILABLE';
+export function withProblemDocuments<T extends { error?: unknown }>(
+  items: T[],
+  requestId: string,
+): (Omit<T, 'error'> & { error?: ProblemDocument })[] {
+  return items.map(({ error, ...item }) =>
+    error === undefined ? item : { ...item, error: toProblem(error, requestId).body },
+  );
 }
 
 function toAppError(error: unknown): AppError | undefined {
@@ -205,58 +216,8 @@ function pick(record: Record<string, string>, names: string[]): Record<string, s
   );
 }
 
-interface PgErrorLike {
-  code: string;
-  constraint?: string;
-}
-
-const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-]);
-
-/** drizzle wraps driver errors (DrizzleQueryError); look through the cause chain. */
-function findPgError(error: unknown): PgErrorLike | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    if (typeof current === 'object') {
-      const candidate = current as {
-        code?: unknown;
-        severity?: unknown;
-        message?: unknown;
-        cause?: unknown;
-      };
-      if (
-        typeof candidate.code === 'string' &&
-        (candidate.severity !== undefined || CONNECTION_ERROR_CODES.has(candidate.code))
-      ) {
-        return candidate as PgErrorLike;
-      }
-      if (typeof candidate.message === 'string' && isPoolConnectionFailure(candidate.message)) {
-        return { code: 'ECONNREFUSED' };
-      }
-      current = candidate.cause;
-    } else {
-      return undefined;
-    }
-  }
-  return undefined;
-}
-
-function isPoolConnectionFailure(message: string): boolean {
-  return (
-    message.includes('timeout exceeded when trying to connect') ||
-    message.includes('Connection terminated') ||
-    message.includes('Client has encountered a connection error')
-  );
-}
-
 function fromPgError(error: PgErrorLike): AppError | undefined {
-  const { code } = error;
-  if (code === '23505') {
+  if (error.code === '23505') {
     return new AppError('CONFLICT', 'A record with the same unique value already exists', {
       errors: error.constraint
         ? [
@@ -269,22 +230,14 @@ function fromPgError(error: PgErrorLike): AppError | undefined {
         : undefined,
     });
   }
-  // Connection loss, admin shutdown, too many connections, serialization and deadlock:
-  // transient by nature, so the client should retry the same request.
-  if (
-    CONNECTION_ERROR_CODES.has(code) ||
-    code.startsWith('08') ||
-    code.startsWith('57P') ||
-    code === '53300' ||
-    code === '40001' ||
-    code === '40P01'
-  ) {
-    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
+  if (isStatementTimeout(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'The request took too long; retry shortly', {
       retryable: true,
     });
   }
-  if (code === '57014') {
-    return new AppError('SERVICE_UNAVAILABLE', 'The request took too long; retry shortly', {
+  // The client should retry the same request.
+  if (isTransientPgError(error)) {
+    return new AppError('SERVICE_UNAVAILABLE', 'The database is unavailable; retry shortly', {
       retryable: true,
     });
   }

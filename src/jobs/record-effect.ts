@@ -1,4 +1,4 @@
-import { isTransientDatabaseError } from '../http/problem.js';
+import { isTransientDatabaseError } from '../db/pg-errors.js';
 import { retryWhile } from '../lib/retry.js';
 
 /**

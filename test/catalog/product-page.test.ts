@@ -60,12 +60,7 @@ describe('GET /products rendered by PostgreSQL', () => {
     await adjust(http, shop.owner, [
       { productId: full.id, type: 'receive', quantity: 1.125 },
     ]).expect(201);
-    await setProductImage(
-      deps,
-      { businessId: shop.id, userId: shop.owner.id },
-      full.id,
-      'images/ab.png',
-    );
+    await setProductImage(deps, shop.owner.caller, full.id, 'images/ab.png');
     const archived = await createProduct(http, shop.owner, { name: 'Gone', sku: 'GONE' });
     await http.delete(`/products/${archived.id}`).set('Authorization', shop.owner.auth).expect(204);
     const inOrder = [bare.id, full.id, archived.id]; // (updatedAt, id): the order of the last writes

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { AppDeps } from '../../src/deps.js';
 import { authSessions, businesses, users, type Role } from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
+import { asCaller, type Caller } from '../../src/modules/auth/caller.js';
 import { hashPassword } from '../../src/modules/auth/password.js';
+import { permissionsOf } from '../../src/modules/auth/permissions.js';
 import { trialEnd } from '../../src/modules/business/subscription.rules.js';
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
@@ -19,6 +21,8 @@ export interface TestUser {
   token: string;
   /** `Authorization` header value. */
   auth: string;
+  /** The user as a service's caller (what authenticate() makes of `auth`). */
+  caller: Caller;
 }
 
 export interface TestBusiness {
@@ -54,7 +58,9 @@ export async function createBusiness(
     currentPeriodEnd: overrides.currentPeriodEnd ?? trialEnd(now),
   });
   const [owner, manager, cashier, cashier2] = await Promise.all(
-    (['owner', 'manager', 'cashier', 'cashier'] as const).map((role) => createUser(deps, id, role)),
+    (['owner', 'manager', 'cashier', 'cashier'] as const).map((role) =>
+      createUser(deps, id, role, undefined, overrides.timezone),
+    ),
   );
   return { id, name, owner: owner!, manager: manager!, cashier: cashier!, cashier2: cashier2! };
 }
@@ -65,6 +71,7 @@ export async function createUser(
   businessId: string,
   role: Role,
   name?: string,
+  businessTimezone = 'Africa/Nairobi',
 ): Promise<TestUser> {
   const userId = newId();
   const email = `${role}-${randomUUID()}@example.test`;
@@ -84,5 +91,13 @@ export async function createUser(
     expiresAt: new Date(deps.clock().getTime() + deps.config.auth.refreshTokenTtlSeconds * 1000),
   });
   const token = await deps.accessTokens.sign({ userId, businessId, role, sessionId }, deps.clock());
-  return { id: userId, email, role, sessionId, token, auth: `Bearer ${token}` };
+  const caller = asCaller({
+    businessId,
+    userId,
+    sessionId,
+    role,
+    permissions: permissionsOf(role),
+    businessTimezone,
+  });
+  return { id: userId, email, role, sessionId, token, auth: `Bearer ${token}`, caller };
 }

@@ -59,7 +59,7 @@ afterAll(async () => {
 describe('the worker process', () => {
   it('relays committed events and emails to their peers, then shuts down cleanly on SIGTERM', async () => {
     const business = await createBusiness(deps);
-    const webhook = await createWebhook(deps, business.id, {
+    const webhook = await createWebhook(deps, business.owner.caller, {
       url: receiver.url,
       events: ['sale.created'],
     });

@@ -104,15 +104,20 @@ describe('a worker SIGKILLed in the middle of a webhook delivery', () => {
 
   it('lets the other worker complete the job after the lock expires; the effect happens once', async () => {
     const business = await createBusiness(stack.deps);
-    const endpoint = await createWebhook(stack.deps, business.id, {
+    const endpoint = await createWebhook(stack.deps, business.owner.caller, {
       url: receiver.url,
       events: ['sale.created'],
     });
     receiver.setSecret(endpoint.secret);
     const product = await createProduct(stack.deps, business.id, business.manager.id);
-    const actor = { businessId: business.id, userId: business.cashier.id };
     const sell = async () =>
-      (await createSale(stack.deps, actor, CreateSaleBody.parse(saleBody([{ product }])))).sale.id;
+      (
+        await createSale(
+          stack.deps,
+          business.cashier.caller,
+          CreateSaleBody.parse(saleBody([{ product }])),
+        )
+      ).sale.id;
     const saleIds = [await sell()];
 
     // The delivery reaches the receiver and is held there; find the worker that sent it.

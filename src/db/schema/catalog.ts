@@ -142,3 +142,7 @@ export const stockMovements = pgTable(
       .where(sql`${table.saleId} is not null`),
   ],
 );
+
+/** One row type per table, as Drizzle reads it. */
+export type ProductRow = typeof products.$inferSelect;
+export type StockMovementRow = typeof stockMovements.$inferSelect;

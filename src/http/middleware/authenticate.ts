@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AppError, forbidden, unauthenticated } from '../../lib/errors.js';
 import { findAuthState } from '../../modules/auth/auth-lookup.repo.js';
+import { asCaller } from '../../modules/auth/caller.js';
 import { permissionsOf, type Permission } from '../../modules/auth/permissions.js';
 import { subscriptionStatus } from '../../modules/business/subscription.rules.js';
 import {
@@ -30,7 +31,7 @@ export function authenticate(): Middleware<AppState, AppContextExtensions> {
     ) {
       throw new AppError('UNAUTHENTICATED', 'This session is no longer valid; sign in again');
     }
-    ctx.state.auth = {
+    ctx.state.auth = asCaller({
       userId: claims.userId,
       businessId: claims.businessId,
       sessionId: claims.sessionId,
@@ -39,7 +40,7 @@ export function authenticate(): Middleware<AppState, AppContextExtensions> {
       permissions: permissionsOf(state.role),
       subscriptionStatus: subscriptionStatus(state.subscriptionPlan, state.currentPeriodEnd, now),
       businessTimezone: state.timezone,
-    };
+    });
     (ctx.req as RequestWithLogContext)[LOG_CONTEXT] = {
       businessId: claims.businessId,
       userId: claims.userId,

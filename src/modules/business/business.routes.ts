@@ -1,6 +1,5 @@
 import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
-import { scopeOf } from '../../db/tenant-scope.js';
 import { requestMetaOf } from '../audit/audit.service.js';
 import { Business, Subscription, UpdateBusinessBody } from './business.schemas.js';
 import {
@@ -21,7 +20,7 @@ const getBusiness = defineRoute({
   responses: { 200: { description: 'The business', schema: Business } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = presentBusiness(await getBusinessRow(ctx.deps.db, scopeOf(auth)));
+    ctx.body = presentBusiness(await getBusinessRow(ctx.deps.db, auth));
   },
 });
 
@@ -36,12 +35,7 @@ const patchBusiness = defineRoute({
   responses: { 200: { description: 'The updated business', schema: Business } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await updateBusiness(
-      ctx.deps,
-      scopeOf(auth),
-      { userId: auth.userId, meta: requestMetaOf(ctx) },
-      ctx.input.body,
-    );
+    ctx.body = await updateBusiness(ctx.deps, auth, requestMetaOf(ctx), ctx.input.body);
   },
 });
 
@@ -57,7 +51,7 @@ const getBusinessSubscription = defineRoute({
   access: 'authenticated',
   responses: { 200: { description: 'The subscription', schema: Subscription } },
   handler: async (ctx) => {
-    ctx.body = await getSubscription(ctx.deps, scopeOf(requireAuth(ctx)));
+    ctx.body = await getSubscription(ctx.deps, requireAuth(ctx));
   },
 });
 

@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
 import type { TenantScope } from '../../db/tenant-scope.js';
 import { newId } from '../../lib/ids.js';
@@ -51,14 +52,14 @@ export function getBusinessRow(db: DbOrTx, scope: TenantScope): Promise<Business
 /** Changes the business settings (owner) and records who changed what. */
 export async function updateBusiness(
   deps: AppDeps,
-  scope: TenantScope,
-  actor: { userId: string; meta: RequestMeta },
+  caller: Caller,
+  meta: RequestMeta,
   patch: UpdateBusinessBody,
 ): Promise<Business> {
   const now = deps.clock();
   return deps.db.transaction(async (tx) => {
-    const before = await findBusiness(tx, scope);
-    const row = await updateBusinessRow(tx, scope, patch, now);
+    const before = await findBusiness(tx, caller);
+    const row = await updateBusinessRow(tx, caller, patch, now);
     const changed = Object.fromEntries(
       Object.keys(patch)
         .filter((key) => before[key as keyof typeof patch] !== row[key as keyof typeof patch])
@@ -69,14 +70,14 @@ export async function updateBusiness(
     );
     await recordAudit(
       tx,
-      scope,
+      caller,
       {
-        actorUserId: actor.userId,
+        actorUserId: caller.userId,
         action: 'business.updated',
         targetType: 'business',
-        targetId: scope.businessId,
+        targetId: caller.businessId,
         details: changed,
-        meta: actor.meta,
+        meta,
       },
       now,
     );
@@ -85,8 +86,8 @@ export async function updateBusiness(
 }
 
 /** The subscription as API.md describes it; its status is derived, never stored. */
-export async function getSubscription(deps: AppDeps, scope: TenantScope): Promise<Subscription> {
-  const row = await findBusiness(deps.db, scope);
+export async function getSubscription(deps: AppDeps, caller: Caller): Promise<Subscription> {
+  const row = await findBusiness(deps.db, caller);
   return {
     plan: row.subscriptionPlan,
     status: subscriptionStatus(row.subscriptionPlan, row.currentPeriodEnd, deps.clock()),

@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
 import { decodeCursor, encodeCursor, clampLimit } from '../../lib/cursor.js';
 import { AppError, notFound, unprocessable } from '../../lib/errors.js';
@@ -19,11 +20,6 @@ import type {
   Product,
   UpdateProductInput,
 } from './catalog.schemas.js';
-
-export interface Caller {
-  businessId: string;
-  userId: string;
-}
 
 type Config = AppDeps['config'];
 

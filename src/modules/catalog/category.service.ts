@@ -1,16 +1,11 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import { clampLimit, decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { notFound } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import * as repo from './catalog.repo.js';
 import type { Category } from './catalog.schemas.js';
-import {
-  beginCatalogWrite,
-  toCategory,
-  toProduct,
-  writeProductEvent,
-  type Caller,
-} from './catalog.service.js';
+import { beginCatalogWrite, toCategory, toProduct, writeProductEvent } from './catalog.service.js';
 import { withUniqueFields } from './unique-fields.js';
 
 type CategoryCursor = [string, string];

@@ -11,7 +11,8 @@ import { fileTypeFromBuffer } from 'file-type';
 import type { AppDeps } from '../../deps.js';
 import { AppError, validationFailed } from '../../lib/errors.js';
 import type { Product } from './catalog.schemas.js';
-import { assertProductExists, setProductImage, type Caller } from './catalog.service.js';
+import type { Caller } from '../auth/caller.js';
+import { assertProductExists, setProductImage } from './catalog.service.js';
 import { MAX_IMAGE_BYTES, MAX_IMAGE_REQUEST_BYTES } from './image-limits.js';
 
 /** Enough leading bytes for file-type to recognise any format it knows. */

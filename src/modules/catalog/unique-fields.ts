@@ -1,3 +1,4 @@
+import { violatedUniqueConstraint } from '../../db/pg-errors.js';
 import { conflict } from '../../lib/errors.js';
 
 const UNIQUE_FIELDS: Record<string, string> = {
@@ -22,13 +23,6 @@ export async function withUniqueFields<T>(work: () => Promise<T>): Promise<T> {
 }
 
 function uniqueViolationField(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const candidate = current as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (candidate.code === '23505' && typeof candidate.constraint === 'string') {
-      return UNIQUE_FIELDS[candidate.constraint];
-    }
-    current = candidate.cause;
-  }
-  return undefined;
+  const constraint = violatedUniqueConstraint(error);
+  return constraint === undefined ? undefined : UNIQUE_FIELDS[constraint];
 }

@@ -11,7 +11,8 @@ import {
 } from '../../lib/cursor.js';
 import { AppError, notFound, unprocessable } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { beginCatalogWrite, stampOf, toProduct, type Caller } from '../catalog/catalog.service.js';
+import type { Caller } from '../auth/caller.js';
+import { beginCatalogWrite, stampOf, toProduct } from '../catalog/catalog.service.js';
 import type { Product } from '../catalog/catalog.schemas.js';
 import * as repo from './inventory.repo.js';
 import {

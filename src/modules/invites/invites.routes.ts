@@ -1,7 +1,6 @@
-import { requireAuth, type AuthContext } from '../../http/context.js';
+import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
-import { scopeOf } from '../../db/tenant-scope.js';
-import { requestMetaOf, type RequestMeta } from '../audit/audit.service.js';
+import { requestMetaOf } from '../audit/audit.service.js';
 import { AuthSession } from '../auth/auth.schemas.js';
 import {
   AcceptInviteBody,
@@ -14,12 +13,6 @@ import {
 import { acceptInvite, createInvite, listInvites, revokeInvite } from './invites.service.js';
 
 const TAGS = ['People'];
-
-const actorOf = (auth: AuthContext, meta: RequestMeta) => ({
-  userId: auth.userId,
-  permissions: auth.permissions,
-  meta,
-});
 
 const createInviteRoute = defineRoute({
   method: 'post',
@@ -46,12 +39,7 @@ const createInviteRoute = defineRoute({
   },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    const invite = await createInvite(
-      ctx.deps,
-      scopeOf(auth),
-      actorOf(auth, requestMetaOf(ctx)),
-      ctx.input.body,
-    );
+    const invite = await createInvite(ctx.deps, auth, requestMetaOf(ctx), ctx.input.body);
     ctx.status = 201;
     ctx.set('Location', `/invites/${invite.id}`);
     ctx.body = invite;
@@ -68,7 +56,7 @@ const listInvitesRoute = defineRoute({
   request: { query: InviteListQuery },
   responses: { 200: { description: 'A page of invites', schema: InvitePage } },
   handler: async (ctx) => {
-    ctx.body = await listInvites(ctx.deps, scopeOf(requireAuth(ctx)), ctx.input.query);
+    ctx.body = await listInvites(ctx.deps, requireAuth(ctx), ctx.input.query);
   },
 });
 
@@ -87,12 +75,7 @@ const revokeInviteRoute = defineRoute({
   responses: { 204: { description: 'Revoked' } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    await revokeInvite(
-      ctx.deps,
-      scopeOf(auth),
-      actorOf(auth, requestMetaOf(ctx)),
-      ctx.input.params.id,
-    );
+    await revokeInvite(ctx.deps, auth, requestMetaOf(ctx), ctx.input.params.id);
     ctx.status = 204;
   },
 });

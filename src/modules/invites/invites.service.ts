@@ -1,5 +1,6 @@
 import type { AppDeps } from '../../deps.js';
-import { scopeFromTrustedRow, type TenantScope } from '../../db/tenant-scope.js';
+import type { Caller } from '../auth/caller.js';
+import { scopeFromTrustedRow } from '../../db/tenant-scope.js';
 import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor.js';
 import { conflict, forbidden, notFound, unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -29,12 +30,6 @@ import type {
   InviteStatus,
 } from './invites.schemas.js';
 
-export interface InviteActor {
-  userId: string;
-  permissions: ReadonlySet<Permission>;
-  meta: RequestMeta;
-}
-
 function inviteStatus(row: InviteRow, now: Date): InviteStatus {
   if (row.acceptedAt) return 'accepted';
   if (row.revokedAt) return 'revoked';
@@ -56,9 +51,9 @@ export function presentInvite(row: InviteRow, now: Date): Invite {
 }
 
 /** Managers invite cashiers; only owners invite managers. */
-function assertMayInvite(actor: InviteActor, role: InviteRow['role']): void {
+function assertMayInvite(caller: Caller, role: InviteRow['role']): void {
   const needed: Permission = role === 'manager' ? 'invites:manager' : 'invites:cashier';
-  if (!actor.permissions.has(needed)) {
+  if (!caller.permissions.has(needed)) {
     throw forbidden(`Your role cannot invite or manage ${role} invites`);
   }
 }
@@ -69,11 +64,11 @@ function assertMayInvite(actor: InviteActor, role: InviteRow['role']): void {
  */
 export async function createInvite(
   deps: AppDeps,
-  scope: TenantScope,
-  actor: InviteActor,
+  caller: Caller,
+  meta: RequestMeta,
   input: CreateInviteBody,
 ): Promise<Invite> {
-  assertMayInvite(actor, input.role);
+  assertMayInvite(caller, input.role);
   const email = input.email.toLowerCase();
   if (await findAccountByEmail(deps.db, email)) {
     throw conflict('An account with this email already exists', 'email');
@@ -83,23 +78,23 @@ export async function createInvite(
   const { token, hash } = newOpaqueToken();
   return deps.db.transaction(async (tx) => {
     const [inviter, business] = await Promise.all([
-      getUserRow(tx, scope, actor.userId),
-      getBusinessRow(tx, scope),
+      getUserRow(tx, caller, caller.userId),
+      getBusinessRow(tx, caller),
     ]);
-    await revokePendingInvitesFor(tx, scope, email, now);
-    const row = await insertInvite(tx, scope, {
+    await revokePendingInvitesFor(tx, caller, email, now);
+    const row = await insertInvite(tx, caller, {
       id: newId(),
       email,
       role: input.role,
       tokenHash: hash,
-      invitedBy: actor.userId,
+      invitedBy: caller.userId,
       expiresAt,
       createdAt: now,
     });
     await writeOutbox(tx, {
       kind: 'email',
       type: 'invite',
-      businessId: scope.businessId,
+      businessId: caller.businessId,
       payload: {
         to: email,
         businessName: business.name,
@@ -111,14 +106,14 @@ export async function createInvite(
     });
     await recordAudit(
       tx,
-      scope,
+      caller,
       {
-        actorUserId: actor.userId,
+        actorUserId: caller.userId,
         action: 'invite.created',
         targetType: 'invite',
         targetId: row.id,
         details: { email, role: input.role },
-        meta: actor.meta,
+        meta,
       },
       now,
     );
@@ -127,10 +122,10 @@ export async function createInvite(
 }
 
 /** The business's invites, newest first, optionally by status. */
-export async function listInvites(deps: AppDeps, scope: TenantScope, query: InviteListQuery) {
+export async function listInvites(deps: AppDeps, caller: Caller, query: InviteListQuery) {
   const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
   const now = deps.clock();
-  const rows = await listInviteRows(deps.db, scope, {
+  const rows = await listInviteRows(deps.db, caller, {
     status: query.status,
     beforeId: decodeIdCursor(query.cursor),
     limit: limit + 1,
@@ -142,28 +137,28 @@ export async function listInvites(deps: AppDeps, scope: TenantScope, query: Invi
 /** Revokes an invite so its link stops working; revoking twice is a no-op, an accepted one is 422. */
 export async function revokeInvite(
   deps: AppDeps,
-  scope: TenantScope,
-  actor: InviteActor,
+  caller: Caller,
+  meta: RequestMeta,
   id: string,
 ): Promise<void> {
   const now = deps.clock();
   await deps.db.transaction(async (tx) => {
-    const row = await findInvite(tx, scope, id, { forUpdate: true });
+    const row = await findInvite(tx, caller, id, { forUpdate: true });
     if (!row) throw notFound('Invite');
-    assertMayInvite(actor, row.role);
+    assertMayInvite(caller, row.role);
     if (row.acceptedAt) throw unprocessable('This invite has already been accepted');
     if (row.revokedAt) return;
-    await markInvite(tx, scope, id, { revokedAt: now });
+    await markInvite(tx, caller, id, { revokedAt: now });
     await recordAudit(
       tx,
-      scope,
+      caller,
       {
-        actorUserId: actor.userId,
+        actorUserId: caller.userId,
         action: 'invite.revoked',
         targetType: 'invite',
         targetId: id,
         details: { email: row.email, role: row.role },
-        meta: actor.meta,
+        meta,
       },
       now,
     );

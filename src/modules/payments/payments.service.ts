@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BlockList, isIPv4 } from 'node:net';
 import type { AppDeps } from '../../deps.js';
 import type { SubscriptionPlan } from '../../db/schema/index.js';
-import type { AuthContext } from '../../http/context.js';
+import type { Caller } from '../auth/caller.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
@@ -18,8 +18,6 @@ import {
   recordRequested,
   updatePayment,
 } from './payments.repo.js';
-
-type Caller = Pick<AuthContext, 'userId' | 'businessId' | 'role'>;
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 

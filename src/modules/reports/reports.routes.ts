@@ -1,4 +1,4 @@
-import { requireAuth, type AuthContext } from '../../http/context.js';
+import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
 import * as service from './reports.service.js';
 import {
@@ -10,12 +10,6 @@ import {
 } from './reports.schemas.js';
 
 const tags = ['Reports'];
-
-const readerOf = (auth: AuthContext): service.Reader => ({
-  businessId: auth.businessId,
-  userId: auth.userId,
-  timezone: auth.businessTimezone,
-});
 
 const getSalesSummary = defineRoute({
   method: 'get',
@@ -31,7 +25,7 @@ const getSalesSummary = defineRoute({
   responses: { 200: { description: 'The summary', schema: SalesSummary } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.getSalesSummary(ctx.deps, readerOf(auth), ctx.input.query);
+    ctx.body = await service.getSalesSummary(ctx.deps, auth, ctx.input.query);
   },
 });
 
@@ -61,7 +55,7 @@ const createExport = defineRoute({
   },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    const created = await service.requestExport(ctx.deps, readerOf(auth), ctx.input.body);
+    const created = await service.requestExport(ctx.deps, auth, ctx.input.body);
     ctx.status = 202;
     ctx.set('Location', `/reports/exports/${created.id}`);
     ctx.body = created;
@@ -80,7 +74,7 @@ const getExport = defineRoute({
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await service.getExport(ctx.deps, auth.businessId, ctx.input.params.id);
+    ctx.body = await service.getExport(ctx.deps, auth, ctx.input.params.id);
   },
 });
 

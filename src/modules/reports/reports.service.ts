@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -14,12 +15,6 @@ import {
 } from './reports.schemas.js';
 import { findCurrency, groupSales, sumSales } from './summary.repo.js';
 
-export interface Reader {
-  businessId: string;
-  userId: string;
-  timezone: string;
-}
-
 /** How long a download link works. */
 const DOWNLOAD_URL_TTL_MS = 15 * 60_000;
 
@@ -30,17 +25,17 @@ const DOWNLOAD_URL_TTL_MS = 15 * 60_000;
  */
 export async function getSalesSummary(
   deps: AppDeps,
-  reader: Reader,
+  caller: Caller,
   query: SalesSummaryQuery,
 ): Promise<SalesSummary> {
   const range = {
-    businessId: reader.businessId,
-    timezone: reader.timezone,
+    businessId: caller.businessId,
+    timezone: caller.businessTimezone,
     from: query.from,
     to: query.to,
   };
   const [currency, totals, rows] = await Promise.all([
-    findCurrency(deps.db, reader.businessId),
+    findCurrency(deps.db, caller.businessId),
     sumSales(deps.db, range),
     groupSales(deps.db, range, query.groupBy),
   ]);
@@ -59,25 +54,25 @@ export async function getSalesSummary(
 /** Records an export request and its job in one transaction; the worker builds the file. */
 export async function requestExport(
   deps: AppDeps,
-  reader: Reader,
+  caller: Caller,
   body: CreateExportBody,
 ): Promise<ReportExport> {
   const row = await deps.db.transaction(async (tx) => {
     const inserted = await insertExport(tx, {
       id: newId(),
-      businessId: reader.businessId,
-      requestedBy: reader.userId,
+      businessId: caller.businessId,
+      requestedBy: caller.userId,
       type: body.type,
       format: body.format,
       fromDay: body.from,
       toDay: body.to,
-      timezone: reader.timezone,
+      timezone: caller.businessTimezone,
       status: 'queued',
     });
     await writeOutbox(tx, {
       kind: 'job',
       type: EXPORT_SALES_OUTBOX_TYPE,
-      businessId: reader.businessId,
+      businessId: caller.businessId,
       payload: { exportId: inserted.id },
     });
     return inserted;
@@ -86,12 +81,8 @@ export async function requestExport(
 }
 
 /** One export of the business, with a fresh signed download link once it is done. */
-export async function getExport(
-  deps: AppDeps,
-  businessId: string,
-  id: string,
-): Promise<ReportExport> {
-  const row = await findExport(deps.db, businessId, id);
+export async function getExport(deps: AppDeps, caller: Caller, id: string): Promise<ReportExport> {
+  const row = await findExport(deps.db, caller.businessId, id);
   if (!row) throw notFound('Export');
   return toReportExport(deps, row);
 }

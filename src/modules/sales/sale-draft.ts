@@ -1,25 +1,15 @@
 import { unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import type { LockedProduct, SaleRowsToInsert } from './sales-write.repo.js';
-import { toSale } from './sales.repo.js';
+import type { SaleLineRow, SaleRow } from '../../db/schema/index.js';
+import { toSale } from './sale.presenter.js';
+import type { DraftedSale, LockedProduct, SaleMovement } from './sale-write.repo.js';
 import {
   checkClientTotal,
   checkOccurredAt,
   computeSaleAmounts,
   settlePayments,
 } from './sales.rules.js';
-import type { CreateSaleBody, Sale } from './sales.schemas.js';
-
-/**
- * A sale checked against locked products and ready to insert, before it has a number.
- * Drafting applies every business rule (422s) and writes nothing, so a batch can draft
- * all its sales, drop the rejected ones, and insert the rest in a few statements.
- */
-export interface SaleDraft {
-  rows: SaleRowsToInsert;
-  /** The Sale resource once the number is known. */
-  present: (number: number) => Sale;
-}
+import type { CreateSaleBody } from './sales.schemas.js';
 
 export interface DraftContext {
   businessId: string;
@@ -35,12 +25,17 @@ export interface DraftContext {
 
 const thousandths = (quantity: number) => Math.round(quantity * 1000);
 
-/** Checks a sale's rules against the locked products; throws the 422 it would answer. */
+/**
+ * A sale checked against its products and turned into the rows to insert, before it has a
+ * number. Drafting applies every business rule (throws the 422 it would answer) and writes
+ * nothing, so a batch can draft all its sales, drop the rejected ones and insert the rest
+ * in one statement.
+ */
 export function draftSale(
   context: DraftContext,
   body: CreateSaleBody,
   requestHash: string,
-): SaleDraft {
+): DraftedSale {
   const occurredAt = new Date(Date.parse(body.occurredAt));
   checkOccurredAt(occurredAt, context.receivedAt);
 
@@ -71,11 +66,13 @@ export function draftSale(
   const { change } = settlePayments(amounts.total, body.payments);
 
   // Every rule passed: from here on nothing throws, so the shared levels may change.
-  const header = {
+  const sale: SaleRow = {
     id: newId(),
     businessId: context.businessId,
     clientRequestId: body.clientRequestId,
     requestHash,
+    // Numbered by the write statement, from the business's counter.
+    number: 0,
     receiptNumber: body.receiptNumber ?? null,
     cashierId: context.cashierId,
     occurredAt,
@@ -87,13 +84,18 @@ export function draftSale(
     change,
     customerPhone: body.customerPhone ?? null,
     note: body.note ?? null,
+    status: 'completed',
+    voidedAt: null,
+    voidReason: null,
+    voidedBy: null,
   };
-  const lineRows = lines.map(({ line, product, input }, index) => {
+  const lineRows = lines.map(({ line, product, input }, index): SaleLineRow => {
     const computed = amounts.lines[index];
     if (!computed) throw new Error('one amount per line');
     return {
       id: newId(),
-      saleId: header.id,
+      saleId: sale.id,
+      businessId: context.businessId,
       productId: product.id,
       position: index,
       name: product.name,
@@ -110,21 +112,20 @@ export function draftSale(
   });
   const paymentRows = body.payments.map((payment, index) => ({
     id: newId(),
-    saleId: header.id,
+    saleId: sale.id,
+    businessId: context.businessId,
     position: index,
     method: payment.method,
     amount: payment.amount,
     reference: payment.reference ?? null,
   }));
-  const movements = takeStock(context, header.id, body.lines);
+  const movements = takeStock(context, sale.id, body.lines);
   return {
-    rows: { header, lines: lineRows, payments: paymentRows, movements },
-    present: (number) =>
-      toSale(
-        { ...header, number, status: 'completed', voidedAt: null, voidReason: null },
-        lineRows,
-        paymentRows,
-      ),
+    sale,
+    lines: lineRows,
+    payments: paymentRows,
+    movements,
+    present: (number) => toSale({ ...sale, number }, lineRows, paymentRows),
   };
 }
 
@@ -139,7 +140,7 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
     const productId = line.productId.toLowerCase();
     taken.set(productId, (taken.get(productId) ?? 0) + thousandths(line.quantity));
   }
-  const movements: SaleRowsToInsert['movements'] = [];
+  const movements: SaleMovement[] = [];
   for (const [productId, amount] of [...taken].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const product = context.products.get(productId);
     if (!product?.trackStock) continue;
@@ -147,7 +148,7 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
     const after = before - amount;
     context.levels.set(productId, after);
     movements.push({
-      movementId: newId(),
+      id: newId(),
       saleId,
       productId,
       delta: -amount / 1000,

@@ -4,7 +4,7 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { applyStockMovements, lockProducts } from './sales-write.repo.js';
+import { applyStockMovements, lockProducts } from './sale-write.repo.js';
 import {
   findBusinessName,
   findSaleRow,
@@ -15,24 +15,17 @@ import {
   markSaleVoided,
 } from './sales.repo.js';
 import type { ListSalesQuery, Sale } from './sales.schemas.js';
-import type { Actor } from './sales.service.js';
+import type { Caller } from '../auth/caller.js';
 
-/** Who reads: cashiers without `sales:read-all` see only the sales they rang up. */
-export interface Reader extends Actor {
-  readAll: boolean;
-  timezone: string;
-}
+/** Cashiers without `sales:read-all` see only the sales they rang up. */
+const ownSalesOnly = (caller: Caller) =>
+  caller.permissions.has('sales:read-all') ? undefined : caller.userId;
 
 const DEFAULT_LIMIT = 50;
 
 /** One sale with lines and payments; another cashier's (for a read-own caller) is 404. */
-export async function getSale(deps: AppDeps, reader: Reader, id: string): Promise<Sale> {
-  const row = await findSaleRow(
-    deps.db,
-    reader.businessId,
-    id,
-    reader.readAll ? undefined : reader.userId,
-  );
+export async function getSale(deps: AppDeps, caller: Caller, id: string): Promise<Sale> {
+  const row = await findSaleRow(deps.db, caller.businessId, id, ownSalesOnly(caller));
   if (!row) throw notFound('Sale');
   const [sale] = await loadSales(deps.db, [row]);
   if (!sale) throw notFound('Sale');
@@ -42,18 +35,18 @@ export async function getSale(deps: AppDeps, reader: Reader, id: string): Promis
 /** Sales newest first by (occurredAt, id), filtered by business-local days, status and cashier. */
 export async function listSales(
   deps: AppDeps,
-  reader: Reader,
+  caller: Caller,
   query: ListSalesQuery,
 ): Promise<{ data: Sale[]; nextCursor: string | null }> {
   const limit = query.limit ?? DEFAULT_LIMIT;
   const rows = await listSaleRows(deps.db, {
-    businessId: reader.businessId,
-    timezone: reader.timezone,
+    businessId: caller.businessId,
+    timezone: caller.businessTimezone,
     from: query.from,
     to: query.to,
     status: query.status,
     cashierId: query.cashierId,
-    ownerCashierId: reader.readAll ? undefined : reader.userId,
+    ownerCashierId: ownSalesOnly(caller),
     after: query.cursor === undefined ? undefined : decodeSaleCursor(query.cursor),
     limit,
   });
@@ -85,40 +78,40 @@ function decodeSaleCursor(cursor: string): { occurredAt: Date; id: string } {
  */
 export async function voidSale(
   deps: AppDeps,
-  actor: Actor,
+  caller: Caller,
   id: string,
   reason: string,
 ): Promise<Sale> {
   return deps.db.transaction(async (tx) => {
-    const row = await lockSaleRow(tx, actor.businessId, id);
+    const row = await lockSaleRow(tx, caller.businessId, id);
     if (!row) throw notFound('Sale');
     if (row.status === 'voided') {
       const [sale] = await loadSales(tx, [row]);
       if (!sale) throw notFound('Sale');
       return sale;
     }
-    const taken = await findSaleStockMovements(tx, actor.businessId, id);
+    const taken = await findSaleStockMovements(tx, caller.businessId, id);
     if (taken.length > 0) {
-      const stamp = await beginCatalogWrite(tx, actor.businessId);
+      const stamp = await beginCatalogWrite(tx, caller.businessId);
       const locked = new Map(
         (
           await lockProducts(
             tx,
-            actor.businessId,
+            caller.businessId,
             taken.map((movement) => movement.productId),
           )
         ).map((product) => [product.id, product]),
       );
       await applyStockMovements(tx, {
-        businessId: actor.businessId,
+        businessId: caller.businessId,
         movementType: 'void',
-        createdBy: actor.userId,
+        createdBy: caller.userId,
         stamp,
         movements: taken.map((movement) => {
           const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
           const giveBack = -Math.round(movement.delta * 1000);
           return {
-            movementId: newId(),
+            id: newId(),
             saleId: id,
             productId: movement.productId,
             delta: giveBack / 1000,
@@ -127,36 +120,36 @@ export async function voidSale(
         }),
       });
     }
-    const voided = await markSaleVoided(tx, actor.businessId, id, {
+    const voided = await markSaleVoided(tx, caller.businessId, id, {
       voidedAt: deps.clock(),
       voidReason: reason,
-      voidedBy: actor.userId,
+      voidedBy: caller.userId,
     });
     const [sale] = await loadSales(tx, [voided]);
     if (!sale) throw notFound('Sale');
     await writeOutbox(tx, {
       kind: 'event',
       type: 'sale.voided',
-      businessId: actor.businessId,
+      businessId: caller.businessId,
       payload: sale,
     });
     return sale;
   });
 }
 
-/** Queues the receipt email (outbox `sale-receipt`); a sale the reader cannot see is 404. */
+/** Queues the receipt email (outbox `sale-receipt`); a sale the caller cannot see is 404. */
 export async function emailSaleReceipt(
   deps: AppDeps,
-  reader: Reader,
+  caller: Caller,
   id: string,
   email: string,
 ): Promise<void> {
-  const sale = await getSale(deps, reader, id);
-  const businessName = await findBusinessName(deps.db, reader.businessId);
+  const sale = await getSale(deps, caller, id);
+  const businessName = await findBusinessName(deps.db, caller.businessId);
   await writeOutbox(deps.db, {
     kind: 'email',
     type: 'sale-receipt',
-    businessId: reader.businessId,
+    businessId: caller.businessId,
     payload: { to: email, businessName, sale },
   });
 }

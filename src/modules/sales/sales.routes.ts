@@ -1,15 +1,8 @@
-import { ZodError } from 'zod';
-import { requireAuth, type AuthContext } from '../../http/context.js';
-import { fromZodError, toProblem } from '../../http/problem.js';
+import { requireAuth } from '../../http/context.js';
+import { withProblemDocuments } from '../../http/problem.js';
 import { defineRoute } from '../../http/route.js';
 import { z } from '../../lib/zod.js';
-import {
-  emailSaleReceipt,
-  getSale,
-  listSales,
-  voidSale,
-  type Reader,
-} from './sales-admin.service.js';
+import { emailSaleReceipt, getSale, listSales, voidSale } from './sales-admin.service.js';
 import {
   CreateSaleBody,
   ListSalesQuery,
@@ -20,18 +13,10 @@ import {
   SyncSalesBody,
   SyncSalesResponse,
   VoidSaleBody,
-  type SyncSaleResult,
 } from './sales.schemas.js';
 import { createSale, syncSales } from './sales.service.js';
 
 // No route here requires an active subscription: a sale is a fact (API.md).
-
-const reader = (auth: AuthContext): Reader => ({
-  businessId: auth.businessId,
-  userId: auth.userId,
-  readAll: auth.permissions.has('sales:read-all'),
-  timezone: auth.businessTimezone,
-});
 
 const create = defineRoute({
   method: 'post',
@@ -87,13 +72,7 @@ const sync = defineRoute({
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
     const results = await syncSales(ctx.deps, auth, ctx.input.body.sales);
-    ctx.body = {
-      results: results.map(({ error, ...result }): SyncSaleResult => {
-        if (error === undefined) return result;
-        const cause = error instanceof ZodError ? fromZodError(error) : error;
-        return { ...result, error: toProblem(cause, ctx.state.requestId).body };
-      }),
-    };
+    ctx.body = { results: withProblemDocuments(results, ctx.state.requestId) };
   },
 });
 
@@ -108,7 +87,7 @@ const list = defineRoute({
   request: { query: ListSalesQuery },
   responses: { 200: { description: 'A page of sales', schema: SaleList } },
   handler: async (ctx) => {
-    ctx.body = await listSales(ctx.deps, reader(requireAuth(ctx)), ctx.input.query);
+    ctx.body = await listSales(ctx.deps, requireAuth(ctx), ctx.input.query);
   },
 });
 
@@ -122,7 +101,7 @@ const get = defineRoute({
   request: { params: SaleParams },
   responses: { 200: { description: 'The sale', schema: Sale } },
   handler: async (ctx) => {
-    ctx.body = await getSale(ctx.deps, reader(requireAuth(ctx)), ctx.input.params.id);
+    ctx.body = await getSale(ctx.deps, requireAuth(ctx), ctx.input.params.id);
   },
 });
 
@@ -156,7 +135,7 @@ const receipt = defineRoute({
   },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    await emailSaleReceipt(ctx.deps, reader(auth), ctx.input.params.id, ctx.input.body.email);
+    await emailSaleReceipt(ctx.deps, auth, ctx.input.params.id, ctx.input.body.email);
     ctx.status = 202;
     ctx.body = { status: 'queued' };
   },

@@ -1,6 +1,5 @@
 import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
-import { scopeOf } from '../../db/tenant-scope.js';
 import { requestMetaOf } from '../audit/audit.service.js';
 import {
   Me,
@@ -25,7 +24,7 @@ const getMeRoute = defineRoute({
   responses: { 200: { description: 'Who is calling', schema: Me } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await getMe(ctx.deps, scopeOf(auth), auth.userId);
+    ctx.body = await getMe(ctx.deps, auth);
   },
 });
 
@@ -45,12 +44,7 @@ const patchMeRoute = defineRoute({
   responses: { 200: { description: 'The updated caller', schema: Me } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await updateMe(
-      ctx.deps,
-      scopeOf(auth),
-      { userId: auth.userId, sessionId: auth.sessionId, meta: requestMetaOf(ctx) },
-      ctx.input.body,
-    );
+    ctx.body = await updateMe(ctx.deps, auth, requestMetaOf(ctx), ctx.input.body);
   },
 });
 
@@ -64,7 +58,7 @@ const listUsersRoute = defineRoute({
   request: { query: UserListQuery },
   responses: { 200: { description: 'A page of users', schema: UserPage } },
   handler: async (ctx) => {
-    ctx.body = await listUsers(ctx.deps, scopeOf(requireAuth(ctx)), ctx.input.query);
+    ctx.body = await listUsers(ctx.deps, requireAuth(ctx), ctx.input.query);
   },
 });
 
@@ -86,8 +80,8 @@ const patchUserRoute = defineRoute({
     const auth = requireAuth(ctx);
     ctx.body = await updateUser(
       ctx.deps,
-      scopeOf(auth),
-      { userId: auth.userId, sessionId: auth.sessionId, meta: requestMetaOf(ctx) },
+      auth,
+      requestMetaOf(ctx),
       ctx.input.params.id,
       ctx.input.body,
     );

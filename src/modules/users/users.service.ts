@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
 import type { Role } from '../../db/schema/index.js';
 import type { TenantScope } from '../../db/tenant-scope.js';
@@ -24,12 +25,6 @@ import {
 import type { Me, UpdateMeBody, UpdateUserBody, User, UserListQuery } from './users.schemas.js';
 
 export type { UserRow };
-
-export interface Actor {
-  userId: string;
-  sessionId: string;
-  meta: RequestMeta;
-}
 
 export function presentUser(row: UserRow): User {
   return {
@@ -92,10 +87,10 @@ export async function createUserRecord(
 }
 
 /** The caller, their business and what their role allows. */
-export async function getMe(deps: AppDeps, scope: TenantScope, userId: string): Promise<Me> {
+export async function getMe(deps: AppDeps, caller: Caller): Promise<Me> {
   const [user, business] = await Promise.all([
-    findUser(deps.db, scope, userId),
-    getBusinessRow(deps.db, scope),
+    findUser(deps.db, caller, caller.userId),
+    getBusinessRow(deps.db, caller),
   ]);
   if (!user) throw notFound('User');
   return {
@@ -111,16 +106,16 @@ export async function getMe(deps: AppDeps, scope: TenantScope, userId: string): 
  */
 export async function updateMe(
   deps: AppDeps,
-  scope: TenantScope,
-  actor: Actor,
+  caller: Caller,
+  meta: RequestMeta,
   patch: UpdateMeBody,
 ): Promise<Me> {
-  const current = await findUser(deps.db, scope, actor.userId);
+  const current = await findUser(deps.db, caller, caller.userId);
   if (!current) throw notFound('User');
   let passwordHash: string | undefined;
   if (patch.newPassword !== undefined) {
     const throttle = loginThrottleFor(deps);
-    const verdict = await throttle.begin(current.email, actor.meta.ip);
+    const verdict = await throttle.begin(current.email, meta.ip);
     if (verdict.limited) {
       throw new AppError('RATE_LIMITED', 'Too many wrong passwords; retry later', {
         headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
@@ -131,15 +126,15 @@ export async function updateMe(
         { path: 'currentPassword', message: 'is not correct', code: 'invalid_password' },
       ]);
     }
-    await throttle.succeeded(current.email, actor.meta.ip);
+    await throttle.succeeded(current.email, meta.ip);
     passwordHash = await hashPassword(patch.newPassword);
   }
   const now = deps.clock();
   await deps.db.transaction(async (tx) => {
     await updateUserRow(
       tx,
-      scope,
-      actor.userId,
+      caller,
+      caller.userId,
       {
         ...(patch.name !== undefined ? { name: patch.name } : {}),
         ...(passwordHash !== undefined ? { passwordHash } : {}),
@@ -149,14 +144,14 @@ export async function updateMe(
     if (patch.name !== undefined && patch.name !== current.name) {
       await recordAudit(
         tx,
-        scope,
+        caller,
         {
-          actorUserId: actor.userId,
+          actorUserId: caller.userId,
           action: 'user.name_changed',
           targetType: 'user',
-          targetId: actor.userId,
+          targetId: caller.userId,
           details: { from: current.name, to: patch.name },
-          meta: actor.meta,
+          meta,
         },
         now,
       );
@@ -164,33 +159,33 @@ export async function updateMe(
     if (passwordHash !== undefined) {
       const revoked = await revokeUserSessions(
         tx,
-        actor.userId,
+        caller.userId,
         'password_changed',
         now,
-        actor.sessionId,
+        caller.sessionId,
       );
       await recordAudit(
         tx,
-        scope,
+        caller,
         {
-          actorUserId: actor.userId,
+          actorUserId: caller.userId,
           action: 'user.password_changed',
           targetType: 'user',
-          targetId: actor.userId,
+          targetId: caller.userId,
           details: { otherSessionsRevoked: revoked },
-          meta: actor.meta,
+          meta,
         },
         now,
       );
     }
   });
-  return getMe(deps, scope, actor.userId);
+  return getMe(deps, caller);
 }
 
 /** The business's users, newest first. */
-export async function listUsers(deps: AppDeps, scope: TenantScope, query: UserListQuery) {
+export async function listUsers(deps: AppDeps, caller: Caller, query: UserListQuery) {
   const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
-  const rows = await listUserRows(deps.db, scope, {
+  const rows = await listUserRows(deps.db, caller, {
     role: query.role,
     status: query.status,
     beforeId: decodeIdCursor(query.cursor),
@@ -206,16 +201,16 @@ export async function listUsers(deps: AppDeps, scope: TenantScope, query: UserLi
  */
 export async function updateUser(
   deps: AppDeps,
-  scope: TenantScope,
-  actor: Actor,
+  caller: Caller,
+  meta: RequestMeta,
   userId: string,
   patch: UpdateUserBody,
 ): Promise<User> {
   const now = deps.clock();
   return deps.db.transaction(async (tx) => {
     // Owners first, then the target: every owner-changing transaction locks in this order.
-    const owners = await lockActiveOwners(tx, scope);
-    const before = await findUser(tx, scope, userId, { forUpdate: true });
+    const owners = await lockActiveOwners(tx, caller);
+    const before = await findUser(tx, caller, userId, { forUpdate: true });
     if (!before) throw notFound('User');
     const after = { role: patch.role ?? before.role, status: patch.status ?? before.status };
     const wasActiveOwner = before.role === 'owner' && before.status === 'active';
@@ -229,20 +224,20 @@ export async function updateUser(
         },
       ]);
     }
-    const row = await updateUserRow(tx, scope, userId, patch, now);
+    const row = await updateUserRow(tx, caller, userId, patch, now);
     if (!row) throw notFound('User');
     for (const field of ['role', 'status'] as const) {
       if (before[field] === row[field]) continue;
       await recordAudit(
         tx,
-        scope,
+        caller,
         {
-          actorUserId: actor.userId,
+          actorUserId: caller.userId,
           action: `user.${field}_changed`,
           targetType: 'user',
           targetId: userId,
           details: { from: before[field], to: row[field] },
-          meta: actor.meta,
+          meta,
         },
         now,
       );

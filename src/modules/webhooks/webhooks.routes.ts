@@ -38,7 +38,7 @@ const createWebhook = defineRoute({
   },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    const webhook = await service.createWebhook(ctx.deps, auth.businessId, ctx.input.body);
+    const webhook = await service.createWebhook(ctx.deps, auth, ctx.input.body);
     ctx.status = 201;
     ctx.set('Location', `/webhooks/${webhook.id}`);
     ctx.body = webhook;
@@ -56,7 +56,7 @@ const listWebhooks = defineRoute({
   responses: { 200: { description: 'Endpoints, oldest first', schema: WebhookList } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.listWebhooks(ctx.deps, auth.businessId, ctx.input.query);
+    ctx.body = await service.listWebhooks(ctx.deps, auth, ctx.input.query);
   },
 });
 
@@ -71,7 +71,7 @@ const getWebhook = defineRoute({
   responses: { 200: { description: 'The endpoint', schema: Webhook } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.getWebhook(ctx.deps, auth.businessId, ctx.input.params.id);
+    ctx.body = await service.getWebhook(ctx.deps, auth, ctx.input.params.id);
   },
 });
 
@@ -88,12 +88,7 @@ const updateWebhook = defineRoute({
   responses: { 200: { description: 'The updated endpoint', schema: Webhook } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.updateWebhook(
-      ctx.deps,
-      auth.businessId,
-      ctx.input.params.id,
-      ctx.input.body,
-    );
+    ctx.body = await service.updateWebhook(ctx.deps, auth, ctx.input.params.id, ctx.input.body);
   },
 });
 
@@ -109,7 +104,7 @@ const deleteWebhook = defineRoute({
   responses: { 204: { description: 'Deleted' } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    await service.deleteWebhook(ctx.deps, auth.businessId, ctx.input.params.id);
+    await service.deleteWebhook(ctx.deps, auth, ctx.input.params.id);
     ctx.status = 204;
   },
 });
@@ -129,7 +124,7 @@ const rotateSecret = defineRoute({
   },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.rotateWebhookSecret(ctx.deps, auth.businessId, ctx.input.params.id);
+    ctx.body = await service.rotateWebhookSecret(ctx.deps, auth, ctx.input.params.id);
   },
 });
 
@@ -147,7 +142,7 @@ const testWebhook = defineRoute({
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
     ctx.status = 202;
-    ctx.body = await service.sendTestEvent(ctx.deps, auth.businessId, ctx.input.params.id);
+    ctx.body = await service.sendTestEvent(ctx.deps, auth, ctx.input.params.id);
   },
 });
 
@@ -162,12 +157,7 @@ const listDeliveries = defineRoute({
   responses: { 200: { description: 'Deliveries', schema: DeliveryList } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
-    ctx.body = await service.listDeliveries(
-      ctx.deps,
-      auth.businessId,
-      ctx.input.params.id,
-      ctx.input.query,
-    );
+    ctx.body = await service.listDeliveries(ctx.deps, auth, ctx.input.params.id, ctx.input.query);
   },
 });
 
@@ -188,7 +178,7 @@ const retryDelivery = defineRoute({
     ctx.status = 202;
     ctx.body = await service.retryDelivery(
       ctx.deps,
-      auth.businessId,
+      auth,
       ctx.input.params.id,
       ctx.input.params.deliveryId,
     );

@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
@@ -32,14 +33,14 @@ async function assertDeliverableUrl(deps: AppDeps, url: string): Promise<void> {
 /** Registers an endpoint; the secret is returned once and stored only encrypted. */
 export async function createWebhook(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   body: CreateWebhookBody,
 ): Promise<Webhook & { secret: string }> {
   await assertDeliverableUrl(deps, body.url);
   const secret = generateWebhookSecret();
   const row = await repo.insertEndpoint(deps.db, {
     id: newId(),
-    businessId,
+    businessId: caller.businessId,
     url: body.url,
     description: body.description ?? null,
     events: body.events,
@@ -51,11 +52,11 @@ export async function createWebhook(
 /** The business's endpoints, oldest first. */
 export async function listWebhooks(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   page: { limit?: number; cursor?: string },
 ): Promise<{ data: Webhook[]; nextCursor: string | null }> {
   const limit = page.limit ?? 50;
-  const rows = await repo.listEndpoints(deps.db, businessId, {
+  const rows = await repo.listEndpoints(deps.db, caller.businessId, {
     limit,
     after: decodeIdCursor(page.cursor),
   });
@@ -67,18 +68,18 @@ export async function listWebhooks(
 }
 
 /** One endpoint of the business (404 for another business's). */
-export async function getWebhook(deps: AppDeps, businessId: string, id: string): Promise<Webhook> {
-  return presentWebhook(await requireEndpoint(deps.db, businessId, id));
+export async function getWebhook(deps: AppDeps, caller: Caller, id: string): Promise<Webhook> {
+  return presentWebhook(await requireEndpoint(deps.db, caller.businessId, id));
 }
 
 /** Changes url/events/description; `enabled: true` re-enables a disabled endpoint. */
 export async function updateWebhook(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   id: string,
   body: UpdateWebhookBody,
 ): Promise<Webhook> {
-  await requireEndpoint(deps.db, businessId, id);
+  await requireEndpoint(deps.db, caller.businessId, id);
   if (body.url !== undefined) await assertDeliverableUrl(deps, body.url);
   const reenable =
     body.enabled === true
@@ -86,7 +87,7 @@ export async function updateWebhook(
       : body.enabled === false
         ? { enabled: false, disabledAt: deps.clock(), disabledReason: 'disabled by the owner' }
         : {};
-  const row = await repo.updateEndpoint(deps.db, businessId, id, {
+  const row = await repo.updateEndpoint(deps.db, caller.businessId, id, {
     ...(body.url === undefined ? {} : { url: body.url }),
     ...(body.events === undefined ? {} : { events: body.events }),
     ...(body.description === undefined ? {} : { description: body.description }),
@@ -97,18 +98,18 @@ export async function updateWebhook(
 }
 
 /** Deletes an endpoint with its delivery log; queued attempts for it find nothing and stop. */
-export async function deleteWebhook(deps: AppDeps, businessId: string, id: string): Promise<void> {
-  if (!(await repo.deleteEndpoint(deps.db, businessId, id))) throw notFound('Webhook');
+export async function deleteWebhook(deps: AppDeps, caller: Caller, id: string): Promise<void> {
+  if (!(await repo.deleteEndpoint(deps.db, caller.businessId, id))) throw notFound('Webhook');
 }
 
 /** Replaces the signing secret; the new one is returned once. */
 export async function rotateWebhookSecret(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   id: string,
 ): Promise<Webhook & { secret: string }> {
   const secret = generateWebhookSecret();
-  const row = await repo.updateEndpoint(deps.db, businessId, id, {
+  const row = await repo.updateEndpoint(deps.db, caller.businessId, id, {
     secretCiphertext: encryptSecret(secret, deps.config.webhooks.secretKey),
   });
   if (!row) throw notFound('Webhook');
@@ -116,18 +117,14 @@ export async function rotateWebhookSecret(
 }
 
 /** Emits a `webhook.test` event to this endpoint only (through the outbox, like any event). */
-export async function sendTestEvent(
-  deps: AppDeps,
-  businessId: string,
-  id: string,
-): Promise<Delivery> {
+export async function sendTestEvent(deps: AppDeps, caller: Caller, id: string): Promise<Delivery> {
   return deps.db.transaction(async (tx) => {
-    const endpoint = await requireEndpoint(tx, businessId, id);
+    const endpoint = await requireEndpoint(tx, caller.businessId, id);
     const messageId = newId();
     const now = deps.clock();
     const [deliveryId] = await repo.insertDeliveries(tx, [
       {
-        businessId,
+        businessId: caller.businessId,
         endpointId: endpoint.id,
         messageId,
         eventType: 'webhook.test',
@@ -138,13 +135,13 @@ export async function sendTestEvent(
     await writeOutbox(tx, {
       kind: 'job',
       type: 'webhooks:deliver',
-      businessId,
+      businessId: caller.businessId,
       payload: { deliveryId },
     });
     const delivery =
       deliveryId === undefined
         ? undefined
-        : await repo.findDelivery(tx, businessId, endpoint.id, deliveryId);
+        : await repo.findDelivery(tx, caller.businessId, endpoint.id, deliveryId);
     if (!delivery) throw new Error('test delivery was not created');
     return presentDelivery(delivery, []);
   });
@@ -153,13 +150,13 @@ export async function sendTestEvent(
 /** The endpoint's deliveries, newest first, each with every attempt. */
 export async function listDeliveries(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   endpointId: string,
   page: { limit?: number; cursor?: string },
 ): Promise<{ data: Delivery[]; nextCursor: string | null }> {
-  await requireEndpoint(deps.db, businessId, endpointId);
+  await requireEndpoint(deps.db, caller.businessId, endpointId);
   const limit = page.limit ?? 50;
-  const rows = await repo.listDeliveries(deps.db, businessId, endpointId, {
+  const rows = await repo.listDeliveries(deps.db, caller.businessId, endpointId, {
     limit,
     before: decodeIdCursor(page.cursor),
   });
@@ -182,13 +179,13 @@ export async function listDeliveries(
 /** Queues one attempt now for a delivery not yet succeeded (same webhook-id). */
 export async function retryDelivery(
   deps: AppDeps,
-  businessId: string,
+  caller: Caller,
   endpointId: string,
   deliveryId: string,
 ): Promise<Delivery> {
   return deps.db.transaction(async (tx) => {
-    await requireEndpoint(tx, businessId, endpointId);
-    const delivery = await repo.findDelivery(tx, businessId, endpointId, deliveryId);
+    await requireEndpoint(tx, caller.businessId, endpointId);
+    const delivery = await repo.findDelivery(tx, caller.businessId, endpointId, deliveryId);
     if (!delivery) throw notFound('Delivery');
     if (delivery.status === 'succeeded') {
       throw unprocessable('This delivery already succeeded');
@@ -203,7 +200,7 @@ export async function retryDelivery(
     await writeOutbox(tx, {
       kind: 'job',
       type: 'webhooks:retry',
-      businessId,
+      businessId: caller.businessId,
       payload: { deliveryId: delivery.id, restoreStatus: delivery.status },
     });
     const attempts = await repo.listAttempts(tx, [delivery.id]);

@@ -1,0 +1,206 @@
+import { sql } from 'drizzle-orm';
+import { stampOf } from '../catalog/catalog.repo.js';
+import type { DbOrTx, Tx } from '../../db/client.js';
+import { namedStatement, type SqlValue } from '../../db/named-statement.js';
+import type {
+  ProductRow,
+  SaleLineRow,
+  SalePaymentRow,
+  SaleRow,
+  StockMovementRow,
+} from '../../db/schema/index.js';
+import { newId } from '../../lib/ids.js';
+import { writeOneSale, writeSaleBatch } from './sale-write.statement.js';
+import { storedSalesQuery, type StoredSale } from './sales.repo.js';
+import type { Sale } from './sales.schemas.js';
+
+/**
+ * The sale write path, set-based for one sale or a batch: one statement reads what a sale
+ * is checked against (lookUpSales), one writes the drafted sales with everything they cause
+ * (writeSales). Rows are the schema's (db/schema/sales.ts), sent as one JSON array per
+ * table. No statement per line or per sale, all named: round trips and parsing dominate
+ * the cost (shared/research/performance.md).
+ */
+
+/** A product as a sale reads it: enough to price, name and take stock. */
+export type LockedProduct = Pick<
+  ProductRow,
+  'id' | 'name' | 'sku' | 'price' | 'taxRate' | 'trackStock' | 'stockQuantity' | 'lowStockThreshold'
+>;
+
+/** One ledger row a sale (or its void) writes; `quantityAfter` is the level right after it. */
+export type SaleMovement = Pick<
+  StockMovementRow,
+  'id' | 'saleId' | 'productId' | 'delta' | 'quantityAfter'
+>;
+
+/** A sale checked against its products and ready to insert (sale-draft.ts). */
+export interface DraftedSale {
+  /** Its number is 0 until the write statement takes one from the counter. */
+  sale: SaleRow;
+  lines: SaleLineRow[];
+  /** created_at is the database's. */
+  payments: Omit<SalePaymentRow, 'createdAt'>[];
+  /** In order: a product's last movement carries its new level (as the draft saw it). */
+  movements: SaleMovement[];
+  /** The Sale resource once the number is known. */
+  present: (number: number) => Sale;
+}
+
+const productColumns = (businessId: SqlValue, ids: SqlValue) => sql`
+  select id, name, sku, price, tax_rate as "taxRate", track_stock as "trackStock",
+    stock_quantity as "stockQuantity", low_stock_threshold as "lowStockThreshold"
+  from products
+  where id = any(${ids}::uuid[]) and business_id = ${businessId}`;
+
+const lookupStatement = namedStatement<
+  SaleLookup,
+  { businessId: string; clientRequestIds: string[]; productIds: string[] }
+>(
+  'sales_lookup',
+  (p) => sql`
+    select
+      (select coalesce(json_agg(stored), '[]'::json)
+        from (${storedSalesQuery(p('businessId'), p('clientRequestIds'))}) stored) as stored,
+      -- Products only when some sale is new: a replay needs none.
+      (select coalesce(json_agg(product order by product.id), '[]'::json)
+        from (${productColumns(p('businessId'), p('productIds'))}) product
+        where (select count(*) from sales
+          where business_id = ${p('businessId')}
+            and client_request_id = any(${p('clientRequestIds')}::uuid[]))
+          < cardinality(${p('clientRequestIds')}::uuid[])) as products`,
+);
+
+export interface SaleLookup {
+  /** The sales already recorded under these clientRequestIds (replays). */
+  stored: StoredSale[];
+  /** The business's products among the ids, read without a lock; none if all are replays. */
+  products: LockedProduct[];
+}
+
+/**
+ * Everything a sale (or a batch) is checked against before it is drafted, in one round
+ * trip: the sales already stored under its clientRequestIds, and its products read without
+ * a lock (the write statement locks them and checks they did not change).
+ */
+export async function lookUpSales(
+  db: DbOrTx,
+  businessId: string,
+  clientRequestIds: string[],
+  productIds: string[],
+): Promise<SaleLookup> {
+  const [row] = await lookupStatement(db, { businessId, clientRequestIds, productIds });
+  return row ?? { stored: [], products: [] };
+}
+
+const lockProductsStatement = namedStatement<LockedProduct, { ids: string[]; businessId: string }>(
+  'sales_lock_products',
+  (p) => sql`${productColumns(p('businessId'), p('ids'))} order by id for update`,
+);
+
+/** Locks the business's products among `ids` in id order (one order for all writers: no deadlocks). */
+export function lockProducts(tx: Tx, businessId: string, ids: string[]): Promise<LockedProduct[]> {
+  return lockProductsStatement(tx, { ids, businessId });
+}
+
+export interface SalesToWrite {
+  businessId: string;
+  createdBy: string;
+  drafts: DraftedSale[];
+  /** The sale.created payloads, one per draft (the Sale resource; its number is patched in). */
+  payloads: Sale[];
+  /** Every product the drafts read, as they read it. */
+  products: LockedProduct[];
+}
+
+/**
+ * Writes the drafted sales with everything they cause, in one round trip
+ * (sale-write.statement.ts). Returns their numbers in the order of `drafts`, or null when a
+ * product changed since it was read (nothing written: draft again under lock). Throws the
+ * unique violation when a clientRequestId was taken meanwhile; a concurrent first insert
+ * of the same id makes this wait for its commit.
+ */
+export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<number[] | null> {
+  const { drafts } = write;
+  const movements = drafts.flatMap((draft) => draft.movements);
+  // One level per product (an UPDATE … FROM applies only one row per target): the last,
+  // in product id order (the order of their updatedAt stamps).
+  const last = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  const levels = [...last]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([productId, quantityAfter], index) => ({ ordinal: index + 1, productId, quantityAfter }));
+  const params = {
+    businessId: write.businessId,
+    count: drafts.length,
+    createdBy: write.createdBy,
+    // `ordinal`: the sale's place among the numbers the counter hands out.
+    sales: JSON.stringify(drafts.map((draft, index) => ({ ...draft.sale, ordinal: index + 1 }))),
+    lines: JSON.stringify(drafts.flatMap((draft) => draft.lines)),
+    payments: JSON.stringify(drafts.flatMap((draft) => draft.payments)),
+    // A message id for each movement, used only if it takes the product to its threshold.
+    movements: JSON.stringify(movements.map((row) => ({ ...row, messageId: newId() }))),
+    levels: JSON.stringify(levels),
+    outbox: JSON.stringify(
+      write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
+    ),
+    products: JSON.stringify(write.products),
+  };
+  // One sale and a batch are the same text, planned apart (sale-write.statement.ts).
+  const result = await (drafts.length === 1 ? writeOneSale : writeSaleBatch)(db, params);
+  if (!result[0]?.ok) return null;
+  const numbers = new Map(result.map((row) => [row.id, row.number]));
+  return drafts.map((draft) => numbers.get(draft.sale.id) ?? 0);
+}
+
+export interface StockMovementsToApply {
+  businessId: string;
+  createdBy: string;
+  movementType: 'sale' | 'void';
+  /** In order: a product's last movement carries its new level. */
+  movements: SaleMovement[];
+  /** From beginCatalogWrite(): the base of the products' new updatedAt (delta sync order). */
+  stamp: Date;
+}
+
+const arr = (values: unknown[], type: string) => sql`${sql.param(values)}::${sql.raw(type)}[]`;
+
+/** Records ledger rows and sets the products' levels (bumping updated_at, never version). */
+export async function applyStockMovements(tx: DbOrTx, rows: StockMovementsToApply): Promise<void> {
+  const { movements } = rows;
+  if (movements.length === 0) return;
+  // One level per product (an UPDATE … FROM applies only one row per target): the last.
+  const levels = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  // Each changed product gets its own millisecond after the catalog stamp, in id order,
+  // exactly as catalog writes do, so updatedAt stays unique and commit-ordered per business.
+  const productIds = [...levels.keys()].sort();
+  const stamps = productIds.map((_, index) => stampOf(rows.stamp, index).toISOString());
+  const movement = (pick: (row: SaleMovement) => unknown, type: string) =>
+    arr(movements.map(pick), type);
+  await tx.execute(sql`
+    with stock_levels as (
+      update products set stock_quantity = s.quantity_after, updated_at = s.updated_at
+      from unnest(
+        ${arr(productIds, 'uuid')},
+        ${arr(
+          productIds.map((productId) => levels.get(productId)),
+          'numeric',
+        )},
+        ${arr(stamps, 'timestamptz')}
+      ) as s(product_id, quantity_after, updated_at)
+      where products.id = s.product_id and products.business_id = ${rows.businessId}
+      returning 1
+    ),
+    movements as (
+      insert into stock_movements (id, business_id, product_id, type, delta, quantity_after,
+        sale_id, created_by)
+      select m.id, ${rows.businessId}, m.product_id, ${rows.movementType}, m.delta,
+        m.quantity_after, m.sale_id, ${rows.createdBy}
+      from unnest(
+        ${movement((r) => r.id, 'uuid')}, ${movement((r) => r.saleId, 'uuid')},
+        ${movement((r) => r.productId, 'uuid')}, ${movement((r) => r.delta, 'numeric')},
+        ${movement((r) => r.quantityAfter, 'numeric')}
+      ) as m(id, sale_id, product_id, delta, quantity_after)
+      returning 1
+    )
+    select 1`);
+}
