@@ -20,6 +20,11 @@ LANGUAGE sql VOLATILE AS $$
       PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3)
       FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid
 $$;--> statement-breakpoint
+CREATE TABLE "data_backfills" (
+	"name" text PRIMARY KEY NOT NULL,
+	"done_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE "locations" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"business_id" uuid NOT NULL,

@@ -10,6 +10,8 @@ export interface AuthContext {
   userId: string;
   businessId: string;
   role: Role;
+  /** The locations the user is assigned to; empty = every location (read fresh, like role). */
+  locationIds: readonly string[];
   sessionId: string;
   permissions: ReadonlySet<Permission>;
   subscriptionStatus: SubscriptionStatus;

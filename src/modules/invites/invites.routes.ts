@@ -17,6 +17,8 @@ const TAGS = ['People'];
 
 const actorOf = (auth: AuthContext, meta: RequestMeta) => ({
   userId: auth.userId,
+  role: auth.role,
+  locationIds: auth.locationIds,
   permissions: auth.permissions,
   meta,
 });

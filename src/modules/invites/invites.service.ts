@@ -1,3 +1,5 @@
+import { checkAssignment } from '../locations/location-access.js';
+import type { Role } from '../../db/schema/index.js';
 import type { AppDeps } from '../../deps.js';
 import { scopeFromTrustedRow, type TenantScope } from '../../db/tenant-scope.js';
 import { decodeIdCursor, DEFAULT_PAGE_LIMIT, toIdPage } from '../../lib/cursor.js';
@@ -31,6 +33,8 @@ import type {
 
 export interface InviteActor {
   userId: string;
+  role: Role;
+  locationIds: readonly string[];
   permissions: ReadonlySet<Permission>;
   meta: RequestMeta;
 }
@@ -46,6 +50,7 @@ export function presentInvite(row: InviteRow, now: Date): Invite {
     id: row.id,
     email: row.email,
     role: row.role,
+    locationIds: row.locationIds,
     status: inviteStatus(row, now),
     invitedBy: row.invitedBy,
     expiresAt: row.expiresAt.toISOString(),
@@ -82,6 +87,12 @@ export async function createInvite(
   const expiresAt = new Date(now.getTime() + deps.config.auth.inviteTtlSeconds * 1000);
   const { token, hash } = newOpaqueToken();
   return deps.db.transaction(async (tx) => {
+    const locationIds = await checkAssignment(
+      tx,
+      { businessId: scope.businessId, role: actor.role, locationIds: actor.locationIds },
+      input.locationIds ?? [],
+      'locationIds',
+    );
     const [inviter, business] = await Promise.all([
       getUserRow(tx, scope, actor.userId),
       getBusinessRow(tx, scope),
@@ -91,6 +102,7 @@ export async function createInvite(
       id: newId(),
       email,
       role: input.role,
+      locationIds,
       tokenHash: hash,
       invitedBy: actor.userId,
       expiresAt,
@@ -193,7 +205,13 @@ export async function acceptInvite(
     const user = await createUserRecord(
       tx,
       scope,
-      { email: invite.email, name: input.name, passwordHash, role: invite.role },
+      {
+        email: invite.email,
+        name: input.name,
+        passwordHash,
+        role: invite.role,
+        locationIds: invite.locationIds,
+      },
       now,
     );
     await markInvite(tx, scope, invite.id, { acceptedAt: now, acceptedUserId: user.id });

@@ -1,10 +1,9 @@
 import type { AppDeps } from '../../deps.js';
-import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
-import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { applyStockMovements, lockProducts } from './sales-write.repo.js';
+import { UUID_PATTERN } from '../../lib/ids.js';
+import { applyStockChanges } from '../inventory/inventory.service.js';
 import {
   findBusinessName,
   findSaleRow,
@@ -99,33 +98,18 @@ export async function voidSale(
     }
     const taken = await findSaleStockMovements(tx, actor.businessId, id);
     if (taken.length > 0) {
-      const stamp = await beginCatalogWrite(tx, actor.businessId);
-      const locked = new Map(
-        (
-          await lockProducts(
-            tx,
-            actor.businessId,
-            taken.map((movement) => movement.productId),
-          )
-        ).map((product) => [product.id, product]),
+      // Back to the location each sale movement took it from (the sale's).
+      await applyStockChanges(
+        tx,
+        actor,
+        taken.map((movement) => ({
+          productId: movement.productId,
+          locationId: movement.locationId ?? row.locationId ?? '',
+          type: 'void',
+          quantity: -movement.delta,
+          saleId: id,
+        })),
       );
-      await applyStockMovements(tx, {
-        businessId: actor.businessId,
-        movementType: 'void',
-        createdBy: actor.userId,
-        stamp,
-        movements: taken.map((movement) => {
-          const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
-          const giveBack = -Math.round(movement.delta * 1000);
-          return {
-            movementId: newId(),
-            saleId: id,
-            productId: movement.productId,
-            delta: giveBack / 1000,
-            quantityAfter: (before + giveBack) / 1000,
-          };
-        }),
-      });
     }
     const voided = await markSaleVoided(tx, actor.businessId, id, {
       voidedAt: deps.clock(),

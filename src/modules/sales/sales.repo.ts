@@ -165,9 +165,13 @@ export async function findSaleStockMovements(
   db: DbOrTx,
   businessId: string,
   saleId: string,
-): Promise<{ productId: string; delta: number }[]> {
+): Promise<{ productId: string; locationId: string | null; delta: number }[]> {
   return db
-    .select({ productId: stockMovements.productId, delta: stockMovements.delta })
+    .select({
+      productId: stockMovements.productId,
+      locationId: stockMovements.locationId,
+      delta: stockMovements.delta,
+    })
     .from(stockMovements)
     .where(
       and(
