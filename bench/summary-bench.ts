@@ -23,7 +23,13 @@ const config = loadConfig({
   JWT_SECRET: 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz',
 });
 const deps = createDeps({ config, logger: createLogger(config), databaseUrl: shop.databaseUrl });
-const reader = { businessId: shop.businessId, userId: shop.cashierId, timezone: 'Africa/Nairobi' };
+const reader = {
+  businessId: shop.businessId,
+  userId: shop.cashierId,
+  role: 'owner' as const,
+  locationIds: [],
+  timezone: 'Africa/Nairobi',
+};
 
 try {
   // With one business holding most of the table the planner rightly scans it all for a

@@ -81,5 +81,6 @@ ALTER TABLE "invites" ADD COLUMN "location_ids" uuid[] DEFAULT '{}'::uuid[] NOT 
 ALTER TABLE "stock_movements" ADD COLUMN "location_id" uuid;--> statement-breakpoint
 ALTER TABLE "stock_movements" ADD COLUMN "transfer_id" uuid;--> statement-breakpoint
 ALTER TABLE "sales" ADD COLUMN "location_id" uuid;--> statement-breakpoint
+ALTER TABLE "report_exports" ADD COLUMN "location_ids" uuid[];--> statement-breakpoint
 ALTER TABLE "stock_movements" ADD CONSTRAINT "stock_movements_location_business_fk" FOREIGN KEY ("location_id","business_id") REFERENCES "public"."locations"("id","business_id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
 ALTER TABLE "sales" ADD CONSTRAINT "sales_location_business_fk" FOREIGN KEY ("location_id","business_id") REFERENCES "public"."locations"("id","business_id") ON DELETE no action ON UPDATE no action NOT VALID;

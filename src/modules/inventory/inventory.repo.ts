@@ -1,3 +1,4 @@
+import { productWithStock } from '../catalog/catalog.repo.js';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { products, stockLevels, stockMovements } from '../../db/schema/index.js';
@@ -130,7 +131,11 @@ export async function listLowStock(
   page: { after?: [string, string]; locationIds?: string[]; limit: number },
 ) {
   return db
-    .select({ product: products, locationId: stockLevels.locationId, quantity: stockLevels.quantity })
+    .select({
+      product: productWithStock,
+      locationId: stockLevels.locationId,
+      quantity: stockLevels.quantity,
+    })
     .from(stockLevels)
     .innerJoin(
       products,

@@ -41,7 +41,7 @@ export async function adjustStock(
       caller,
       input.items.map((item) => ({
         productId: item.productId,
-        locationId: resolved.get(item.locationId)!,
+        locationId: resolved.get(item.locationId) ?? '',
         type: item.type,
         quantity: item.quantity,
         unitCost: item.unitCost,

@@ -94,7 +94,8 @@ export async function applyStockChanges(
   const crossed = new Set<string>();
   const touched = new Set<string>();
   const movements = changes.map((change, index) => {
-    const product = byId.get(change.productId)!;
+    const product = byId.get(change.productId);
+    if (!product) throw new Error('checked above');
     const key = pairKey(change.productId, change.locationId);
     const current = levels.get(key) ?? 0;
     const delta = movementDeltaMilli(change.type, toMilli(change.quantity), current);
@@ -156,7 +157,8 @@ export async function applyStockChanges(
   }
   for (const key of [...crossed].sort()) {
     const [productId, locationId] = key.split('/') as [string, string];
-    const product = byId.get(productId)!;
+    const product = byId.get(productId);
+    if (!product) continue;
     const threshold = lowStockState(product).lowStockThresholdMilli;
     const after = levels.get(key) ?? 0;
     if (threshold === null || after > threshold) continue;

@@ -65,7 +65,8 @@ export async function insertLocation(
   values: typeof locations.$inferInsert,
 ): Promise<LocationRow> {
   const [row] = await db.insert(locations).values(values).returning();
-  return row!;
+  if (!row) throw new Error('INSERT … RETURNING gave no row');
+  return row;
 }
 
 export async function updateLocation(

@@ -14,6 +14,8 @@ const tags = ['Reports'];
 const readerOf = (auth: AuthContext): service.Reader => ({
   businessId: auth.businessId,
   userId: auth.userId,
+  role: auth.role,
+  locationIds: auth.locationIds,
   timezone: auth.businessTimezone,
 });
 
@@ -28,6 +30,7 @@ const getSalesSummary = defineRoute({
   tags,
   access: 'reports:read',
   request: { query: SalesSummaryQuery },
+  problems: ['NOT_FOUND'],
   responses: { 200: { description: 'The summary', schema: SalesSummary } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
@@ -52,6 +55,7 @@ const createExport = defineRoute({
   requiresActiveSubscription: true,
   idempotency: 'optional',
   request: { body: CreateExportBody },
+  problems: ['NOT_FOUND'],
   responses: {
     202: {
       description: 'Queued',

@@ -13,9 +13,9 @@ import {
   type SalesSummaryQuery,
 } from './reports.schemas.js';
 import { findCurrency, groupSales, sumSales } from './summary.repo.js';
+import { readScope, type LocationCaller } from '../locations/location-access.js';
 
-export interface Reader {
-  businessId: string;
+export interface Reader extends LocationCaller {
   userId: string;
   timezone: string;
 }
@@ -38,6 +38,7 @@ export async function getSalesSummary(
     timezone: reader.timezone,
     from: query.from,
     to: query.to,
+    locationIds: await readScope(deps.db, reader, query.locationId),
   };
   const [currency, totals, rows] = await Promise.all([
     findCurrency(deps.db, reader.businessId),
@@ -62,6 +63,7 @@ export async function requestExport(
   reader: Reader,
   body: CreateExportBody,
 ): Promise<ReportExport> {
+  const locationIds = await readScope(deps.db, reader, body.locationId);
   const row = await deps.db.transaction(async (tx) => {
     const inserted = await insertExport(tx, {
       id: newId(),
@@ -72,6 +74,7 @@ export async function requestExport(
       fromDay: body.from,
       toDay: body.to,
       timezone: reader.timezone,
+      locationIds: locationIds ?? null,
       status: 'queued',
     });
     await writeOutbox(tx, {

@@ -15,9 +15,10 @@ import {
 } from './sales.repo.js';
 import type { ListSalesQuery, Sale } from './sales.schemas.js';
 import type { Actor } from './sales.service.js';
+import { readScope, type LocationCaller } from '../locations/location-access.js';
 
 /** Who reads: cashiers without `sales:read-all` see only the sales they rang up. */
-export interface Reader extends Actor {
+export interface Reader extends Actor, LocationCaller {
   readAll: boolean;
   timezone: string;
 }
@@ -52,6 +53,7 @@ export async function listSales(
     to: query.to,
     status: query.status,
     cashierId: query.cashierId,
+    locationIds: await readScope(deps.db, reader, query.locationId),
     ownerCashierId: reader.readAll ? undefined : reader.userId,
     after: query.cursor === undefined ? undefined : decodeSaleCursor(query.cursor),
     limit,

@@ -190,6 +190,8 @@ export interface SaleListFilter {
   to?: string;
   status?: SaleStatus;
   cashierId?: string;
+  /** Only sales at these locations (the filter, or the reader's assignment). */
+  locationIds?: string[];
   /** Forced to the caller for cashiers who may read only their own sales. */
   ownerCashierId?: string;
   after?: { occurredAt: Date; id: string };
@@ -203,6 +205,7 @@ export async function listSaleRows(db: DbOrTx, filter: SaleListFilter): Promise<
     filter.status ? eq(sales.status, filter.status) : undefined,
     filter.cashierId ? eq(sales.cashierId, filter.cashierId) : undefined,
     filter.ownerCashierId ? eq(sales.cashierId, filter.ownerCashierId) : undefined,
+    filter.locationIds ? inArray(sales.locationId, filter.locationIds) : undefined,
     // Days are the business's local calendar days, turned into instants by PostgreSQL.
     filter.from
       ? sql`${sales.occurredAt} >= (${filter.from}::date)::timestamp at time zone ${filter.timezone}`

@@ -29,6 +29,8 @@ import { createSale, syncSales } from './sales.service.js';
 const reader = (auth: AuthContext): Reader => ({
   businessId: auth.businessId,
   userId: auth.userId,
+  role: auth.role,
+  locationIds: auth.locationIds,
   readAll: auth.permissions.has('sales:read-all'),
   timezone: auth.businessTimezone,
 });
@@ -106,6 +108,7 @@ const list = defineRoute({
   tags: ['Sales'],
   access: 'sales:read-own',
   request: { query: ListSalesQuery },
+  problems: ['NOT_FOUND'],
   responses: { 200: { description: 'A page of sales', schema: SaleList } },
   handler: async (ctx) => {
     ctx.body = await listSales(ctx.deps, reader(requireAuth(ctx)), ctx.input.query);

@@ -193,6 +193,7 @@ export const ListSalesQuery = z
     to: day.optional().describe('Inclusive day (business timezone) of occurredAt'),
     status: z.enum(SALE_STATUSES).optional(),
     cashierId: z.uuid().optional(),
+    locationId: z.uuid().optional().describe('Only sales at this location'),
     cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
     limit: z
       .string()
