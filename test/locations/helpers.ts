@@ -35,8 +35,5 @@ export function assign(
   user: TestUser,
   locationIds: string[],
 ) {
-  return http
-    .patch(`/users/${user.id}`)
-    .set('Authorization', owner.auth)
-    .send({ locationIds });
+  return http.patch(`/users/${user.id}`).set('Authorization', owner.auth).send({ locationIds });
 }

@@ -43,10 +43,19 @@ describe('locations', () => {
     const created = await http
       .post('/locations')
       .set('Authorization', shop.owner.auth)
-      .send({ name: 'Westlands', address: 'Sarit Centre', phone: '0712345678', etimsBranchId: '01' })
+      .send({
+        name: 'Westlands',
+        address: 'Sarit Centre',
+        phone: '0712345678',
+        etimsBranchId: '01',
+      })
       .expect(201);
     expect(created.headers.location).toBe(`/locations/${created.body.id}`);
-    expect(created.body).toMatchObject({ name: 'Westlands', isDefault: false, etimsBranchId: '01' });
+    expect(created.body).toMatchObject({
+      name: 'Westlands',
+      isDefault: false,
+      etimsBranchId: '01',
+    });
 
     const clash = await http
       .post('/locations')
