@@ -110,7 +110,12 @@ describe('a worker SIGKILLed in the middle of a webhook delivery', () => {
     });
     receiver.setSecret(endpoint.secret);
     const product = await createProduct(stack.deps, business.id, business.manager.id);
-    const actor = { businessId: business.id, userId: business.cashier.id };
+    const actor = {
+      businessId: business.id,
+      userId: business.cashier.id,
+      role: 'cashier' as const,
+      locationIds: [],
+    };
     const sell = async () =>
       (await createSale(stack.deps, actor, CreateSaleBody.parse(saleBody([{ product }])))).sale.id;
     const saleIds = [await sell()];

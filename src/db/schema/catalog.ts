@@ -198,3 +198,7 @@ export const stockLevels = pgTable(
     }),
   ],
 );
+
+/** One row type per table, as Drizzle reads it. */
+export type ProductRow = typeof products.$inferSelect;
+export type StockMovementRow = typeof stockMovements.$inferSelect;

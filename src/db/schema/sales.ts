@@ -35,6 +35,9 @@ export const saleCounters = pgTable('sale_counters', {
   lastNumber: bigint({ mode: 'number' }).notNull(),
 });
 
+/** The unique index that records a sale once per (business, clientRequestId). */
+export const SALES_CLIENT_REQUEST_UNIQUE = 'sales_client_request_unique';
+
 /** A sale as accepted: a fact, recorded exactly once per (business, clientRequestId). */
 export const sales = pgTable(
   'sales',
@@ -76,7 +79,7 @@ export const sales = pgTable(
       columns: [table.locationId, table.businessId],
       foreignColumns: [locations.id, locations.businessId],
     }),
-    uniqueIndex('sales_client_request_unique').on(table.businessId, table.clientRequestId),
+    uniqueIndex(SALES_CLIENT_REQUEST_UNIQUE).on(table.businessId, table.clientRequestId),
     uniqueIndex('sales_number_unique').on(table.businessId, table.number),
     index('sales_business_occurred_idx').on(table.businessId, table.occurredAt, table.id),
     index('sales_cashier_occurred_idx').on(
@@ -155,3 +158,8 @@ export const salePayments = pgTable(
       .where(sql`${table.reference} is not null`),
   ],
 );
+
+/** One row type per table, as Drizzle reads it: what reads return and what a sale's draft builds. */
+export type SaleRow = typeof sales.$inferSelect;
+export type SaleLineRow = typeof saleLines.$inferSelect;
+export type SalePaymentRow = typeof salePayments.$inferSelect;

@@ -1,31 +1,31 @@
 import { unprocessable } from '../../lib/errors.js';
+import { mayActAt, outsideAssignment, type LocationCaller } from '../locations/location-access.js';
 import { newId } from '../../lib/ids.js';
-import type { LockedProduct, SaleRowsToInsert } from './sales-write.repo.js';
-import { toSale } from './sales.repo.js';
+import type { SaleLineRow, SaleRow } from '../../db/schema/index.js';
+import { toSale } from './sale.presenter.js';
+import type {
+  DraftedSale,
+  LockedProduct,
+  SaleLocation,
+  SaleMovement,
+} from './sale-write.repo.js';
 import {
   checkClientTotal,
   checkOccurredAt,
   computeSaleAmounts,
   settlePayments,
 } from './sales.rules.js';
-import type { CreateSaleBody, Sale } from './sales.schemas.js';
-
-/**
- * A sale checked against locked products and ready to insert, before it has a number.
- * Drafting applies every business rule (422s) and writes nothing, so a batch can draft
- * all its sales, drop the rejected ones, and insert the rest in a few statements.
- */
-export interface SaleDraft {
-  rows: SaleRowsToInsert;
-  /** The Sale resource once the number is known. */
-  present: (number: number) => Sale;
-}
+import type { CreateSaleBody } from './sales.schemas.js';
 
 export interface DraftContext {
   businessId: string;
   cashierId: string;
   receivedAt: Date;
   products: Map<string, LockedProduct>;
+  /** The business's locations, archived ones included. */
+  locations: Map<string, SaleLocation>;
+  /** Whose assignment limits where the sale may be (read when the request was authenticated). */
+  caller: LocationCaller;
   /**
    * Running stock levels in thousandths, per product, shared by the sales of one
    * transaction (a batch): each draft takes from what the previous ones left.
@@ -35,14 +35,20 @@ export interface DraftContext {
 
 const thousandths = (quantity: number) => Math.round(quantity * 1000);
 
-/** Checks a sale's rules against the locked products; throws the 422 it would answer. */
+/**
+ * A sale checked against its products and turned into the rows to insert, before it has a
+ * number. Drafting applies every business rule (throws the 422 it would answer) and writes
+ * nothing, so a batch can draft all its sales, drop the rejected ones and insert the rest
+ * in one statement.
+ */
 export function draftSale(
   context: DraftContext,
   body: CreateSaleBody,
   requestHash: string,
-): SaleDraft {
+): DraftedSale {
   const occurredAt = new Date(Date.parse(body.occurredAt));
   checkOccurredAt(occurredAt, context.receivedAt);
+  const locationId = saleLocation(context, body.locationId);
 
   // PostgreSQL answers ids lower-case; a device may send them upper-case.
   const productIdOf = (line: CreateSaleBody['lines'][number]) => line.productId.toLowerCase();
@@ -71,13 +77,16 @@ export function draftSale(
   const { change } = settlePayments(amounts.total, body.payments);
 
   // Every rule passed: from here on nothing throws, so the shared levels may change.
-  const header = {
+  const sale: SaleRow = {
     id: newId(),
     businessId: context.businessId,
     clientRequestId: body.clientRequestId,
     requestHash,
+    // Numbered by the write statement, from the business's counter.
+    number: 0,
     receiptNumber: body.receiptNumber ?? null,
     cashierId: context.cashierId,
+    locationId,
     occurredAt,
     receivedAt: context.receivedAt,
     subtotal: amounts.subtotal,
@@ -87,13 +96,18 @@ export function draftSale(
     change,
     customerPhone: body.customerPhone ?? null,
     note: body.note ?? null,
+    status: 'completed',
+    voidedAt: null,
+    voidReason: null,
+    voidedBy: null,
   };
-  const lineRows = lines.map(({ line, product, input }, index) => {
+  const lineRows = lines.map(({ line, product, input }, index): SaleLineRow => {
     const computed = amounts.lines[index];
     if (!computed) throw new Error('one amount per line');
     return {
       id: newId(),
-      saleId: header.id,
+      saleId: sale.id,
+      businessId: context.businessId,
       productId: product.id,
       position: index,
       name: product.name,
@@ -110,22 +124,44 @@ export function draftSale(
   });
   const paymentRows = body.payments.map((payment, index) => ({
     id: newId(),
-    saleId: header.id,
+    saleId: sale.id,
+    businessId: context.businessId,
     position: index,
     method: payment.method,
     amount: payment.amount,
     reference: payment.reference ?? null,
   }));
-  const movements = takeStock(context, header.id, body.lines);
+  const movements = takeStock(context, sale.id, locationId, body.lines);
   return {
-    rows: { header, lines: lineRows, payments: paymentRows, movements },
-    present: (number) =>
-      toSale(
-        { ...header, number, status: 'completed', voidedAt: null, voidReason: null },
-        lineRows,
-        paymentRows,
-      ),
+    sale,
+    lines: lineRows,
+    payments: paymentRows,
+    movements,
+    present: (number) => toSale({ ...sale, number }, lineRows, paymentRows),
   };
+}
+
+/**
+ * Where the sale happened (API.md "Branches"): the location given, else the caller's only
+ * assigned one, else the default. Unknown (or another business's) → 422 like an unknown
+ * product; outside the caller's assignment → 403. An archived location is accepted: the
+ * till sold there before it heard of the archiving, and a sale is a fact.
+ */
+function saleLocation(context: DraftContext, requested: string | undefined): string {
+  const { caller } = context;
+  const id =
+    requested?.toLowerCase() ??
+    (caller.role !== 'owner' && caller.locationIds.length === 1
+      ? caller.locationIds[0]
+      : undefined) ??
+    [...context.locations.values()].find((location) => location.isDefault)?.id;
+  if (id === undefined || !context.locations.has(id)) {
+    throw unprocessable('The sale names an unknown location', [
+      { path: 'locationId', message: 'No such location', code: 'not_found' },
+    ]);
+  }
+  if (!mayActAt(caller, id)) throw outsideAssignment();
+  return id;
 }
 
 /**
@@ -133,13 +169,18 @@ export function draftSale(
  * levels as this transaction's drafts see them. The write statement shifts them by any
  * change since the products were read and derives `inventory.low_stock` from the result.
  */
-function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody['lines']) {
+function takeStock(
+  context: DraftContext,
+  saleId: string,
+  locationId: string,
+  lines: CreateSaleBody['lines'],
+) {
   const taken = new Map<string, number>();
   for (const line of lines) {
     const productId = line.productId.toLowerCase();
     taken.set(productId, (taken.get(productId) ?? 0) + thousandths(line.quantity));
   }
-  const movements: SaleRowsToInsert['movements'] = [];
+  const movements: SaleMovement[] = [];
   for (const [productId, amount] of [...taken].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const product = context.products.get(productId);
     if (!product?.trackStock) continue;
@@ -147,9 +188,10 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
     const after = before - amount;
     context.levels.set(productId, after);
     movements.push({
-      movementId: newId(),
+      id: newId(),
       saleId,
       productId,
+      locationId,
       delta: -amount / 1000,
       quantityAfter: after / 1000,
     });

@@ -7,93 +7,55 @@ import {
   salePayments,
   sales,
   stockMovements,
+  type SaleRow,
   type SaleStatus,
 } from '../../db/schema/index.js';
+import { toSale } from './sale.presenter.js';
 import type { Sale } from './sales.schemas.js';
 
-export type SaleRow = typeof sales.$inferSelect;
-
-export interface StoredSaleRow {
-  id: string;
-  client_request_id: string;
-  request_hash: string;
-  number: number;
-  receipt_number: string | null;
-  cashier_id: string;
-  occurred_at_ms: number;
-  received_at_ms: number;
-  status: SaleStatus;
-  subtotal: number;
-  discount: number;
-  tax: number;
-  total: number;
-  change: number;
-  customer_phone: string | null;
-  note: string | null;
-  voided_at_ms: number | null;
-  void_reason: string | null;
-  lines: Sale['lines'];
-  payments: Sale['payments'];
-}
+export type { SaleRow };
 
 /**
  * The stored sales among some clientRequestIds, each as one row holding the whole Sale
- * resource (lines and payments as JSON, instants as epoch milliseconds): a replay costs one
- * indexed read and never writes. Shared by findStoredSales and the sale lookup
- * (sales-write.repo.ts), which also reads the products in the same round trip.
+ * resource as JSON (instants formatted as `Date.toISOString()` does): a replay costs one
+ * indexed read, never writes and needs no mapping. Shared by findStoredSales and the sale
+ * lookup (sale-write.repo.ts), which also reads the products in the same round trip.
  */
 export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValue) => sql`
-  select s.id, s.client_request_id, s.request_hash, s.number, s.receipt_number, s.cashier_id,
-    (extract(epoch from s.occurred_at) * 1000)::bigint as occurred_at_ms,
-    (extract(epoch from s.received_at) * 1000)::bigint as received_at_ms,
-    s.status, s.subtotal, s.discount, s.tax, s.total, s.change, s.customer_phone, s.note,
-    (extract(epoch from s.voided_at) * 1000)::bigint as voided_at_ms, s.void_reason,
-    (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
+  select s.request_hash as "requestHash", json_build_object(
+    'id', s.id, 'number', s.number, 'receiptNumber', s.receipt_number,
+    'clientRequestId', s.client_request_id, 'status', s.status,
+    'occurredAt', ${isoInstant(sql`s.occurred_at`)}, 'receivedAt', ${isoInstant(sql`s.received_at`)},
+    'cashierId', s.cashier_id, 'locationId', s.location_id, 'subtotal', s.subtotal, 'discount', s.discount, 'tax', s.tax,
+    'total', s.total, 'change', s.change,
+    'lines', (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
         'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
         'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
         'total', l.total) order by l.position), '[]'::json)
-      from sale_lines l where l.sale_id = s.id) as lines,
-    (select coalesce(json_agg(json_build_object('method', py.method, 'amount', py.amount,
-        'reference', py.reference) order by py.position), '[]'::json)
-      from sale_payments py where py.sale_id = s.id) as payments
+      from sale_lines l where l.sale_id = s.id),
+    'payments', (select coalesce(json_agg(json_build_object('method', py.method,
+        'amount', py.amount, 'reference', py.reference) order by py.position), '[]'::json)
+      from sale_payments py where py.sale_id = s.id),
+    'customerPhone', s.customer_phone, 'note', s.note,
+    'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason) as sale
   from sales s
   where s.business_id = ${businessId} and s.client_request_id = any(${clientRequestIds}::uuid[])`;
 
-const findStoredSalesStatement = namedStatement<
-  StoredSaleRow,
-  { businessId: string; clientRequestIds: string[] }
->('sales_find_stored', (p) => storedSalesQuery(p('businessId'), p('clientRequestIds')));
+/** An instant as `Date.prototype.toISOString()` writes it (UTC, milliseconds, `Z`). */
+function isoInstant(column: SQL) {
+  return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
 
+/** A stored sale as the API returns it, with its request fingerprint (the replay check). */
 export interface StoredSale {
   requestHash: string;
   sale: Sale;
 }
 
-/** A stored sale as the API returns it, with its request fingerprint. */
-export const toStoredSale = (row: StoredSaleRow): StoredSale => ({
-  requestHash: row.request_hash,
-  sale: {
-    id: row.id,
-    number: row.number,
-    receiptNumber: row.receipt_number,
-    clientRequestId: row.client_request_id,
-    status: row.status,
-    occurredAt: new Date(row.occurred_at_ms).toISOString(),
-    receivedAt: new Date(row.received_at_ms).toISOString(),
-    cashierId: row.cashier_id,
-    subtotal: row.subtotal,
-    discount: row.discount,
-    tax: row.tax,
-    total: row.total,
-    change: row.change,
-    lines: row.lines,
-    payments: row.payments,
-    customerPhone: row.customer_phone,
-    note: row.note,
-    voidedAt: row.voided_at_ms === null ? null : new Date(row.voided_at_ms).toISOString(),
-    voidReason: row.void_reason,
-  },
-});
+const findStoredSalesStatement = namedStatement<
+  StoredSale,
+  { businessId: string; clientRequestIds: string[] }
+>('sales_find_stored', (p) => storedSalesQuery(p('businessId'), p('clientRequestIds')));
 
 /**
  * The stored sales among these clientRequestIds, as the API returns them, with each one's
@@ -105,8 +67,7 @@ export async function findStoredSales(
   clientRequestIds: string[],
 ): Promise<StoredSale[]> {
   if (clientRequestIds.length === 0) return [];
-  const rows = await findStoredSalesStatement(db, { businessId, clientRequestIds });
-  return rows.map(toStoredSale);
+  return findStoredSalesStatement(db, { businessId, clientRequestIds });
 }
 
 /** A sale of the business; `cashierId` restricts it to that cashier's own sales. */
@@ -256,60 +217,4 @@ export async function findBusinessName(db: DbOrTx, businessId: string): Promise<
     .from(businesses)
     .where(eq(businesses.id, businessId));
   return row?.name ?? '';
-}
-
-type LineLike = Pick<
-  typeof saleLines.$inferSelect,
-  | 'id'
-  | 'productId'
-  | 'name'
-  | 'sku'
-  | 'quantity'
-  | 'unitPrice'
-  | 'catalogPrice'
-  | 'discount'
-  | 'tax'
-  | 'total'
->;
-type PaymentLike = Pick<typeof salePayments.$inferSelect, 'method' | 'amount' | 'reference'>;
-type HeaderLike = Omit<SaleRow, 'businessId' | 'requestHash' | 'voidedBy'>;
-
-/** The Sale resource (API.md) from its stored parts. */
-export function toSale(row: HeaderLike, lines: LineLike[], payments: PaymentLike[]): Sale {
-  return {
-    id: row.id,
-    number: row.number,
-    receiptNumber: row.receiptNumber,
-    clientRequestId: row.clientRequestId,
-    status: row.status,
-    occurredAt: row.occurredAt.toISOString(),
-    receivedAt: row.receivedAt.toISOString(),
-    cashierId: row.cashierId,
-    subtotal: row.subtotal,
-    discount: row.discount,
-    tax: row.tax,
-    total: row.total,
-    change: row.change,
-    lines: lines.map((line) => ({
-      id: line.id,
-      productId: line.productId,
-      name: line.name,
-      sku: line.sku,
-      quantity: line.quantity,
-      unitPrice: line.unitPrice,
-      catalogPrice: line.catalogPrice,
-      discount: line.discount,
-      tax: line.tax,
-      total: line.total,
-    })),
-    payments: payments.map((payment) => ({
-      method: payment.method,
-      amount: payment.amount,
-      reference: payment.reference,
-    })),
-    customerPhone: row.customerPhone,
-    note: row.note,
-    voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
-    voidReason: row.voidReason,
-  };
 }

@@ -55,6 +55,12 @@ const PaymentInput = z.strictObject({
 
 export const CreateSaleBody = z
   .strictObject({
+    locationId: z
+      .uuid()
+      .optional()
+      .describe(
+        "Where the sale was rung up; omitted → the cashier's only location, else the default. An archived location is accepted (a sale is a fact)",
+      ),
     clientRequestId: z
       .uuid()
       .describe('Made by the POS when the sale is rung up (any UUID version); the idempotency key'),
@@ -113,6 +119,10 @@ export const Sale = z
     occurredAt: timestamp(),
     receivedAt: timestamp(),
     cashierId: z.uuid(),
+    locationId: z
+      .uuid()
+      .nullable()
+      .describe('The location that sold (null only on sales older than branches)'),
     subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
     discount: computedCents(),
     tax: computedCents().describe('Σ line taxes, contained in total (never added)'),

@@ -1,0 +1,165 @@
+import { sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../../db/client.js';
+import { namedStatement, type SqlValue } from '../../db/named-statement.js';
+import type {
+  ProductRow,
+  SaleLineRow,
+  SalePaymentRow,
+  SaleRow,
+  StockMovementRow,
+} from '../../db/schema/index.js';
+import { newId } from '../../lib/ids.js';
+import { writeOneSale, writeSaleBatch } from './sale-write.statement.js';
+import { storedSalesQuery, type StoredSale } from './sales.repo.js';
+import type { Sale } from './sales.schemas.js';
+
+/**
+ * The sale write path, set-based for one sale or a batch: one statement reads what a sale
+ * is checked against (lookUpSales), one writes the drafted sales with everything they cause
+ * (writeSales). Rows are the schema's (db/schema/sales.ts), sent as one JSON array per
+ * table. No statement per line or per sale, all named: round trips and parsing dominate
+ * the cost (shared/research/performance.md).
+ */
+
+/** A product as a sale reads it: enough to price, name and take stock. */
+export type LockedProduct = Pick<
+  ProductRow,
+  'id' | 'name' | 'sku' | 'price' | 'taxRate' | 'trackStock' | 'stockQuantity' | 'lowStockThreshold'
+>;
+
+/** One ledger row a sale (or its void) writes; `quantityAfter` is the level right after it. */
+export type SaleMovement = Pick<
+  StockMovementRow,
+  'id' | 'saleId' | 'productId' | 'locationId' | 'delta' | 'quantityAfter'
+>;
+
+/** A location as a sale checks it (archived ones included: a sale is a fact). */
+export interface SaleLocation {
+  id: string;
+  isDefault: boolean;
+}
+
+/** A sale checked against its products and ready to insert (sale-draft.ts). */
+export interface DraftedSale {
+  /** Its number is 0 until the write statement takes one from the counter. */
+  sale: SaleRow;
+  lines: SaleLineRow[];
+  /** created_at is the database's. */
+  payments: Omit<SalePaymentRow, 'createdAt'>[];
+  /** In order: a product's last movement carries its new level (as the draft saw it). */
+  movements: SaleMovement[];
+  /** The Sale resource once the number is known. */
+  present: (number: number) => Sale;
+}
+
+const productColumns = (businessId: SqlValue, ids: SqlValue) => sql`
+  select id, name, sku, price, tax_rate as "taxRate", track_stock as "trackStock",
+    stock_quantity as "stockQuantity", low_stock_threshold as "lowStockThreshold"
+  from products
+  where id = any(${ids}::uuid[]) and business_id = ${businessId}`;
+
+const lookupStatement = namedStatement<
+  SaleLookup,
+  { businessId: string; clientRequestIds: string[]; productIds: string[] }
+>(
+  'sales_lookup',
+  (p) => sql`
+    select
+      (select coalesce(json_agg(stored), '[]'::json)
+        from (${storedSalesQuery(p('businessId'), p('clientRequestIds'))}) stored) as stored,
+      -- Products only when some sale is new: a replay needs none.
+      (select coalesce(json_agg(product order by product.id), '[]'::json)
+        from (${productColumns(p('businessId'), p('productIds'))}) product
+        where (select count(*) from sales
+          where business_id = ${p('businessId')}
+            and client_request_id = any(${p('clientRequestIds')}::uuid[]))
+          < cardinality(${p('clientRequestIds')}::uuid[])) as products,
+      -- The business's locations (a handful): where each new sale is, checked in memory.
+      (select coalesce(json_agg(json_build_object('id', id, 'isDefault', is_default)), '[]'::json)
+        from locations where business_id = ${p('businessId')}) as locations`,
+);
+
+export interface SaleLookup {
+  /** The sales already recorded under these clientRequestIds (replays). */
+  stored: StoredSale[];
+  /** The business's products among the ids, read without a lock; none if all are replays. */
+  products: LockedProduct[];
+  locations: SaleLocation[];
+}
+
+/**
+ * Everything a sale (or a batch) is checked against before it is drafted, in one round
+ * trip: the sales already stored under its clientRequestIds, and its products read without
+ * a lock (the write statement locks them and checks they did not change).
+ */
+export async function lookUpSales(
+  db: DbOrTx,
+  businessId: string,
+  clientRequestIds: string[],
+  productIds: string[],
+): Promise<SaleLookup> {
+  const [row] = await lookupStatement(db, { businessId, clientRequestIds, productIds });
+  return row ?? { stored: [], products: [], locations: [] };
+}
+
+const lockProductsStatement = namedStatement<LockedProduct, { ids: string[]; businessId: string }>(
+  'sales_lock_products',
+  (p) => sql`${productColumns(p('businessId'), p('ids'))} order by id for update`,
+);
+
+/** Locks the business's products among `ids` in id order (one order for all writers: no deadlocks). */
+export function lockProducts(tx: Tx, businessId: string, ids: string[]): Promise<LockedProduct[]> {
+  return lockProductsStatement(tx, { ids, businessId });
+}
+
+export interface SalesToWrite {
+  businessId: string;
+  createdBy: string;
+  drafts: DraftedSale[];
+  /** The sale.created payloads, one per draft (the Sale resource; its number is patched in). */
+  payloads: Sale[];
+  /** Every product the drafts read, as they read it. */
+  products: LockedProduct[];
+}
+
+/**
+ * Writes the drafted sales with everything they cause, in one round trip
+ * (sale-write.statement.ts). Returns their numbers in the order of `drafts`, or null when a
+ * product changed since it was read (nothing written: draft again under lock). Throws the
+ * unique violation when a clientRequestId was taken meanwhile; a concurrent first insert
+ * of the same id makes this wait for its commit.
+ */
+export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<number[] | null> {
+  const { drafts } = write;
+  const movements = drafts.flatMap((draft) => draft.movements);
+  // One level per product (an UPDATE … FROM applies only one row per target): the last,
+  // in product id order (the order of their updatedAt stamps).
+  const last = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
+  const levels = [...last]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([productId, quantityAfter], index) => ({ ordinal: index + 1, productId, quantityAfter }));
+  const params = {
+    businessId: write.businessId,
+    count: drafts.length,
+    createdBy: write.createdBy,
+    // `ordinal`: the sale's place among the numbers the counter hands out.
+    sales: JSON.stringify(drafts.map((draft, index) => ({ ...draft.sale, ordinal: index + 1 }))),
+    lines: JSON.stringify(drafts.flatMap((draft) => draft.lines)),
+    payments: JSON.stringify(drafts.flatMap((draft) => draft.payments)),
+    // A message id for each movement, used only if it takes its location to the threshold;
+    // `ordinal` orders a batch's movements of one product and location.
+    movements: JSON.stringify(
+      movements.map((row, index) => ({ ...row, messageId: newId(), ordinal: index + 1 })),
+    ),
+    levels: JSON.stringify(levels),
+    outbox: JSON.stringify(
+      write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
+    ),
+    products: JSON.stringify(write.products),
+  };
+  // One sale and a batch are the same text, planned apart (sale-write.statement.ts).
+  const result = await (drafts.length === 1 ? writeOneSale : writeSaleBatch)(db, params);
+  if (!result[0]?.ok) return null;
+  const numbers = new Map(result.map((row) => [row.id, row.number]));
+  return drafts.map((draft) => numbers.get(draft.sale.id) ?? 0);
+}
