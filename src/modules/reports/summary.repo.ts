@@ -41,7 +41,7 @@ function inRange(range: SummaryRange, alias = 's'): SQL {
   return sql`${s}.business_id = ${range.businessId}
     and ${s}.occurred_at >= (${range.from}::date)::timestamp at time zone ${range.timezone}
     and ${s}.occurred_at < (${range.to}::date + 1)::timestamp at time zone ${range.timezone}
-    ${range.locationIds ? sql`and ${s}.location_id = any(${range.locationIds}::uuid[])` : sql``}`;
+    ${range.locationIds ? sql`and ${s}.location_id = any(${sql.param(range.locationIds)}::uuid[])` : sql``}`;
 }
 
 /** Totals of the completed sales in the range, and how many were voided. */
