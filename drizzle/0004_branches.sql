@@ -76,6 +76,9 @@ INSERT INTO "stock_levels" (business_id, product_id, location_id, quantity, upda
 ALTER TABLE "locations" ADD CONSTRAINT "locations_business_id_businesses_id_fk" FOREIGN KEY ("business_id") REFERENCES "public"."businesses"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "stock_levels" ADD CONSTRAINT "stock_levels_product_business_fk" FOREIGN KEY ("product_id","business_id") REFERENCES "public"."products"("id","business_id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
 ALTER TABLE "stock_levels" ADD CONSTRAINT "stock_levels_location_business_fk" FOREIGN KEY ("location_id","business_id") REFERENCES "public"."locations"("id","business_id") ON DELETE no action ON UPDATE no action NOT VALID;--> statement-breakpoint
+-- Low stock is judged per location now (stock_levels); the total's partial index only cost
+-- every stock change an index check.
+DROP INDEX "products_low_stock_idx";--> statement-breakpoint
 ALTER TABLE "users" ADD COLUMN "location_ids" uuid[] DEFAULT '{}'::uuid[] NOT NULL;--> statement-breakpoint
 ALTER TABLE "invites" ADD COLUMN "location_ids" uuid[] DEFAULT '{}'::uuid[] NOT NULL;--> statement-breakpoint
 ALTER TABLE "stock_movements" ADD COLUMN "location_id" uuid;--> statement-breakpoint

@@ -210,7 +210,7 @@ describe('sales at locations', () => {
       await holder.query('commit');
       holder.release();
     }
-    const response = await inFlight!;
+    const response = await inFlight;
     expect(response.status).toBe(201);
     expect(response.body.locationId).toBe(a);
     // Its replay answers the stored sale; a new sale at A is now refused.

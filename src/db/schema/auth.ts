@@ -51,7 +51,10 @@ export const invites = pgTable(
     email: text().notNull(),
     role: text().$type<InviteRole>().notNull(),
     /** Given to the user on acceptance; empty = every location. */
-    locationIds: uuid().array().notNull().default(sql`'{}'::uuid[]`),
+    locationIds: uuid()
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
     tokenHash: text().notNull(),
     invitedBy: uuid()
       .notNull()

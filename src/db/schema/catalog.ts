@@ -90,11 +90,6 @@ export const products = pgTable(
     index('products_name_trgm_idx').using('gin', table.name.op('gin_trgm_ops')),
     index('products_sku_trgm_idx').using('gin', table.sku.op('gin_trgm_ops')),
     index('products_barcode_trgm_idx').using('gin', table.barcode.op('gin_trgm_ops')),
-    index('products_low_stock_idx')
-      .on(table.businessId, table.id)
-      .where(
-        sql`${table.trackStock} and not ${table.archived} and ${table.lowStockThreshold} is not null and ${table.stockQuantity} <= ${table.lowStockThreshold}`,
-      ),
   ],
 );
 

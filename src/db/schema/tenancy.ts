@@ -76,7 +76,10 @@ export const users = pgTable(
     passwordHash: text().notNull(),
     role: text().$type<Role>().notNull(),
     /** The locations this user works at; empty = every location (owners always see all). */
-    locationIds: uuid().array().notNull().default(sql`'{}'::uuid[]`),
+    locationIds: uuid()
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
     status: text().$type<UserStatus>().notNull().default('active'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -46,7 +46,9 @@ export const StockMovementSchema = z
     locationId: z.uuid(),
     type: z.enum(STOCK_MOVEMENT_TYPES),
     delta: z.number().meta({ description: 'The signed change this movement made' }),
-    quantityAfter: z.number().meta({ description: "The level at the movement's location after it" }),
+    quantityAfter: z
+      .number()
+      .meta({ description: "The level at the movement's location after it" }),
     unitCost: z.int().min(0).max(MAX_UNIT_COST).optional(),
     note: z.string().max(NOTE_MAX).optional(),
     saleId: z.uuid().optional(),

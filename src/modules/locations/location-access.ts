@@ -97,7 +97,9 @@ export async function checkAssignment(
   ids: readonly string[],
   path: string,
 ): Promise<string[]> {
-  const found = new Map((await repo.findLocations(db, actor.businessId, ids)).map((l) => [l.id, l]));
+  const found = new Map(
+    (await repo.findLocations(db, actor.businessId, ids)).map((l) => [l.id, l]),
+  );
   const bad = ids.findIndex((id) => !found.get(id) || found.get(id)?.archived);
   if (bad !== -1) {
     throw new AppError('UNPROCESSABLE', 'Every assigned location must be an open location', {

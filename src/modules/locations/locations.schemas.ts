@@ -13,6 +13,7 @@ const LocationName = z
   .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 const EtimsBranchId = z
   .string()
+  .max(2)
   .regex(/^\d{2}$/)
   .openapi({ description: 'KRA eTIMS branch id (bhfId): two digits, "00" is the head office' });
 

@@ -3,12 +3,7 @@ import { mayActAt, outsideAssignment, type LocationCaller } from '../locations/l
 import { newId } from '../../lib/ids.js';
 import type { SaleLineRow, SaleRow } from '../../db/schema/index.js';
 import { toSale } from './sale.presenter.js';
-import type {
-  DraftedSale,
-  LockedProduct,
-  SaleLocation,
-  SaleMovement,
-} from './sale-write.repo.js';
+import type { DraftedSale, LockedProduct, SaleLocation, SaleMovement } from './sale-write.repo.js';
 import {
   checkClientTotal,
   checkOccurredAt,
