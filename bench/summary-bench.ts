@@ -31,6 +31,7 @@ const caller = asCaller({
   userId: shop.cashierId,
   sessionId: shop.cashierId,
   role: 'manager',
+  locationIds: [],
   permissions: permissionsOf('manager'),
   businessTimezone: 'Africa/Nairobi',
 });

@@ -4,6 +4,7 @@ import { businessRoutes } from './modules/business/business.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { filesRoutes } from './modules/files/files.routes.js';
 import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
+import { locationRoutes } from './modules/locations/locations.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
@@ -22,6 +23,7 @@ export const allRoutes: RouteSpec[] = [
   ...userRoutes,
   ...inviteRoutes,
   ...businessRoutes,
+  ...locationRoutes,
   ...catalogRoutes,
   ...inventoryRoutes,
   ...filesRoutes,

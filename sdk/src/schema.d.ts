@@ -353,7 +353,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Tracked, non-archived products at or under their lowStockThreshold */
+        /** Tracked, non-archived products at or under their lowStockThreshold, one row per location */
         get: operations["listLowStock"];
         put?: never;
         post?: never;
@@ -374,6 +374,23 @@ export interface paths {
         get: operations["listStockMovements"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventory/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move stock between two locations: a transfer_out and a transfer_in per item, in one transaction */
+        post: operations["createStockTransfer"];
         delete?: never;
         options?: never;
         head?: never;
@@ -439,6 +456,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the business's locations (branches), oldest first */
+        get: operations["listLocations"];
+        put?: never;
+        /** Open a location (branch) with its own stock */
+        post: operations["createLocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/locations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a location */
+        get: operations["getLocation"];
+        put?: never;
+        post?: never;
+        /** Archive a location (the default location cannot be archived: 422) */
+        delete: operations["archiveLocation"];
+        options?: never;
+        head?: never;
+        /** Change a location's name, address, phone or eTIMS branch id */
+        patch: operations["updateLocation"];
         trace?: never;
     };
     "/me": {
@@ -918,11 +972,20 @@ export interface components {
              * @example wanjiku@duka.co.ke
              */
             email: string;
+            /** @description Locations the user works at; an empty list means every location */
+            locationIds?: string[];
             /**
              * @description Managers may invite cashiers; owners managers too
              * @enum {string}
              */
             role: "manager" | "cashier";
+        };
+        CreateLocation: {
+            address?: string;
+            /** @description KRA eTIMS branch id (bhfId): two digits, "00" is the head office */
+            etimsBranchId?: string;
+            name: string;
+            phone?: string;
         };
         CreateProduct: {
             barcode?: string;
@@ -964,6 +1027,11 @@ export interface components {
              */
             from: string;
             /**
+             * Format: uuid
+             * @description Only sales at this location
+             */
+            locationId?: string;
+            /**
              * Format: date
              * @description Last day, inclusive; at most 366 days after from
              * @example 2026-11-22
@@ -1000,6 +1068,11 @@ export interface components {
                  */
                 unitPrice?: number;
             }[];
+            /**
+             * Format: uuid
+             * @description Where the sale was rung up; omitted → the cashier's only location, else the default. An archived location is accepted (a sale is a fact)
+             */
+            locationId?: string;
             note?: string;
             /**
              * Format: date-time
@@ -1048,6 +1121,8 @@ export interface components {
             id: string;
             /** Format: uuid */
             invitedBy: string;
+            /** @description Locations the user works at; an empty list means every location */
+            locationIds: string[];
             /** Format: date-time */
             revokedAt: string | null;
             /** @enum {string} */
@@ -1057,6 +1132,25 @@ export interface components {
         };
         InvitePage: {
             data: components["schemas"]["Invite"][];
+            nextCursor: string | null;
+        };
+        /** @description A branch of the business, with its own stock. */
+        Location: {
+            address: string | null;
+            archived: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            etimsBranchId: string;
+            /** Format: uuid */
+            id: string;
+            isDefault: boolean;
+            name: string;
+            phone: string | null;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        LocationPage: {
+            data: components["schemas"]["Location"][];
             nextCursor: string | null;
         };
         Login: {
@@ -1071,9 +1165,65 @@ export interface components {
             /** @description The opaque token exactly as it was handed out */
             refreshToken: string;
         };
+        /** @description A product at or under its lowStockThreshold at one location */
+        LowStockItem: {
+            archived: boolean;
+            barcode?: string;
+            /** Format: uuid */
+            categoryId?: string;
+            /**
+             * Format: int32
+             * @description Minor units (cents)
+             */
+            cost?: number;
+            /** Format: date-time */
+            createdAt: string;
+            description?: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            imageUrl?: string;
+            /** Format: uuid */
+            locationId: string;
+            lowStockThreshold?: number;
+            name: string;
+            /**
+             * Format: int32
+             * @description Minor units (cents), VAT-inclusive
+             */
+            price: number;
+            /** @description The level at this location */
+            quantity: number;
+            sku?: string;
+            /** @description The level at each location where the product was ever stocked (by location id); elsewhere 0 */
+            stock: components["schemas"]["StockLevel"][];
+            /** @description Sum of the stock ledger over every location; at most 3 decimals */
+            stockQuantity: number;
+            /**
+             * Format: int32
+             * @description Basis points: 1600 = 16%
+             */
+            taxRate: number;
+            trackStock: boolean;
+            unit: string;
+            /**
+             * Format: date-time
+             * @description Bumped by every change, stock included; strictly increasing per business
+             */
+            updatedAt: string;
+            /**
+             * Format: int64
+             * @description Bumped by every catalog edit (not by stock changes)
+             */
+            version: number;
+        };
+        LowStockList: {
+            data: components["schemas"]["LowStockItem"][];
+            nextCursor: string | null;
+        };
         Me: {
             business: components["schemas"]["Business"];
-            permissions: ("catalog:read" | "sales:create" | "sales:read-own" | "payments:sale" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "reports:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "billing:manage" | "webhooks:manage")[];
+            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "reports:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "billing:manage" | "webhooks:manage")[];
             user: components["schemas"]["User"];
         };
         MpesaCallbackAck: {
@@ -1174,7 +1324,9 @@ export interface components {
              */
             price: number;
             sku?: string;
-            /** @description Sum of the stock ledger; at most 3 decimals */
+            /** @description The level at each location where the product was ever stocked (by location id); elsewhere 0 */
+            stock: components["schemas"]["StockLevel"][];
+            /** @description Sum of the stock ledger over every location; at most 3 decimals */
             stockQuantity: number;
             /**
              * Format: int32
@@ -1296,6 +1448,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             lines: components["schemas"]["SaleLine"][];
+            /**
+             * Format: uuid
+             * @description The location that sold (null only on sales older than branches)
+             */
+            locationId: string | null;
             note: string | null;
             /**
              * Format: int64
@@ -1399,9 +1556,9 @@ export interface components {
              * @description Σ line totals before the sale discount; for payment methods, the amounts applied to sales (change excluded) (integer cents)
              */
             gross: number;
-            /** @description The day (YYYY-MM-DD), productId, cashierId or payment method (`cash`…) */
+            /** @description The day (YYYY-MM-DD), productId, cashierId, payment method (`cash`…) or locationId */
             key: string;
-            /** @description The day, the product's or cashier's name, or the method's name */
+            /** @description The day, the product's, cashier's or location's name, or the method's name */
             label: string;
             /**
              * Format: int64
@@ -1448,6 +1605,11 @@ export interface components {
         };
         StockAdjustment: {
             items: {
+                /**
+                 * Format: uuid
+                 * @description Where the stock is; omitted → the caller's only location, else the default
+                 */
+                locationId?: string;
                 note?: string;
                 /** Format: uuid */
                 productId: string;
@@ -1468,6 +1630,11 @@ export interface components {
         StockAdjustmentResult: {
             movements: components["schemas"]["StockMovement"][];
         };
+        StockLevel: {
+            /** Format: uuid */
+            locationId: string;
+            quantity: number;
+        };
         /** @description One entry of the stock ledger. */
         StockMovement: {
             /** Format: date-time */
@@ -1478,20 +1645,43 @@ export interface components {
             delta: number;
             /** Format: uuid */
             id: string;
+            /** Format: uuid */
+            locationId: string;
             note?: string;
             /** Format: uuid */
             productId: string;
+            /** @description The level at the movement's location after it */
             quantityAfter: number;
             /** Format: uuid */
             saleId?: string;
+            /**
+             * Format: uuid
+             * @description Pairs the transfer_out and transfer_in of one transfer
+             */
+            transferId?: string;
             /** @enum {string} */
-            type: "sale" | "void" | "receive" | "adjust" | "count";
+            type: "sale" | "void" | "receive" | "adjust" | "count" | "transfer_out" | "transfer_in";
             /** Format: int32 */
             unitCost?: number;
         };
         StockMovementList: {
             data: components["schemas"]["StockMovement"][];
             nextCursor: string | null;
+        };
+        StockTransfer: {
+            /** Format: uuid */
+            fromLocationId: string;
+            items: {
+                /** Format: uuid */
+                productId: string;
+                quantity: number;
+            }[];
+            note?: string;
+            /** Format: uuid */
+            toLocationId: string;
+        };
+        StockTransferResult: {
+            movements: components["schemas"]["StockMovement"][];
         };
         Subscription: {
             /**
@@ -1535,6 +1725,13 @@ export interface components {
              */
             timezone?: string;
         };
+        UpdateLocation: {
+            address?: string | null;
+            /** @description KRA eTIMS branch id (bhfId): two digits, "00" is the head office */
+            etimsBranchId?: string;
+            name?: string;
+            phone?: string | null;
+        };
         /** @description A new password needs the current one and signs out every other session of the user. */
         UpdateMe: {
             currentPassword?: string;
@@ -1574,6 +1771,8 @@ export interface components {
             unit?: string;
         };
         UpdateUser: {
+            /** @description Locations the user works at; an empty list means every location */
+            locationIds?: string[];
             /** @enum {string} */
             role?: "owner" | "manager" | "cashier";
             /** @enum {string} */
@@ -1587,6 +1786,8 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
+            /** @description Locations the user works at; an empty list means every location */
+            locationIds: string[];
             name: string;
             /** @enum {string} */
             role: "owner" | "manager" | "cashier";
@@ -5436,6 +5637,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size: default 50, above 200 clamped to 200 */
                 limit?: string;
+                locationId?: string;
             };
             header?: never;
             path?: never;
@@ -5459,7 +5661,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ProductList"];
+                    "application/json": components["schemas"]["LowStockList"];
                 };
             };
             /** @description `VALIDATION_FAILED` — Validation failed */
@@ -5502,6 +5704,25 @@ export interface operations {
             };
             /** @description `FORBIDDEN` — Forbidden */
             403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -5588,6 +5809,7 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size: default 50, above 200 clamped to 200 */
                 limit?: string;
+                locationId?: string;
                 productId?: string;
             };
             header?: never;
@@ -5674,6 +5896,277 @@ export interface operations {
             };
             /** @description `NOT_FOUND` — Not found */
             404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createStockTransfer: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockTransfer"];
+            };
+        };
+        responses: {
+            /** @description The movements recorded */
+            201: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockTransferResult"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED`, `UNPROCESSABLE` — Idempotency key reused; Unprocessable */
+            422: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -6481,6 +6974,1037 @@ export interface operations {
             };
             /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listLocations: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+                includeArchived?: "true" | "false";
+                /** @description Page size (default 50; values above 200 are clamped to 200) */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of locations */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LocationPage"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createLocation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateLocation"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description The location URL */
+                    Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS`, `CONFLICT` — Request in progress; Conflict */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getLocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The location */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    archiveLocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Archived */
+            204: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE` — Unprocessable */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateLocation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateLocation"];
+            };
+        };
+        responses: {
+            /** @description The location */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Location"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CONFLICT` — Conflict */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -8427,6 +9951,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
             409: {
                 headers: {
@@ -8743,7 +10286,9 @@ export interface operations {
                 /** @description First day, inclusive, in the business timezone */
                 from: string;
                 /** @description How rows are grouped (default day) */
-                groupBy?: "day" | "product" | "cashier" | "paymentMethod";
+                groupBy?: "day" | "product" | "cashier" | "paymentMethod" | "location";
+                /** @description Only sales at this location */
+                locationId?: string;
                 /** @description Last day, inclusive, in the business timezone; at most 366 days after from */
                 to: string;
             };
@@ -8812,6 +10357,25 @@ export interface operations {
             };
             /** @description `FORBIDDEN` — Forbidden */
             403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -8901,6 +10465,8 @@ export interface operations {
                 from?: string;
                 /** @description Default 50; above 200 is clamped to 200 */
                 limit?: string;
+                /** @description Only sales at this location */
+                locationId?: string;
                 status?: "completed" | "voided";
                 /** @description Inclusive day (business timezone) of occurredAt */
                 to?: string;
@@ -8970,6 +10536,25 @@ export interface operations {
             };
             /** @description `FORBIDDEN` — Forbidden */
             403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
+import { runBackfills } from './backfills.js';
 import { createDb } from './client.js';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -11,13 +12,14 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 /** Any constant works; it only has to be the same in every process that migrates. */
 const MIGRATION_LOCK_KEY = 727_001;
 
-/** Applies the committed migrations, holding an advisory lock so replicas never race. */
+/** Applies the committed migrations, then the batched data backfills, holding an advisory lock so replicas never race. */
 export async function runMigrations(pool: pg.Pool): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
       await migrate(createDb(pool), { migrationsFolder: MIGRATIONS_FOLDER });
+      await runBackfills(client);
     } finally {
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }

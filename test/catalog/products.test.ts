@@ -35,6 +35,7 @@ describe('products CRUD', () => {
       unit: 'kg',
       trackStock: true,
       stockQuantity: 0,
+      stock: [],
       lowStockThreshold: 2.5,
       archived: false,
       version: 1,

@@ -121,8 +121,10 @@ describe('sales reach integrators as signed webhooks and customers as emails', (
     expect(lowStock!.entry.verified).toBe(true);
     expect(lowStock!.event.data).toEqual({
       productId: item.id,
+      locationId: expect.any(String),
       name: item.name,
       sku: item.sku,
+      quantity: 4,
       stockQuantity: 4,
       lowStockThreshold: 5,
     });
@@ -255,8 +257,10 @@ describe('sales reach integrators as signed webhooks and customers as emails', (
     const [low] = await awaitEvents(catalog, 'inventory.low_stock');
     expect(low!.event.data).toEqual({
       productId: item.id,
+      locationId: expect.any(String),
       name: item.name,
       sku: item.sku,
+      quantity: 2,
       stockQuantity: 2,
       lowStockThreshold: 3,
     });

@@ -96,6 +96,7 @@ export async function createUser(
     userId,
     sessionId,
     role,
+    locationIds: [],
     permissions: permissionsOf(role),
     businessTimezone,
   });

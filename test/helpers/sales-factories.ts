@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { and, count, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../../src/deps.js';
 import {
+  locations,
   outbox,
   products,
   saleLines,
   salePayments,
   sales,
+  stockLevels,
   stockMovements,
 } from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
@@ -52,17 +54,50 @@ export async function createProduct(
     })
     .returning();
   if (stockQuantity !== 0) {
+    const locationId = await defaultLocationId(deps, businessId);
     await deps.db.insert(stockMovements).values({
       id: newId(),
       businessId,
       productId: id,
+      locationId,
       type: 'receive',
       delta: stockQuantity,
       quantityAfter: stockQuantity,
       createdBy,
     });
+    await deps.db
+      .insert(stockLevels)
+      .values({ businessId, productId: id, locationId, quantity: stockQuantity });
   }
   return product!;
+}
+
+/** The business's default location (`Main`, made by the database with the business). */
+export async function defaultLocationId(deps: AppDeps, businessId: string): Promise<string> {
+  const [row] = await deps.db
+    .select({ id: locations.id })
+    .from(locations)
+    .where(and(eq(locations.businessId, businessId), eq(locations.isDefault, true)));
+  return row!.id;
+}
+
+/**
+ * A product's level at each location where it was stocked, and the sum of that pair's
+ * ledger (they must always agree: the ledger rule per location).
+ */
+export async function levelsOf(deps: AppDeps, productId: string) {
+  const result = await deps.db.execute<{
+    locationId: string;
+    quantity: number | null;
+    ledger: number | null;
+  }>(sql`
+    select coalesce(l.location_id, m.location_id)::text as "locationId",
+      l.quantity::float8 as quantity, m.ledger::float8 as ledger
+    from (select location_id, quantity from stock_levels where product_id = ${productId}) l
+    full join (select location_id, sum(delta) as ledger from stock_movements
+      where product_id = ${productId} group by location_id) m on m.location_id = l.location_id
+    order by 1`);
+  return result.rows;
 }
 
 /** A valid POST /sales body: one line of `product` × quantity, paid exactly in cash. */
@@ -119,7 +154,11 @@ export async function countSaleRows(deps: AppDeps, businessId: string) {
   };
 }
 
-/** A product's cached stock and the sum of its ledger (they must always agree). */
+/**
+ * A product's cached stock and the sum of its ledger (they must always agree). `ledger` is
+ * NaN unless the rule also holds per location (each level = its own movements' sum) and the
+ * levels add up to stockQuantity, so every `ledger: x` assertion checks all three.
+ */
 export async function stockOf(deps: AppDeps, productId: string) {
   const [row] = await deps.db
     .select({
@@ -133,11 +172,16 @@ export async function stockOf(deps: AppDeps, productId: string) {
     .select({ sum: sql<number>`coalesce(sum(${stockMovements.delta}), 0)::float8` })
     .from(stockMovements)
     .where(eq(stockMovements.productId, productId));
+  const levels = await levelsOf(deps, productId);
+  const milli = (value: number | null) => Math.round((value ?? 0) * 1000);
+  const balanced =
+    levels.every((level) => milli(level.quantity) === milli(level.ledger)) &&
+    levels.reduce((sum, level) => sum + milli(level.quantity), 0) === milli(row!.stockQuantity);
   return {
     stockQuantity: row!.stockQuantity,
     version: row!.version,
     updatedAt: row!.updatedAt,
-    ledger: ledger!.sum,
+    ledger: balanced ? ledger!.sum : Number.NaN,
   };
 }
 

@@ -6,6 +6,7 @@ import { products, stockMovements } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { adjust, createProduct, outboxEvents } from '../catalog/catalog-helpers.js';
+import { defaultLocationId } from '../helpers/sales-factories.js';
 
 const { http, deps } = createTestApp();
 const second = createTestApp();
@@ -41,6 +42,7 @@ describe('POST /inventory/adjustments', () => {
         {
           id: expect.any(String),
           productId: rice.id,
+          locationId: await defaultLocationId(deps, shop.id),
           type: 'receive',
           delta: 10.5,
           quantityAfter: 10.5,
@@ -277,8 +279,10 @@ describe('POST /inventory/adjustments', () => {
     expect(events.map((event) => event.payload)).toEqual([
       {
         productId: tracked.id,
+        locationId: await defaultLocationId(deps, shop.id),
         name: tracked.name,
         sku: 'LOW-1',
+        quantity: 5,
         stockQuantity: 5,
         lowStockThreshold: 5,
       },

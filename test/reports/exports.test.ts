@@ -146,6 +146,7 @@ describe('sales CSV exports', () => {
         occurredAt: '2026-04-01T23:30:00.000+03:00',
         status: 'completed',
         cashier: expect.stringMatching(/^Cashier /),
+        location: 'Main',
         productName: 'Soda, "Large"',
         sku: 'SODA-L',
         quantity: '2',
@@ -316,7 +317,7 @@ describe('sales CSV exports', () => {
     // An empty range is a header alone, in the documented column order.
     expect(file.body).toBe(`${SALES_CSV_COLUMNS.join(',')}\n`);
     expect(SALES_CSV_COLUMNS.join(',')).toBe(
-      'saleNumber,receiptNumber,occurredAt,status,cashier,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods',
+      'saleNumber,receiptNumber,occurredAt,status,cashier,location,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods',
     );
   });
 

@@ -10,6 +10,7 @@ import {
   outboxOf,
   saleBody,
   stockOf,
+  defaultLocationId,
 } from '../helpers/sales-factories.js';
 
 const { http, deps } = createTestApp();
@@ -50,6 +51,7 @@ describe('POST /sales', () => {
       status: 'completed',
       occurredAt: body.occurredAt,
       cashierId: shop.cashier.id,
+      locationId: await defaultLocationId(deps, shop.id),
       subtotal: 29_000,
       discount: 1_000,
       total: 28_000,
@@ -106,8 +108,10 @@ describe('POST /sales', () => {
     expect(events[0]!.payload).toEqual(sale);
     expect(events[1]!.payload).toEqual({
       productId: product.id,
+      locationId: await defaultLocationId(deps, shop.id),
       name: product.name,
       sku: product.sku,
+      quantity: 7.5,
       stockQuantity: 7.5,
       lowStockThreshold: 8,
     });

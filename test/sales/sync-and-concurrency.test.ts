@@ -14,6 +14,7 @@ import {
   outboxOf,
   saleBody,
   stockOf,
+  defaultLocationId,
 } from '../helpers/sales-factories.js';
 
 // Two apps on separate pools: two API "processes" sharing one PostgreSQL.
@@ -138,8 +139,10 @@ describe('POST /sales/sync', () => {
     expect(lowStock.map((row) => row.payload)).toEqual([
       {
         productId: product.id,
+        locationId: await defaultLocationId(deps, shop.id),
         name: product.name,
         sku: product.sku,
+        quantity: 1,
         stockQuantity: 1,
         lowStockThreshold: 2,
       },

@@ -67,6 +67,8 @@ const make = (b: TestBusiness) => {
       created(await as('post', '/products').send({ name: 'B soap', price: 5000 })).id,
     category: async () =>
       created(await as('post', '/categories').send({ name: `B cat ${randomUUID()}` })).id,
+    location: async () =>
+      created(await as('post', '/locations').send({ name: `B branch ${randomUUID()}` })).id,
     invite: async () =>
       created(
         await as('post', '/invites').send({
@@ -136,6 +138,16 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
   }),
   'DELETE /categories/{id}': async (b) => ({
     path: `/categories/${await b.category()}`,
+    allowed: 204,
+  }),
+  'GET /locations/{id}': async (b) => ({ path: `/locations/${await b.location()}`, allowed: 200 }),
+  'PATCH /locations/{id}': async (b) => ({
+    path: `/locations/${await b.location()}`,
+    body: { name: `Hijacked ${randomUUID()}` },
+    allowed: 200,
+  }),
+  'DELETE /locations/{id}': async (b) => ({
+    path: `/locations/${await b.location()}`,
     allowed: 204,
   }),
   // Private files are capability URLs: A holds no signature for B's export (contract: 403).

@@ -8,7 +8,7 @@ import type { RouteSpec } from '../../src/http/route.js';
 import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { createProduct, defaultLocationId, saleBody } from '../helpers/sales-factories.js';
 import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
 
 /*
@@ -53,6 +53,10 @@ const PRIVILEGED = [
 ];
 
 const validSale = () => saleBody([{ product }]);
+const mainLocation = await defaultLocationId(deps, shop.id);
+const branchLocation = (
+  await http.post('/locations').set('Authorization', shop.owner.auth).send({ name: 'Branch' })
+).body.id as string;
 
 /** A body each route accepts (so the injected keys are the only fault). */
 const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
@@ -83,6 +87,13 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /inventory/adjustments': () => ({
     items: [{ productId: product.id, type: 'receive', quantity: 1 }],
   }),
+  'POST /inventory/transfers': () => ({
+    fromLocationId: mainLocation,
+    toLocationId: branchLocation,
+    items: [{ productId: product.id, quantity: 1 }],
+  }),
+  'POST /locations': () => ({ name: `Branch ${randomUUID()}` }),
+  'PATCH /locations/{id}': () => ({ name: `Branch ${randomUUID()}` }),
   'POST /sales': validSale,
   'POST /sales/sync': () => ({ sales: [validSale()] }),
   'POST /sales/{id}/void': () => ({ reason: 'mistake' }),

@@ -50,6 +50,11 @@ export const invites = pgTable(
       .references(() => businesses.id),
     email: text().notNull(),
     role: text().$type<InviteRole>().notNull(),
+    /** Given to the user on acceptance; empty = every location. */
+    locationIds: uuid()
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
     tokenHash: text().notNull(),
     invitedBy: uuid()
       .notNull()

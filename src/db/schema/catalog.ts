@@ -6,13 +6,14 @@ import {
   integer,
   numeric,
   pgTable,
+  primaryKey,
   text,
   unique,
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs, updatedAt } from './columns.js';
-import { businesses, users } from './tenancy.js';
+import { businesses, locations, users } from './tenancy.js';
 
 /** Quantities: up to 3 decimals (0.5 kg), parsed to JS numbers (see db/client.ts). */
 export const quantity = (name?: string) =>
@@ -89,15 +90,18 @@ export const products = pgTable(
     index('products_name_trgm_idx').using('gin', table.name.op('gin_trgm_ops')),
     index('products_sku_trgm_idx').using('gin', table.sku.op('gin_trgm_ops')),
     index('products_barcode_trgm_idx').using('gin', table.barcode.op('gin_trgm_ops')),
-    index('products_low_stock_idx')
-      .on(table.businessId, table.id)
-      .where(
-        sql`${table.trackStock} and not ${table.archived} and ${table.lowStockThreshold} is not null and ${table.stockQuantity} <= ${table.lowStockThreshold}`,
-      ),
   ],
 );
 
-export const STOCK_MOVEMENT_TYPES = ['sale', 'void', 'receive', 'adjust', 'count'] as const;
+export const STOCK_MOVEMENT_TYPES = [
+  'sale',
+  'void',
+  'receive',
+  'adjust',
+  'count',
+  'transfer_out',
+  'transfer_in',
+] as const;
 export type StockMovementType = (typeof STOCK_MOVEMENT_TYPES)[number];
 
 /** The stock ledger: the truth. products.stock_quantity is its cached sum. */
@@ -115,6 +119,14 @@ export const stockMovements = pgTable(
     unitCost: integer(),
     note: text(),
     saleId: uuid(),
+    /**
+     * Where the stock moved. Nullable only for rows written before branches existed, until
+     * the batched backfill (src/db/backfills.ts) gives them their business's Main; every
+     * writer sets it.
+     */
+    locationId: uuid(),
+    /** Pairs a transfer's transfer_out and transfer_in movements. */
+    transferId: uuid(),
     createdBy: uuid()
       .notNull()
       .references(() => users.id),
@@ -130,6 +142,11 @@ export const stockMovements = pgTable(
       columns: [table.productId, table.businessId],
       foreignColumns: [products.id, products.businessId],
     }),
+    foreignKey({
+      name: 'stock_movements_location_business_fk',
+      columns: [table.locationId, table.businessId],
+      foreignColumns: [locations.id, locations.businessId],
+    }),
     index('stock_movements_product_idx').on(
       table.businessId,
       table.productId,
@@ -140,6 +157,40 @@ export const stockMovements = pgTable(
     index('stock_movements_sale_idx')
       .on(table.saleId)
       .where(sql`${table.saleId} is not null`),
+  ],
+);
+
+/**
+ * The stock of a product at a location: the sum of that pair's movements' deltas. Narrow
+ * on purpose: a stock change rewrites this row, not the wide product row. A pair with no
+ * row has never been stocked there (level 0). products.stock_quantity stays the total.
+ */
+export const stockLevels = pgTable(
+  'stock_levels',
+  {
+    businessId: uuid().notNull(),
+    productId: uuid().notNull(),
+    locationId: uuid().notNull(),
+    quantity: quantity().notNull(),
+    updatedAt: timestampMs()
+      .notNull()
+      .default(sql`now()`),
+  },
+  (table) => [
+    primaryKey({
+      name: 'stock_levels_pkey',
+      columns: [table.businessId, table.productId, table.locationId],
+    }),
+    foreignKey({
+      name: 'stock_levels_product_business_fk',
+      columns: [table.productId, table.businessId],
+      foreignColumns: [products.id, products.businessId],
+    }),
+    foreignKey({
+      name: 'stock_levels_location_business_fk',
+      columns: [table.locationId, table.businessId],
+      foreignColumns: [locations.id, locations.businessId],
+    }),
   ],
 );
 

@@ -127,3 +127,11 @@ export const emailLog = pgTable(
   },
   (table) => [index('email_log_created_idx').on(table.createdAt)],
 );
+
+/** Data backfills run after the migrations in batches (src/db/backfills.ts): done once. */
+export const dataBackfills = pgTable('data_backfills', {
+  name: text().primaryKey(),
+  doneAt: timestampMs()
+    .notNull()
+    .default(sql`now()`),
+});

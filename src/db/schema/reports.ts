@@ -25,6 +25,8 @@ export const reportExports = pgTable(
     fromDay: date({ mode: 'string' }).notNull(),
     toDay: date({ mode: 'string' }).notNull(),
     timezone: text().notNull(),
+    /** The locations the export covers (the filter, or the requester's assignment); null = all. */
+    locationIds: uuid().array(),
     status: text().$type<ExportStatus>().notNull().default('queued'),
     /** `exports/<id>.csv`; set when the file is written (a retry overwrites the same key). */
     storageKey: text(),

@@ -12,7 +12,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
-import { businesses, users } from './tenancy.js';
+import { businesses, locations, users } from './tenancy.js';
 
 export const SALE_STATUSES = ['completed', 'voided'] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
@@ -55,6 +55,8 @@ export const sales = pgTable(
     cashierId: uuid()
       .notNull()
       .references(() => users.id),
+    /** The branch that sold; null only on sales older than branches until the backfill. */
+    locationId: uuid(),
     occurredAt: timestampMs().notNull(),
     receivedAt: timestampMs().notNull(),
     status: text().$type<SaleStatus>().notNull().default('completed'),
@@ -72,6 +74,11 @@ export const sales = pgTable(
   (table) => [
     // The target of lines' and payments' (sale, business) foreign keys.
     unique('sales_id_business_unique').on(table.id, table.businessId),
+    foreignKey({
+      name: 'sales_location_business_fk',
+      columns: [table.locationId, table.businessId],
+      foreignColumns: [locations.id, locations.businessId],
+    }),
     uniqueIndex(SALES_CLIENT_REQUEST_UNIQUE).on(table.businessId, table.clientRequestId),
     uniqueIndex('sales_number_unique').on(table.businessId, table.number),
     index('sales_business_occurred_idx').on(table.businessId, table.occurredAt, table.id),

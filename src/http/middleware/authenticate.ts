@@ -37,6 +37,7 @@ export function authenticate(): Middleware<AppState, AppContextExtensions> {
       sessionId: claims.sessionId,
       // The role is read fresh: a demotion applies to tokens already issued.
       role: state.role,
+      locationIds: state.locationIds,
       permissions: permissionsOf(state.role),
       subscriptionStatus: subscriptionStatus(state.subscriptionPlan, state.currentPeriodEnd, now),
       businessTimezone: state.timezone,

@@ -6,6 +6,7 @@ function prepareLookup(db: Db) {
   return db
     .select({
       role: users.role,
+      locationIds: users.locationIds,
       userStatus: users.status,
       sessionRevokedAt: authSessions.revokedAt,
       sessionExpiresAt: authSessions.expiresAt,

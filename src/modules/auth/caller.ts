@@ -11,7 +11,7 @@ declare const callerBrand: unique symbol;
  * every field; anything with the same fields built by hand does not type-check. A caller
  * is also the TenantScope of its business, so repos take it as their scope.
  *
- * New facts about the caller (the locations a user may act in, …) are new fields here,
+ * New facts about the caller are new fields here,
  * filled in by authenticate(): no service signature changes.
  */
 export interface Caller extends TenantScope {
@@ -21,6 +21,8 @@ export interface Caller extends TenantScope {
   /** Read fresh on every request: a demotion applies to tokens already issued. */
   readonly role: Role;
   readonly permissions: ReadonlySet<Permission>;
+  /** The locations the user is assigned to; empty = every location (read fresh, like role). */
+  readonly locationIds: readonly string[];
   /** The business's IANA timezone: its calendar days (sale filters, reports). */
   readonly businessTimezone: string;
   readonly [callerBrand]: true;

@@ -6,6 +6,7 @@ import type { Role } from '../../db/schema/index.js';
  */
 export const PERMISSIONS = {
   'catalog:read': ['owner', 'manager', 'cashier'],
+  'locations:read': ['owner', 'manager', 'cashier'],
   'sales:create': ['owner', 'manager', 'cashier'],
   'sales:read-own': ['owner', 'manager', 'cashier'],
   'payments:sale': ['owner', 'manager', 'cashier'],
@@ -19,6 +20,7 @@ export const PERMISSIONS = {
   'invites:manager': ['owner'],
   'users:manage': ['owner'],
   'business:manage': ['owner'],
+  'locations:manage': ['owner'],
   'billing:manage': ['owner'],
   'webhooks:manage': ['owner'],
 } as const satisfies Record<string, readonly Role[]>;

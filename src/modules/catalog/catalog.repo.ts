@@ -1,8 +1,27 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { categories, products } from '../../db/schema/index.js';
 
-export type ProductRow = typeof products.$inferSelect;
+/** A product's level at one location (only locations where it was ever stocked). */
+export interface StockEntry {
+  locationId: string;
+  quantity: number;
+}
+
+/**
+ * The product's stock per location, by location id, read with the row (one index lookup on
+ * stock_levels' primary key). Rendered the same way by product-page.statement.ts.
+ */
+const stockOfProduct = sql<StockEntry[]>`(
+  select coalesce(json_agg(json_build_object('locationId', sl.location_id, 'quantity', sl.quantity)
+    order by sl.location_id), '[]'::json)
+  from stock_levels sl
+  where sl.business_id = ${products.businessId} and sl.product_id = ${products.id})`;
+
+/** Every product column and `stock`: what toProduct presents. */
+export const productWithStock = { ...getTableColumns(products), stock: stockOfProduct };
+
+export type ProductRow = typeof products.$inferSelect & { stock: StockEntry[] };
 export type CategoryRow = typeof categories.$inferSelect;
 export type NewProductRow = typeof products.$inferInsert;
 export type ProductChanges = Partial<
@@ -54,7 +73,7 @@ export async function findProduct(
   id: string,
 ): Promise<ProductRow | undefined> {
   const [row] = await db
-    .select()
+    .select(productWithStock)
     .from(products)
     .where(and(eq(products.businessId, businessId), eq(products.id, id)))
     .limit(1);
@@ -64,7 +83,8 @@ export async function findProduct(
 export async function insertProduct(tx: DbOrTx, values: NewProductRow): Promise<ProductRow> {
   const [row] = await tx.insert(products).values(values).returning();
   if (!row) throw new Error('insert into products returned no row');
-  return row;
+  // A new product has no stock anywhere: levels only ever change through the ledger.
+  return { ...row, stock: [] };
 }
 
 /**
@@ -90,7 +110,7 @@ export async function updateProduct(
         expectedVersion === undefined ? undefined : eq(products.version, expectedVersion),
       ),
     )
-    .returning();
+    .returning(productWithStock);
   return row;
 }
 
@@ -123,7 +143,7 @@ export async function detachCategory(
     })
     .from(ranked)
     .where(and(eq(products.businessId, businessId), eq(products.id, ranked.id)))
-    .returning();
+    .returning(productWithStock);
 }
 
 export async function findCategory(

@@ -39,7 +39,16 @@ export const ProductSchema = z
     taxRate: z.int().min(0).max(10_000).meta({ description: 'Basis points: 1600 = 16%' }),
     unit: z.string().max(UNIT_MAX),
     trackStock: z.boolean(),
-    stockQuantity: z.number().meta({ description: 'Sum of the stock ledger; at most 3 decimals' }),
+    stockQuantity: z
+      .number()
+      .meta({ description: 'Sum of the stock ledger over every location; at most 3 decimals' }),
+    stock: z
+      .array(z.object({ locationId: z.uuid(), quantity: z.number() }).meta({ id: 'StockLevel' }))
+      .max(1000)
+      .meta({
+        description:
+          'The level at each location where the product was ever stocked (by location id); elsewhere 0',
+      }),
     lowStockThreshold: z.number().optional(),
     imageUrl: z.url().max(FILE_URL_MAX).optional(),
     archived: z.boolean(),

@@ -42,6 +42,7 @@ export function toProduct(config: Config, row: repo.ProductRow): Product {
     unit: row.unit,
     trackStock: row.trackStock,
     stockQuantity: row.stockQuantity,
+    stock: row.stock.map((entry) => ({ locationId: entry.locationId, quantity: entry.quantity })),
     ...(row.lowStockThreshold !== null ? { lowStockThreshold: row.lowStockThreshold } : {}),
     ...(row.imageKey !== null ? { imageUrl: fileUrl(config, row.imageKey) } : {}),
     archived: row.archived,

@@ -44,6 +44,10 @@ const productJson = (imageUrlPrefix: unknown) => sql`(
     || ',"unit":' || ${jsonString(sql`p.unit`)}
     || ',"trackStock":' || p.track_stock::text
     || ',"stockQuantity":' || trim_scale(p.stock_quantity)::text
+    || ',"stock":[' || coalesce((
+      select string_agg('{"locationId":"' || sl.location_id::text || '","quantity":'
+        || trim_scale(sl.quantity)::text || '}', ',' order by sl.location_id)
+      from stock_levels sl where sl.business_id = p.business_id and sl.product_id = p.id), '') || ']'
     || coalesce(',"lowStockThreshold":' || trim_scale(p.low_stock_threshold)::text, '')
     || coalesce(',"imageUrl":' || ${jsonString(sql`${imageUrlPrefix}::text || p.image_key`)}, '')
     || ',"archived":' || p.archived::text

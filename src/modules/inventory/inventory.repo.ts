@@ -1,6 +1,7 @@
+import { productWithStock } from '../catalog/catalog.repo.js';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { products, stockMovements } from '../../db/schema/index.js';
+import { products, stockLevels, stockMovements } from '../../db/schema/index.js';
 
 export type MovementRow = typeof stockMovements.$inferSelect;
 export type StockProductRow = Pick<
@@ -32,6 +33,32 @@ export async function lockProducts(
     .where(and(eq(products.businessId, businessId), inArray(products.id, ids)))
     .orderBy(asc(products.id))
     .for('update');
+}
+
+/** The products' levels at every location they were ever stocked at. */
+export async function findLevels(tx: DbOrTx, businessId: string, productIds: string[]) {
+  if (productIds.length === 0) return [];
+  return tx
+    .select({
+      productId: stockLevels.productId,
+      locationId: stockLevels.locationId,
+      quantity: stockLevels.quantity,
+    })
+    .from(stockLevels)
+    .where(and(eq(stockLevels.businessId, businessId), inArray(stockLevels.productId, productIds)))
+    .orderBy(asc(stockLevels.productId), asc(stockLevels.locationId));
+}
+
+/** Sets levels (the caller computed them under the products' row locks). */
+export async function upsertLevels(tx: DbOrTx, rows: (typeof stockLevels.$inferInsert)[]) {
+  if (rows.length === 0) return;
+  await tx
+    .insert(stockLevels)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [stockLevels.businessId, stockLevels.productId, stockLevels.locationId],
+      set: { quantity: sql`excluded.quantity`, updatedAt: sql`excluded.updated_at` },
+    });
 }
 
 export async function insertMovements(
@@ -69,7 +96,12 @@ export async function productExists(db: DbOrTx, businessId: string, id: string) 
 export async function listMovements(
   db: DbOrTx,
   businessId: string,
-  filter: { productId?: string; before?: { createdAt: Date; id: string }; limit: number },
+  filter: {
+    productId?: string;
+    locationIds?: string[];
+    before?: { createdAt: Date; id: string };
+    limit: number;
+  },
 ): Promise<MovementRow[]> {
   return db
     .select()
@@ -78,6 +110,7 @@ export async function listMovements(
       and(
         eq(stockMovements.businessId, businessId),
         filter.productId ? eq(stockMovements.productId, filter.productId) : undefined,
+        filter.locationIds ? inArray(stockMovements.locationId, filter.locationIds) : undefined,
         filter.before
           ? sql`(${stockMovements.createdAt}, ${stockMovements.id}) < (${filter.before.createdAt.toISOString()}::timestamptz, ${filter.before.id}::uuid)`
           : undefined,
@@ -87,22 +120,37 @@ export async function listMovements(
     .limit(filter.limit + 1);
 }
 
-/** Tracked, non-archived products at or under their threshold (products_low_stock_idx). */
+/**
+ * (product, location) pairs where a tracked, non-archived product's level is at or under
+ * its threshold, by (product id, location id). A location where the product was never
+ * stocked has no level row and is not listed.
+ */
 export async function listLowStock(
   db: DbOrTx,
   businessId: string,
-  page: { afterId?: string; limit: number },
+  page: { after?: [string, string]; locationIds?: string[]; limit: number },
 ) {
   return db
-    .select()
-    .from(products)
+    .select({
+      product: productWithStock,
+      locationId: stockLevels.locationId,
+      quantity: stockLevels.quantity,
+    })
+    .from(stockLevels)
+    .innerJoin(
+      products,
+      and(eq(products.id, stockLevels.productId), eq(products.businessId, stockLevels.businessId)),
+    )
     .where(
       and(
-        eq(products.businessId, businessId),
-        sql`${products.trackStock} and not ${products.archived} and ${products.lowStockThreshold} is not null and ${products.stockQuantity} <= ${products.lowStockThreshold}`,
-        page.afterId ? sql`${products.id} > ${page.afterId}::uuid` : undefined,
+        eq(stockLevels.businessId, businessId),
+        sql`${products.trackStock} and not ${products.archived} and ${products.lowStockThreshold} is not null and ${stockLevels.quantity} <= ${products.lowStockThreshold}`,
+        page.locationIds ? inArray(stockLevels.locationId, page.locationIds) : undefined,
+        page.after
+          ? sql`(${stockLevels.productId}, ${stockLevels.locationId}) > (${page.after[0]}::uuid, ${page.after[1]}::uuid)`
+          : undefined,
       ),
     )
-    .orderBy(asc(products.id))
+    .orderBy(asc(stockLevels.productId), asc(stockLevels.locationId))
     .limit(page.limit + 1);
 }

@@ -1,12 +1,14 @@
 import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
-import { ProductListSchema } from '../catalog/catalog.schemas.js';
 import {
   AdjustmentBody,
   AdjustmentResultSchema,
   ListMovementsQuery,
+  LowStockListSchema,
   LowStockQuery,
   MovementListSchema,
+  TransferBody,
+  TransferResultSchema,
 } from './inventory.schemas.js';
 import * as inventory from './inventory.service.js';
 
@@ -30,6 +32,25 @@ const adjust = defineRoute({
   },
 });
 
+const transfer = defineRoute({
+  method: 'post',
+  path: '/inventory/transfers',
+  operationId: 'createStockTransfer',
+  summary:
+    'Move stock between two locations: a transfer_out and a transfer_in per item, in one transaction',
+  tags,
+  access: 'inventory:write',
+  requiresActiveSubscription: true,
+  idempotency: 'required',
+  request: { body: TransferBody },
+  problems: ['NOT_FOUND', 'UNPROCESSABLE'],
+  responses: { 201: { description: 'The movements recorded', schema: TransferResultSchema } },
+  handler: async (ctx) => {
+    ctx.body = await inventory.transferStock(ctx.deps, requireAuth(ctx), ctx.input.body);
+    ctx.status = 201;
+  },
+});
+
 const movements = defineRoute({
   method: 'get',
   path: '/inventory/movements',
@@ -49,14 +70,16 @@ const lowStock = defineRoute({
   method: 'get',
   path: '/inventory/low-stock',
   operationId: 'listLowStock',
-  summary: 'Tracked, non-archived products at or under their lowStockThreshold',
+  summary:
+    'Tracked, non-archived products at or under their lowStockThreshold, one row per location',
   tags,
   access: 'inventory:read',
   request: { query: LowStockQuery },
-  responses: { 200: { description: 'A page of products', schema: ProductListSchema } },
+  problems: ['NOT_FOUND'],
+  responses: { 200: { description: 'A page of products', schema: LowStockListSchema } },
   handler: async (ctx) => {
     ctx.body = await inventory.listLowStock(ctx.deps, requireAuth(ctx), ctx.input.query);
   },
 });
 
-export const inventoryRoutes = [adjust, movements, lowStock];
+export const inventoryRoutes = [adjust, transfer, movements, lowStock];

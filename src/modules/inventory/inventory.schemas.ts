@@ -1,7 +1,7 @@
 import { STOCK_MOVEMENT_TYPES } from '../../db/schema/index.js';
 import { NextCursor, pageItems } from '../../lib/cursor.js';
 import { timestamp, z } from '../../lib/zod.js';
-import { QuantityValue } from '../catalog/catalog.schemas.js';
+import { ProductSchema, QuantityValue } from '../catalog/catalog.schemas.js';
 import { MAX_ADJUSTMENT } from './inventory.rules.js';
 
 const MAX_UNIT_COST = 1_000_000_000;
@@ -18,6 +18,9 @@ export const AdjustmentItem = z
     quantity: QuantityValue.min(-MAX_ADJUSTMENT).max(MAX_ADJUSTMENT),
     unitCost: z.int().min(0).max(MAX_UNIT_COST).optional().meta({ description: 'Cents per unit' }),
     note: z.string().trim().max(NOTE_MAX).optional(),
+    locationId: z.uuid().optional().openapi({
+      description: "Where the stock is; omitted → the caller's only location, else the default",
+    }),
   })
   .superRefine((item, context) => {
     const problem =
@@ -40,12 +43,19 @@ export const StockMovementSchema = z
   .object({
     id: z.uuid(),
     productId: z.uuid(),
+    locationId: z.uuid(),
     type: z.enum(STOCK_MOVEMENT_TYPES),
     delta: z.number().meta({ description: 'The signed change this movement made' }),
-    quantityAfter: z.number(),
+    quantityAfter: z
+      .number()
+      .meta({ description: "The level at the movement's location after it" }),
     unitCost: z.int().min(0).max(MAX_UNIT_COST).optional(),
     note: z.string().max(NOTE_MAX).optional(),
     saleId: z.uuid().optional(),
+    transferId: z
+      .uuid()
+      .optional()
+      .meta({ description: 'Pairs the transfer_out and transfer_in of one transfer' }),
     createdBy: z.uuid(),
     createdAt: timestamp(),
   })
@@ -70,8 +80,45 @@ const Limit = z
 
 export const ListMovementsQuery = z.object({
   productId: z.uuid().optional(),
+  locationId: z.uuid().optional(),
   cursor: z.string().max(512).optional(),
   limit: Limit,
 });
 
-export const LowStockQuery = z.object({ cursor: z.string().max(512).optional(), limit: Limit });
+export const LowStockQuery = z.object({
+  locationId: z.uuid().optional(),
+  cursor: z.string().max(512).optional(),
+  limit: Limit,
+});
+
+export const LowStockItemSchema = ProductSchema.extend({
+  locationId: z.uuid(),
+  quantity: z.number().meta({ description: 'The level at this location' }),
+}).meta({
+  id: 'LowStockItem',
+  description: 'A product at or under its lowStockThreshold at one location',
+});
+export type LowStockItem = z.infer<typeof LowStockItemSchema>;
+
+export const LowStockListSchema = z
+  .object({ data: pageItems(LowStockItemSchema), nextCursor: NextCursor })
+  .meta({ id: 'LowStockList' });
+
+export const TransferItem = z.strictObject({
+  productId: z.uuid(),
+  quantity: QuantityValue.min(0.001).max(MAX_ADJUSTMENT),
+});
+
+export const TransferBody = z
+  .strictObject({
+    fromLocationId: z.uuid(),
+    toLocationId: z.uuid(),
+    items: z.array(TransferItem).min(1).max(MAX_ADJUSTMENT_ITEMS),
+    note: z.string().trim().max(NOTE_MAX).optional(),
+  })
+  .meta({ id: 'StockTransfer' });
+export type TransferInput = z.output<typeof TransferBody>;
+
+export const TransferResultSchema = z
+  .object({ movements: z.array(StockMovementSchema).max(2 * MAX_ADJUSTMENT_ITEMS) })
+  .meta({ id: 'StockTransferResult' });

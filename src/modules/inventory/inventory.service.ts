@@ -1,154 +1,20 @@
 import type { AppDeps } from '../../deps.js';
-import type { DbOrTx } from '../../db/client.js';
-import type { StockMovementType } from '../../db/schema/index.js';
-import { writeOutbox } from '../../jobs/outbox.js';
-import {
-  clampLimit,
-  decodeCursor,
-  decodeIdCursor,
-  encodeCursor,
-  toIdPage,
-} from '../../lib/cursor.js';
-import { AppError, notFound, unprocessable } from '../../lib/errors.js';
+import { clampLimit, decodeCursor, encodeCursor } from '../../lib/cursor.js';
+import { notFound, unprocessable } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import type { Caller } from '../auth/caller.js';
-import { beginCatalogWrite, stampOf, toProduct } from '../catalog/catalog.service.js';
-import type { Product } from '../catalog/catalog.schemas.js';
+import { toProduct } from '../catalog/catalog.service.js';
+import { readScope, resolveWriteLocation } from '../locations/location-access.js';
 import * as repo from './inventory.repo.js';
-import {
-  crossesLowStock,
-  fromMilli,
-  MAX_STOCK_LEVEL,
-  movementDeltaMilli,
-  toMilli,
-} from './inventory.rules.js';
-import type { AdjustmentInput, StockMovement } from './inventory.schemas.js';
+import type {
+  AdjustmentInput,
+  LowStockItem,
+  StockMovement,
+  TransferInput,
+} from './inventory.schemas.js';
+import { applyStockChanges, toMovement } from './stock-ledger.js';
 
-/**
- * One change to a product's stock. For `count`, `quantity` is the level counted; for every
- * other type it is the signed change (a sale is negative, its void positive).
- */
-export interface StockChange {
-  productId: string;
-  type: StockMovementType;
-  quantity: number;
-  unitCost?: number;
-  note?: string;
-  saleId?: string;
-}
-
-export function toMovement(row: repo.MovementRow): StockMovement {
-  return {
-    id: row.id,
-    productId: row.productId,
-    type: row.type,
-    delta: row.delta,
-    quantityAfter: row.quantityAfter,
-    ...(row.unitCost !== null ? { unitCost: row.unitCost } : {}),
-    ...(row.note !== null ? { note: row.note } : {}),
-    ...(row.saleId !== null ? { saleId: row.saleId } : {}),
-    createdBy: row.createdBy,
-    createdAt: row.createdAt.toISOString(),
-  };
-}
-
-/**
- * Records stock movements inside the caller's transaction `tx` — the one way stock changes
- * (adjustments here, sales and voids from the sales module). Takes the catalog lock, then
- * row-locks the products in id order, appends one ledger row per change and sets each
- * product's stockQuantity to its old value plus the sum of its deltas, and writes
- * `inventory.low_stock` for every product that crosses its threshold. 404 when a product
- * is not the business's.
- */
-export async function applyStockChanges(
-  tx: DbOrTx,
-  caller: Caller,
-  changes: StockChange[],
-): Promise<StockMovement[]> {
-  const stamp = await beginCatalogWrite(tx, caller.businessId);
-  const ids = [...new Set(changes.map((change) => change.productId))].sort();
-  const locked = await repo.lockProducts(tx, caller.businessId, ids);
-  const byId = new Map(locked.map((row) => [row.id, row]));
-  const missing = changes.findIndex((change) => !byId.has(change.productId));
-  if (missing !== -1) {
-    throw new AppError('NOT_FOUND', `Product ${changes[missing]?.productId} not found`, {
-      errors: [
-        { path: `items.${missing}.productId`, message: 'No such product', code: 'not_found' },
-      ],
-    });
-  }
-
-  const levels = new Map(locked.map((row) => [row.id, toMilli(row.stockQuantity)]));
-  // A product that crosses its threshold at any movement of this transaction (4 → 24 → 2
-  // included) and is still at or under it at the end gets one alert.
-  const crossed = new Set<string>();
-  const movements = changes.map((change, index) => {
-    const product = byId.get(change.productId);
-    const current = levels.get(change.productId) ?? 0;
-    const delta = movementDeltaMilli(change.type, toMilli(change.quantity), current);
-    const after = current + delta;
-    if (Math.abs(after) > toMilli(MAX_STOCK_LEVEL)) {
-      throw unprocessable(`The stock level would leave ±${MAX_STOCK_LEVEL}`, [
-        { path: `items.${index}.quantity`, message: 'Stock level out of range', code: 'too_big' },
-      ]);
-    }
-    if (product && crossesLowStock(lowStockState(product), current, after)) {
-      crossed.add(change.productId);
-    }
-    levels.set(change.productId, after);
-    return {
-      id: newId(),
-      businessId: caller.businessId,
-      productId: change.productId,
-      type: change.type,
-      delta: fromMilli(delta),
-      quantityAfter: fromMilli(after),
-      unitCost: change.unitCost ?? null,
-      note: change.note ?? null,
-      saleId: change.saleId ?? null,
-      createdBy: caller.userId,
-      createdAt: stamp,
-    };
-  });
-
-  const rows = await repo.insertMovements(tx, movements);
-  // `locked` is in id order: each product gets its own stamp (see lockCatalogAndStamp).
-  for (const [index, product] of locked.entries()) {
-    const after = levels.get(product.id) ?? toMilli(product.stockQuantity);
-    await repo.setStockQuantity(
-      tx,
-      caller.businessId,
-      product.id,
-      fromMilli(after),
-      stampOf(stamp, index),
-    );
-    const threshold = lowStockState(product).lowStockThresholdMilli;
-    if (crossed.has(product.id) && threshold !== null && after <= threshold) {
-      await writeOutbox(tx, {
-        kind: 'event',
-        type: 'inventory.low_stock',
-        businessId: caller.businessId,
-        payload: {
-          productId: product.id,
-          name: product.name,
-          sku: product.sku,
-          stockQuantity: fromMilli(after),
-          lowStockThreshold: product.lowStockThreshold,
-        },
-      });
-    }
-  }
-  return rows.map(toMovement);
-}
-
-function lowStockState(product: repo.StockProductRow) {
-  return {
-    trackStock: product.trackStock,
-    archived: product.archived,
-    lowStockThresholdMilli:
-      product.lowStockThreshold === null ? null : toMilli(product.lowStockThreshold),
-  };
-}
+export { applyStockChanges, toMovement, type StockChange } from './stock-ledger.js';
 
 /** POST /inventory/adjustments: receive, adjust and count in one transaction. */
 export async function adjustStock(
@@ -156,19 +22,87 @@ export async function adjustStock(
   caller: Caller,
   input: AdjustmentInput,
 ): Promise<{ movements: StockMovement[] }> {
-  const movements = await deps.db.transaction((tx) =>
-    applyStockChanges(
+  const movements = await deps.db.transaction(async (tx) => {
+    // Each item's location, resolved once per distinct value (404 unknown, 403 outside the
+    // caller's assignment, 422 archived).
+    const resolved = new Map<string | undefined, string>();
+    for (const [index, item] of input.items.entries()) {
+      if (resolved.has(item.locationId)) continue;
+      const location = await resolveWriteLocation(tx, caller, item.locationId, {
+        unknown: 'not_found',
+        allowArchived: false,
+        path: `items.${index}.locationId`,
+      });
+      resolved.set(item.locationId, location.id);
+    }
+    return applyStockChanges(
       tx,
       caller,
       input.items.map((item) => ({
         productId: item.productId,
+        locationId: resolved.get(item.locationId) ?? '',
         type: item.type,
         quantity: item.quantity,
         unitCost: item.unitCost,
         note: item.note,
       })),
-    ),
-  );
+    );
+  });
+  return { movements };
+}
+
+/**
+ * POST /inventory/transfers: for each item a `transfer_out` at the source and a
+ * `transfer_in` at the destination, sharing one transferId, in one transaction. The source
+ * may go below zero (as a sale may: the shelf, not the books, is the truth).
+ */
+export async function transferStock(
+  deps: AppDeps,
+  caller: Caller,
+  input: TransferInput,
+): Promise<{ movements: StockMovement[] }> {
+  if (input.fromLocationId === input.toLocationId) {
+    throw unprocessable('A transfer moves stock between two different locations', [
+      { path: 'toLocationId', message: 'Same as fromLocationId', code: 'same_location' },
+    ]);
+  }
+  const movements = await deps.db.transaction(async (tx) => {
+    const from = await resolveWriteLocation(tx, caller, input.fromLocationId, {
+      unknown: 'not_found',
+      allowArchived: false,
+      path: 'fromLocationId',
+    });
+    const to = await resolveWriteLocation(tx, caller, input.toLocationId, {
+      unknown: 'not_found',
+      allowArchived: false,
+      path: 'toLocationId',
+    });
+    const transferId = newId();
+    return applyStockChanges(
+      tx,
+      caller,
+      input.items.flatMap((item, index) => [
+        {
+          productId: item.productId,
+          locationId: from.id,
+          type: 'transfer_out' as const,
+          quantity: -item.quantity,
+          note: input.note,
+          transferId,
+          path: `items.${index}`,
+        },
+        {
+          productId: item.productId,
+          locationId: to.id,
+          type: 'transfer_in' as const,
+          quantity: item.quantity,
+          note: input.note,
+          transferId,
+          path: `items.${index}`,
+        },
+      ]),
+    );
+  });
   return { movements };
 }
 
@@ -184,15 +118,17 @@ const isMovementCursor = (values: unknown[]): values is MovementCursor =>
 export async function listMovements(
   deps: AppDeps,
   caller: Caller,
-  query: { productId?: string; cursor?: string; limit?: number },
+  query: { productId?: string; locationId?: string; cursor?: string; limit?: number },
 ): Promise<{ data: StockMovement[]; nextCursor: string | null }> {
   if (query.productId && !(await repo.productExists(deps.db, caller.businessId, query.productId))) {
     throw notFound('Product');
   }
+  const locationIds = await readScope(deps.db, caller, query.locationId);
   const limit = clampLimit(query.limit);
   const before = query.cursor ? decodeCursor(query.cursor, isMovementCursor) : undefined;
   const rows = await repo.listMovements(deps.db, caller.businessId, {
     productId: query.productId,
+    locationIds,
     before: before ? { createdAt: new Date(before[0]), id: before[1] } : undefined,
     limit,
   });
@@ -205,14 +141,34 @@ export async function listMovements(
   };
 }
 
-/** Tracked, non-archived products at or under their threshold, by id. */
+type LowStockCursor = [string, string];
+const isLowStockCursor = (values: unknown[]): values is LowStockCursor =>
+  values.length === 2 &&
+  values.every((value) => typeof value === 'string' && UUID_PATTERN.test(value));
+
+/**
+ * Low stock judged per location: each (tracked, non-archived product, location) whose level
+ * is at or under the product's threshold, by product then location; limited to the
+ * location asked for, else to the caller's assignment.
+ */
 export async function listLowStock(
   deps: AppDeps,
   caller: Caller,
-  query: { cursor?: string; limit?: number },
-): Promise<{ data: Product[]; nextCursor: string | null }> {
+  query: { locationId?: string; cursor?: string; limit?: number },
+): Promise<{ data: LowStockItem[]; nextCursor: string | null }> {
   const limit = clampLimit(query.limit);
-  const afterId = decodeIdCursor(query.cursor);
-  const rows = await repo.listLowStock(deps.db, caller.businessId, { afterId, limit });
-  return toIdPage(rows, limit, (row) => toProduct(deps.config, row));
+  const locationIds = await readScope(deps.db, caller, query.locationId);
+  const after = query.cursor ? decodeCursor(query.cursor, isLowStockCursor) : undefined;
+  const rows = await repo.listLowStock(deps.db, caller.businessId, { after, locationIds, limit });
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    data: page.map((row) => ({
+      ...toProduct(deps.config, row.product),
+      locationId: row.locationId,
+      quantity: row.quantity,
+    })),
+    nextCursor:
+      rows.length > limit && last ? encodeCursor([last.product.id, last.locationId]) : null,
+  };
 }

@@ -1,6 +1,7 @@
 import { INVITE_ROLES } from '../../db/schema/index.js';
 import { PageQuery, pageSchema } from '../../lib/cursor.js';
 import { timestamp, z } from '../../lib/zod.js';
+import { LocationIds } from '../locations/locations.schemas.js';
 import { EMAIL_MAX, Email, Password, PersonName } from '../users/users.schemas.js';
 
 export const INVITE_STATUSES = ['pending', 'accepted', 'revoked', 'expired'] as const;
@@ -11,6 +12,7 @@ export const Invite = z
     id: z.uuid(),
     email: z.string().max(EMAIL_MAX),
     role: z.enum(INVITE_ROLES),
+    locationIds: LocationIds,
     status: z.enum(INVITE_STATUSES),
     invitedBy: z.uuid(),
     expiresAt: timestamp(),
@@ -25,6 +27,7 @@ export const CreateInviteBody = z
   .strictObject({
     email: Email,
     role: z.enum(INVITE_ROLES).describe('Managers may invite cashiers; owners managers too'),
+    locationIds: LocationIds.optional(),
   })
   .meta({ id: 'CreateInvite' });
 export type CreateInviteBody = z.infer<typeof CreateInviteBody>;

@@ -1,3 +1,5 @@
+import { checkAssignment } from '../locations/location-access.js';
+import type { Role } from '../../db/schema/index.js';
 import type { AppDeps } from '../../deps.js';
 import type { Caller } from '../auth/caller.js';
 import { scopeFromTrustedRow } from '../../db/tenant-scope.js';
@@ -41,6 +43,7 @@ export function presentInvite(row: InviteRow, now: Date): Invite {
     id: row.id,
     email: row.email,
     role: row.role,
+    locationIds: row.locationIds,
     status: inviteStatus(row, now),
     invitedBy: row.invitedBy,
     expiresAt: row.expiresAt.toISOString(),
@@ -77,6 +80,12 @@ export async function createInvite(
   const expiresAt = new Date(now.getTime() + deps.config.auth.inviteTtlSeconds * 1000);
   const { token, hash } = newOpaqueToken();
   return deps.db.transaction(async (tx) => {
+    const locationIds = await checkAssignment(
+      tx,
+      caller,
+      input.locationIds ?? [],
+      'locationIds',
+    );
     const [inviter, business] = await Promise.all([
       getUserRow(tx, caller, caller.userId),
       getBusinessRow(tx, caller),
@@ -86,6 +95,7 @@ export async function createInvite(
       id: newId(),
       email,
       role: input.role,
+      locationIds,
       tokenHash: hash,
       invitedBy: caller.userId,
       expiresAt,
@@ -188,7 +198,13 @@ export async function acceptInvite(
     const user = await createUserRecord(
       tx,
       scope,
-      { email: invite.email, name: input.name, passwordHash, role: invite.role },
+      {
+        email: invite.email,
+        name: input.name,
+        passwordHash,
+        role: invite.role,
+        locationIds: invite.locationIds,
+      },
       now,
     );
     await markInvite(tx, scope, invite.id, { acceptedAt: now, acceptedUserId: user.id });

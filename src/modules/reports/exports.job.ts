@@ -42,7 +42,13 @@ export async function runSalesExport(deps: AppDeps, exportId: string): Promise<E
   try {
     const rowCount = await streamSalesCsv(
       deps.pool,
-      { businessId: row.businessId, from: row.fromDay, to: row.toDay, timezone: row.timezone },
+      {
+        businessId: row.businessId,
+        from: row.fromDay,
+        to: row.toDay,
+        timezone: row.timezone,
+        locationIds: row.locationIds,
+      },
       async (csv) => {
         phase = 'store';
         const source = { failed: false };

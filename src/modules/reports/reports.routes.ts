@@ -22,6 +22,7 @@ const getSalesSummary = defineRoute({
   tags,
   access: 'reports:read',
   request: { query: SalesSummaryQuery },
+  problems: ['NOT_FOUND'],
   responses: { 200: { description: 'The summary', schema: SalesSummary } },
   handler: async (ctx) => {
     const auth = requireAuth(ctx);
@@ -46,6 +47,7 @@ const createExport = defineRoute({
   requiresActiveSubscription: true,
   idempotency: 'optional',
   request: { body: CreateExportBody },
+  problems: ['NOT_FOUND'],
   responses: {
     202: {
       description: 'Queued',

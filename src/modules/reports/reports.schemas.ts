@@ -43,7 +43,7 @@ function checkRange(value: { from: string; to: string }, ctx: z.RefinementCtx) {
  */
 export const MAX_SUMMARY_ROWS = 1000;
 
-export const SUMMARY_GROUPS = ['day', 'product', 'cashier', 'paymentMethod'] as const;
+export const SUMMARY_GROUPS = ['day', 'product', 'cashier', 'paymentMethod', 'location'] as const;
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 
 export const SalesSummaryQuery = z
@@ -53,6 +53,7 @@ export const SalesSummaryQuery = z
       `Last day, inclusive, in the business timezone; at most ${MAX_RANGE_DAYS} days after from`,
     ),
     groupBy: z.enum(SUMMARY_GROUPS).default('day').describe('How rows are grouped (default day)'),
+    locationId: z.uuid().optional().describe('Only sales at this location'),
   })
   .superRefine(checkRange);
 export type SalesSummaryQuery = z.infer<typeof SalesSummaryQuery>;
@@ -80,11 +81,13 @@ const SummaryRow = z
     key: z
       .string()
       .max(36)
-      .describe('The day (YYYY-MM-DD), productId, cashierId or payment method (`cash`…)'),
+      .describe(
+        'The day (YYYY-MM-DD), productId, cashierId, payment method (`cash`…) or locationId',
+      ),
     label: z
       .string()
       .max(SUMMARY_LABEL_MAX)
-      .describe("The day, the product's or cashier's name, or the method's name"),
+      .describe("The day, the product's, cashier's or location's name, or the method's name"),
     count: count().describe(
       'Completed sales in this group (a sale with two products counts in both)',
     ),
@@ -129,6 +132,7 @@ export const CreateExportBody = z
     from: day.describe('First day, inclusive, in the business timezone'),
     to: day.describe(`Last day, inclusive; at most ${MAX_RANGE_DAYS} days after from`),
     format: z.literal('csv'),
+    locationId: z.uuid().optional().describe('Only sales at this location'),
   })
   .superRefine(checkRange)
   .meta({ id: 'CreateReportExportBody' });

@@ -14,6 +14,7 @@ import {
   type SalesSummaryQuery,
 } from './reports.schemas.js';
 import { findCurrency, groupSales, sumSales } from './summary.repo.js';
+import { readScope, type LocationCaller } from '../locations/location-access.js';
 
 /** How long a download link works. */
 const DOWNLOAD_URL_TTL_MS = 15 * 60_000;
@@ -33,6 +34,7 @@ export async function getSalesSummary(
     timezone: caller.businessTimezone,
     from: query.from,
     to: query.to,
+    locationIds: await readScope(deps.db, caller, query.locationId),
   };
   const [currency, totals, rows] = await Promise.all([
     findCurrency(deps.db, caller.businessId),
@@ -57,6 +59,7 @@ export async function requestExport(
   caller: Caller,
   body: CreateExportBody,
 ): Promise<ReportExport> {
+  const locationIds = await readScope(deps.db, caller, body.locationId);
   const row = await deps.db.transaction(async (tx) => {
     const inserted = await insertExport(tx, {
       id: newId(),
@@ -67,6 +70,7 @@ export async function requestExport(
       fromDay: body.from,
       toDay: body.to,
       timezone: caller.businessTimezone,
+      locationIds: locationIds ?? null,
       status: 'queued',
     });
     await writeOutbox(tx, {

@@ -9,6 +9,7 @@ export const SALES_CSV_COLUMNS = [
   'occurredAt',
   'status',
   'cashier',
+  'location',
   'productName',
   'sku',
   'quantity',
@@ -25,6 +26,8 @@ export interface SalesCsvRange {
   from: string;
   to: string;
   timezone: string;
+  /** Only sales at these locations; null = every location. */
+  locationIds: string[] | null;
 }
 
 /** Cents as decimal shillings with two decimals, computed exactly by PostgreSQL: 15000 → 150.00. */
@@ -56,6 +59,7 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
       to_char(s.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM') as "occurredAt",
       s.status as "status",
       ${spreadsheetSafe('u.name')} as "cashier",
+      ${spreadsheetSafe('loc.name')} as "location",
       ${spreadsheetSafe('l.name')} as "productName",
       ${spreadsheetSafe('l.sku')} as "sku",
       trim_scale(l.quantity) as "quantity",
@@ -67,6 +71,7 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
     from sales s
     join sale_lines l on l.sale_id = s.id
     join users u on u.id = s.cashier_id
+    left join locations loc on loc.id = s.location_id
     left join lateral (
       select string_agg(distinct p.method, ';' order by p.method) as methods
       from sale_payments p where p.sale_id = s.id
@@ -74,6 +79,7 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
     where s.business_id = ${literal(range.businessId)}::uuid
       and s.occurred_at >= (${literal(range.from)}::date)::timestamp at time zone ${tz}
       and s.occurred_at < (${literal(range.to)}::date + 1)::timestamp at time zone ${tz}
+      ${range.locationIds ? `and s.location_id = any(${literal(`{${range.locationIds.join(',')}}`)}::uuid[])` : ''}
     order by s.number, l.position
   ) to stdout with (format csv, header true)`;
 }

@@ -12,6 +12,8 @@ export interface SummaryRange {
   /** Inclusive local days (YYYY-MM-DD). */
   from: string;
   to: string;
+  /** Only sales at these locations; undefined = every location. */
+  locationIds?: string[];
 }
 
 export interface TotalsRow {
@@ -38,7 +40,8 @@ function inRange(range: SummaryRange, alias = 's'): SQL {
   const s = sql.raw(alias);
   return sql`${s}.business_id = ${range.businessId}
     and ${s}.occurred_at >= (${range.from}::date)::timestamp at time zone ${range.timezone}
-    and ${s}.occurred_at < (${range.to}::date + 1)::timestamp at time zone ${range.timezone}`;
+    and ${s}.occurred_at < (${range.to}::date + 1)::timestamp at time zone ${range.timezone}
+    ${range.locationIds ? sql`and ${s}.location_id = any(${sql.param(range.locationIds)}::uuid[])` : sql``}`;
 }
 
 /** Totals of the completed sales in the range, and how many were voided. */
@@ -88,6 +91,22 @@ const groupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
       group by s.cashier_id
     ) g
     join users u on u.id = g.cashier_id
+    order by g."net" desc, 1`,
+
+  location: (range) => sql`
+    select g.location_id::text as "key", loc.name as "label", g.*
+    from (
+      select s.location_id,
+        count(*)::int as "count",
+        sum(s.subtotal)::bigint as "gross",
+        sum(s.discount)::bigint as "discount",
+        sum(s.tax)::bigint as "tax",
+        sum(s.total)::bigint as "net"
+      from sales s
+      where ${inRange(range)} and s.status = 'completed'
+      group by s.location_id
+    ) g
+    join locations loc on loc.id = g.location_id
     order by g."net" desc, 1`,
 
   // A product's share: its lines' totals, their shares of the sale discounts and their tax

@@ -1,8 +1,9 @@
 import { unprocessable } from '../../lib/errors.js';
+import { mayActAt, outsideAssignment, type LocationCaller } from '../locations/location-access.js';
 import { newId } from '../../lib/ids.js';
 import type { SaleLineRow, SaleRow } from '../../db/schema/index.js';
 import { toSale } from './sale.presenter.js';
-import type { DraftedSale, LockedProduct, SaleMovement } from './sale-write.repo.js';
+import type { DraftedSale, LockedProduct, SaleLocation, SaleMovement } from './sale-write.repo.js';
 import {
   checkClientTotal,
   checkOccurredAt,
@@ -16,6 +17,10 @@ export interface DraftContext {
   cashierId: string;
   receivedAt: Date;
   products: Map<string, LockedProduct>;
+  /** The business's locations, archived ones included. */
+  locations: Map<string, SaleLocation>;
+  /** Whose assignment limits where the sale may be (read when the request was authenticated). */
+  caller: LocationCaller;
   /**
    * Running stock levels in thousandths, per product, shared by the sales of one
    * transaction (a batch): each draft takes from what the previous ones left.
@@ -38,6 +43,7 @@ export function draftSale(
 ): DraftedSale {
   const occurredAt = new Date(Date.parse(body.occurredAt));
   checkOccurredAt(occurredAt, context.receivedAt);
+  const locationId = saleLocation(context, body.locationId);
 
   // PostgreSQL answers ids lower-case; a device may send them upper-case.
   const productIdOf = (line: CreateSaleBody['lines'][number]) => line.productId.toLowerCase();
@@ -75,6 +81,7 @@ export function draftSale(
     number: 0,
     receiptNumber: body.receiptNumber ?? null,
     cashierId: context.cashierId,
+    locationId,
     occurredAt,
     receivedAt: context.receivedAt,
     subtotal: amounts.subtotal,
@@ -119,7 +126,7 @@ export function draftSale(
     amount: payment.amount,
     reference: payment.reference ?? null,
   }));
-  const movements = takeStock(context, sale.id, body.lines);
+  const movements = takeStock(context, sale.id, locationId, body.lines);
   return {
     sale,
     lines: lineRows,
@@ -130,11 +137,39 @@ export function draftSale(
 }
 
 /**
+ * Where the sale happened (API.md "Branches"): the location given, else the caller's only
+ * assigned one, else the default. Unknown (or another business's) → 422 like an unknown
+ * product; outside the caller's assignment → 403. An archived location is accepted: the
+ * till sold there before it heard of the archiving, and a sale is a fact.
+ */
+function saleLocation(context: DraftContext, requested: string | undefined): string {
+  const { caller } = context;
+  const id =
+    requested?.toLowerCase() ??
+    (caller.role !== 'owner' && caller.locationIds.length === 1
+      ? caller.locationIds[0]
+      : undefined) ??
+    [...context.locations.values()].find((location) => location.isDefault)?.id;
+  if (id === undefined || !context.locations.has(id)) {
+    throw unprocessable('The sale names an unknown location', [
+      { path: 'locationId', message: 'No such location', code: 'not_found' },
+    ]);
+  }
+  if (!mayActAt(caller, id)) throw outsideAssignment();
+  return id;
+}
+
+/**
  * The stock a sale takes from tracked products: one movement per product (even below zero),
  * levels as this transaction's drafts see them. The write statement shifts them by any
  * change since the products were read and derives `inventory.low_stock` from the result.
  */
-function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody['lines']) {
+function takeStock(
+  context: DraftContext,
+  saleId: string,
+  locationId: string,
+  lines: CreateSaleBody['lines'],
+) {
   const taken = new Map<string, number>();
   for (const line of lines) {
     const productId = line.productId.toLowerCase();
@@ -151,6 +186,7 @@ function takeStock(context: DraftContext, saleId: string, lines: CreateSaleBody[
       id: newId(),
       saleId,
       productId,
+      locationId,
       delta: -amount / 1000,
       quantityAfter: after / 1000,
     });

@@ -1,5 +1,4 @@
 import { sql } from 'drizzle-orm';
-import { stampOf } from '../catalog/catalog.repo.js';
 import type { DbOrTx, Tx } from '../../db/client.js';
 import { namedStatement, type SqlValue } from '../../db/named-statement.js';
 import type {
@@ -31,8 +30,14 @@ export type LockedProduct = Pick<
 /** One ledger row a sale (or its void) writes; `quantityAfter` is the level right after it. */
 export type SaleMovement = Pick<
   StockMovementRow,
-  'id' | 'saleId' | 'productId' | 'delta' | 'quantityAfter'
+  'id' | 'saleId' | 'productId' | 'locationId' | 'delta' | 'quantityAfter'
 >;
+
+/** A location as a sale checks it (archived ones included: a sale is a fact). */
+export interface SaleLocation {
+  id: string;
+  isDefault: boolean;
+}
 
 /** A sale checked against its products and ready to insert (sale-draft.ts). */
 export interface DraftedSale {
@@ -68,7 +73,10 @@ const lookupStatement = namedStatement<
         where (select count(*) from sales
           where business_id = ${p('businessId')}
             and client_request_id = any(${p('clientRequestIds')}::uuid[]))
-          < cardinality(${p('clientRequestIds')}::uuid[])) as products`,
+          < cardinality(${p('clientRequestIds')}::uuid[])) as products,
+      -- The business's locations (a handful): where each new sale is, checked in memory.
+      (select coalesce(json_agg(json_build_object('id', id, 'isDefault', is_default)), '[]'::json)
+        from locations where business_id = ${p('businessId')}) as locations`,
 );
 
 export interface SaleLookup {
@@ -76,6 +84,7 @@ export interface SaleLookup {
   stored: StoredSale[];
   /** The business's products among the ids, read without a lock; none if all are replays. */
   products: LockedProduct[];
+  locations: SaleLocation[];
 }
 
 /**
@@ -90,7 +99,7 @@ export async function lookUpSales(
   productIds: string[],
 ): Promise<SaleLookup> {
   const [row] = await lookupStatement(db, { businessId, clientRequestIds, productIds });
-  return row ?? { stored: [], products: [] };
+  return row ?? { stored: [], products: [], locations: [] };
 }
 
 const lockProductsStatement = namedStatement<LockedProduct, { ids: string[]; businessId: string }>(
@@ -137,8 +146,11 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
     sales: JSON.stringify(drafts.map((draft, index) => ({ ...draft.sale, ordinal: index + 1 }))),
     lines: JSON.stringify(drafts.flatMap((draft) => draft.lines)),
     payments: JSON.stringify(drafts.flatMap((draft) => draft.payments)),
-    // A message id for each movement, used only if it takes the product to its threshold.
-    movements: JSON.stringify(movements.map((row) => ({ ...row, messageId: newId() }))),
+    // A message id for each movement, used only if it takes its location to the threshold;
+    // `ordinal` orders a batch's movements of one product and location.
+    movements: JSON.stringify(
+      movements.map((row, index) => ({ ...row, messageId: newId(), ordinal: index + 1 })),
+    ),
     levels: JSON.stringify(levels),
     outbox: JSON.stringify(
       write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
@@ -150,57 +162,4 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
   if (!result[0]?.ok) return null;
   const numbers = new Map(result.map((row) => [row.id, row.number]));
   return drafts.map((draft) => numbers.get(draft.sale.id) ?? 0);
-}
-
-export interface StockMovementsToApply {
-  businessId: string;
-  createdBy: string;
-  movementType: 'sale' | 'void';
-  /** In order: a product's last movement carries its new level. */
-  movements: SaleMovement[];
-  /** From beginCatalogWrite(): the base of the products' new updatedAt (delta sync order). */
-  stamp: Date;
-}
-
-const arr = (values: unknown[], type: string) => sql`${sql.param(values)}::${sql.raw(type)}[]`;
-
-/** Records ledger rows and sets the products' levels (bumping updated_at, never version). */
-export async function applyStockMovements(tx: DbOrTx, rows: StockMovementsToApply): Promise<void> {
-  const { movements } = rows;
-  if (movements.length === 0) return;
-  // One level per product (an UPDATE … FROM applies only one row per target): the last.
-  const levels = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
-  // Each changed product gets its own millisecond after the catalog stamp, in id order,
-  // exactly as catalog writes do, so updatedAt stays unique and commit-ordered per business.
-  const productIds = [...levels.keys()].sort();
-  const stamps = productIds.map((_, index) => stampOf(rows.stamp, index).toISOString());
-  const movement = (pick: (row: SaleMovement) => unknown, type: string) =>
-    arr(movements.map(pick), type);
-  await tx.execute(sql`
-    with stock_levels as (
-      update products set stock_quantity = s.quantity_after, updated_at = s.updated_at
-      from unnest(
-        ${arr(productIds, 'uuid')},
-        ${arr(
-          productIds.map((productId) => levels.get(productId)),
-          'numeric',
-        )},
-        ${arr(stamps, 'timestamptz')}
-      ) as s(product_id, quantity_after, updated_at)
-      where products.id = s.product_id and products.business_id = ${rows.businessId}
-      returning 1
-    ),
-    movements as (
-      insert into stock_movements (id, business_id, product_id, type, delta, quantity_after,
-        sale_id, created_by)
-      select m.id, ${rows.businessId}, m.product_id, ${rows.movementType}, m.delta,
-        m.quantity_after, m.sale_id, ${rows.createdBy}
-      from unnest(
-        ${movement((r) => r.id, 'uuid')}, ${movement((r) => r.saleId, 'uuid')},
-        ${movement((r) => r.productId, 'uuid')}, ${movement((r) => r.delta, 'numeric')},
-        ${movement((r) => r.quantityAfter, 'numeric')}
-      ) as m(id, sale_id, product_id, delta, quantity_after)
-      returning 1
-    )
-    select 1`);
 }

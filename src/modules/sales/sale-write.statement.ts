@@ -71,15 +71,15 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
     ),
     inserted_sales as (
       insert into sales (id, business_id, client_request_id, request_hash, number, receipt_number,
-        cashier_id, occurred_at, received_at, status, subtotal, discount, tax, total, change,
-        customer_phone, note)
+        cashier_id, location_id, occurred_at, received_at, status, subtotal, discount, tax, total,
+        change, customer_phone, note)
       select s.id, ${p('businessId')}::uuid, s."clientRequestId", s."requestHash",
         counter.last_number - ${p('count')}::bigint + s.ordinal, s."receiptNumber", s."cashierId",
-        s."occurredAt", s."receivedAt", 'completed', s.subtotal, s.discount, s.tax, s.total,
-        s.change, s."customerPhone", s.note
+        s."locationId", s."occurredAt", s."receivedAt", 'completed', s.subtotal, s.discount, s.tax,
+        s.total, s.change, s."customerPhone", s.note
       from counter, jsonb_to_recordset(${p('sales')}::jsonb) as s(ordinal bigint, id uuid,
         "clientRequestId" uuid, "requestHash" text, "receiptNumber" text, "cashierId" uuid,
-        "occurredAt" timestamptz, "receivedAt" timestamptz, subtotal bigint, discount bigint,
+        "locationId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, subtotal bigint, discount bigint,
         tax bigint, total bigint, change bigint, "customerPhone" text, note text)
       returning id, number
     ),
@@ -105,7 +105,7 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       join inserted_sales on inserted_sales.id = py."saleId"
       returning 1
     ),
-    stock_levels as (
+    product_totals as (
       -- Each changed product gets its own millisecond after the stamp, in id order (stampOf).
       update products set stock_quantity = lv."quantityAfter" + drift.amount,
         updated_at = (select stamp from catalog) + (lv.ordinal - 1) * interval '1 millisecond'
@@ -117,19 +117,42 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       returning 1
     ),
     adjusted as (
-      select m.id, m."messageId", m."saleId", m."productId", m.delta,
-        m."quantityAfter" + drift.amount as quantity_after, drift.name, drift.sku, drift.threshold
+      select m.id, m."messageId", m."saleId", m."productId", m."locationId", m.ordinal, m.delta,
+        m."quantityAfter" + drift.amount as total_after, drift.name, drift.sku, drift.threshold
       from jsonb_to_recordset(${p('movements')}::jsonb) as m(id uuid, "messageId" uuid,
-        "saleId" uuid, "productId" uuid, delta numeric, "quantityAfter" numeric)
+        "saleId" uuid, "productId" uuid, "locationId" uuid, ordinal bigint, delta numeric,
+        "quantityAfter" numeric)
       join drift on drift.id = m."productId"
       join inserted_sales on inserted_sales.id = m."saleId"
     ),
-    movements as (
-      insert into stock_movements (id, business_id, product_id, type, delta, quantity_after,
-        sale_id, created_by)
-      select a.id, ${p('businessId')}::uuid, a."productId", 'sale', a.delta, a.quantity_after,
-        a."saleId", ${p('createdBy')}::uuid
+    location_levels as (
+      -- The level at each (product, location) the sales took from: added to the committed
+      -- row (the product row locks above serialise every writer of these products; ON
+      -- CONFLICT sees the latest row even when this statement's snapshot is older).
+      insert into stock_levels as sl (business_id, product_id, location_id, quantity, updated_at)
+      select ${p('businessId')}::uuid, a."productId", a."locationId", sum(a.delta),
+        (select stamp from catalog)
       from adjusted a
+      group by a."productId", a."locationId"
+      on conflict (business_id, product_id, location_id) do update
+        set quantity = sl.quantity + excluded.quantity, updated_at = excluded.updated_at
+      returning product_id, location_id, quantity
+    ),
+    placed as (
+      -- Each movement's level at its location: the new level less what later movements of
+      -- the same product and location (in this batch) took.
+      select a.*, ll.quantity - coalesce(sum(a.delta) over (
+          partition by a."productId", a."locationId" order by a.ordinal
+          rows between 1 following and unbounded following), 0) as level_after
+      from adjusted a
+      join location_levels ll on ll.product_id = a."productId" and ll.location_id = a."locationId"
+    ),
+    movements as (
+      insert into stock_movements (id, business_id, product_id, location_id, type, delta,
+        quantity_after, sale_id, created_by)
+      select a.id, ${p('businessId')}::uuid, a."productId", a."locationId", 'sale', a.delta,
+        a.level_after, a."saleId", ${p('createdBy')}::uuid
+      from placed a
       returning 1
     ),
     outbox_rows as (
@@ -140,13 +163,15 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
           as o("messageId" uuid, "saleId" uuid, payload jsonb)
         join inserted_sales on inserted_sales.id = o."saleId"
       union all
-      -- The stock went from above the threshold to at or below it with this movement.
+      -- The location's stock went from above the threshold to at or below it with this
+      -- movement (low stock is judged per location).
       select a."messageId", ${p('businessId')}::uuid, 'event', 'inventory.low_stock',
-        jsonb_build_object('productId', a."productId", 'name', a.name, 'sku', a.sku,
-          'stockQuantity', a.quantity_after, 'lowStockThreshold', a.threshold)
-      from adjusted a
-      where a.threshold is not null and a.quantity_after - a.delta > a.threshold
-        and a.quantity_after <= a.threshold
+        jsonb_build_object('productId', a."productId", 'locationId', a."locationId",
+          'name', a.name, 'sku', a.sku, 'quantity', a.level_after,
+          'stockQuantity', a.total_after, 'lowStockThreshold', a.threshold)
+      from placed a
+      where a.threshold is not null and a.level_after - a.delta > a.threshold
+        and a.level_after <= a.threshold
       returning 1
     )
     select guard.ok, inserted_sales.id, inserted_sales.number

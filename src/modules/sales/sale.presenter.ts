@@ -27,6 +27,7 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
     occurredAt: row.occurredAt.toISOString(),
     receivedAt: row.receivedAt.toISOString(),
     cashierId: row.cashierId,
+    locationId: row.locationId,
     subtotal: row.subtotal,
     discount: row.discount,
     tax: row.tax,

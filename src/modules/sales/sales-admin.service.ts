@@ -1,10 +1,9 @@
 import type { AppDeps } from '../../deps.js';
-import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
-import { newId, UUID_PATTERN } from '../../lib/ids.js';
-import { applyStockMovements, lockProducts } from './sale-write.repo.js';
+import { UUID_PATTERN } from '../../lib/ids.js';
+import { applyStockChanges } from '../inventory/inventory.service.js';
 import {
   findBusinessName,
   findSaleRow,
@@ -20,6 +19,7 @@ import type { Caller } from '../auth/caller.js';
 /** Cashiers without `sales:read-all` see only the sales they rang up. */
 const ownSalesOnly = (caller: Caller) =>
   caller.permissions.has('sales:read-all') ? undefined : caller.userId;
+import { readScope } from '../locations/location-access.js';
 
 const DEFAULT_LIMIT = 50;
 
@@ -46,6 +46,7 @@ export async function listSales(
     to: query.to,
     status: query.status,
     cashierId: query.cashierId,
+    locationIds: await readScope(deps.db, caller, query.locationId),
     ownerCashierId: ownSalesOnly(caller),
     after: query.cursor === undefined ? undefined : decodeSaleCursor(query.cursor),
     limit,
@@ -92,33 +93,18 @@ export async function voidSale(
     }
     const taken = await findSaleStockMovements(tx, caller.businessId, id);
     if (taken.length > 0) {
-      const stamp = await beginCatalogWrite(tx, caller.businessId);
-      const locked = new Map(
-        (
-          await lockProducts(
-            tx,
-            caller.businessId,
-            taken.map((movement) => movement.productId),
-          )
-        ).map((product) => [product.id, product]),
+      // Back to the location each sale movement took it from (the sale's).
+      await applyStockChanges(
+        tx,
+        caller,
+        taken.map((movement) => ({
+          productId: movement.productId,
+          locationId: movement.locationId ?? row.locationId ?? '',
+          type: 'void',
+          quantity: -movement.delta,
+          saleId: id,
+        })),
       );
-      await applyStockMovements(tx, {
-        businessId: caller.businessId,
-        movementType: 'void',
-        createdBy: caller.userId,
-        stamp,
-        movements: taken.map((movement) => {
-          const before = Math.round((locked.get(movement.productId)?.stockQuantity ?? 0) * 1000);
-          const giveBack = -Math.round(movement.delta * 1000);
-          return {
-            id: newId(),
-            saleId: id,
-            productId: movement.productId,
-            delta: giveBack / 1000,
-            quantityAfter: (before + giveBack) / 1000,
-          };
-        }),
-      });
     }
     const voided = await markSaleVoided(tx, caller.businessId, id, {
       voidedAt: deps.clock(),

@@ -26,7 +26,7 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
     'id', s.id, 'number', s.number, 'receiptNumber', s.receipt_number,
     'clientRequestId', s.client_request_id, 'status', s.status,
     'occurredAt', ${isoInstant(sql`s.occurred_at`)}, 'receivedAt', ${isoInstant(sql`s.received_at`)},
-    'cashierId', s.cashier_id, 'subtotal', s.subtotal, 'discount', s.discount, 'tax', s.tax,
+    'cashierId', s.cashier_id, 'locationId', s.location_id, 'subtotal', s.subtotal, 'discount', s.discount, 'tax', s.tax,
     'total', s.total, 'change', s.change,
     'lines', (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
         'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
@@ -126,9 +126,13 @@ export async function findSaleStockMovements(
   db: DbOrTx,
   businessId: string,
   saleId: string,
-): Promise<{ productId: string; delta: number }[]> {
+): Promise<{ productId: string; locationId: string | null; delta: number }[]> {
   return db
-    .select({ productId: stockMovements.productId, delta: stockMovements.delta })
+    .select({
+      productId: stockMovements.productId,
+      locationId: stockMovements.locationId,
+      delta: stockMovements.delta,
+    })
     .from(stockMovements)
     .where(
       and(
@@ -147,6 +151,8 @@ export interface SaleListFilter {
   to?: string;
   status?: SaleStatus;
   cashierId?: string;
+  /** Only sales at these locations (the filter, or the reader's assignment). */
+  locationIds?: string[];
   /** Forced to the caller for cashiers who may read only their own sales. */
   ownerCashierId?: string;
   after?: { occurredAt: Date; id: string };
@@ -160,6 +166,7 @@ export async function listSaleRows(db: DbOrTx, filter: SaleListFilter): Promise<
     filter.status ? eq(sales.status, filter.status) : undefined,
     filter.cashierId ? eq(sales.cashierId, filter.cashierId) : undefined,
     filter.ownerCashierId ? eq(sales.cashierId, filter.ownerCashierId) : undefined,
+    filter.locationIds ? inArray(sales.locationId, filter.locationIds) : undefined,
     // Days are the business's local calendar days, turned into instants by PostgreSQL.
     filter.from
       ? sql`${sales.occurredAt} >= (${filter.from}::date)::timestamp at time zone ${filter.timezone}`

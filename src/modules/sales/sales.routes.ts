@@ -85,6 +85,7 @@ const list = defineRoute({
   tags: ['Sales'],
   access: 'sales:read-own',
   request: { query: ListSalesQuery },
+  problems: ['NOT_FOUND'],
   responses: { 200: { description: 'A page of sales', schema: SaleList } },
   handler: async (ctx) => {
     ctx.body = await listSales(ctx.deps, requireAuth(ctx), ctx.input.query);

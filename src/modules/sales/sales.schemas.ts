@@ -56,6 +56,12 @@ const PaymentInput = z.strictObject({
 
 export const CreateSaleBody = z
   .strictObject({
+    locationId: z
+      .uuid()
+      .optional()
+      .describe(
+        "Where the sale was rung up; omitted → the cashier's only location, else the default. An archived location is accepted (a sale is a fact)",
+      ),
     clientRequestId: anyUuid().describe(
       'Made by the POS when the sale is rung up (any UUID version); the idempotency key',
     ),
@@ -114,6 +120,10 @@ export const Sale = z
     occurredAt: timestamp(),
     receivedAt: timestamp(),
     cashierId: z.uuid(),
+    locationId: z
+      .uuid()
+      .nullable()
+      .describe('The location that sold (null only on sales older than branches)'),
     subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
     discount: computedCents(),
     tax: computedCents().describe('Σ line taxes, contained in total (never added)'),
@@ -194,6 +204,7 @@ export const ListSalesQuery = z
     to: day.optional().describe('Inclusive day (business timezone) of occurredAt'),
     status: z.enum(SALE_STATUSES).optional(),
     cashierId: z.uuid().optional(),
+    locationId: z.uuid().optional().describe('Only sales at this location'),
     cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
     limit: z
       .string()

@@ -1,3 +1,4 @@
+
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
 import { SALES_CLIENT_REQUEST_UNIQUE } from '../../db/schema/index.js';
@@ -14,6 +15,7 @@ import {
   writeSales,
   type DraftedSale,
   type LockedProduct,
+  type SaleLocation,
 } from './sale-write.repo.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
@@ -134,6 +136,7 @@ export const hashSaleBody = (body: CreateSaleBody): string =>
         ...body,
         clientRequestId: body.clientRequestId.toLowerCase(),
         lines: body.lines.map((line) => ({ ...line, productId: line.productId.toLowerCase() })),
+        ...(body.locationId ? { locationId: body.locationId.toLowerCase() } : {}),
       }),
     )
     .digest('hex');
@@ -176,7 +179,7 @@ async function recordTogether(
   requests: SaleRequest[],
 ): Promise<SaleOutcome[]> {
   const productIds = productIdsOf(requests);
-  const { stored, products } = await lookUpSales(
+  const { stored, products, locations } = await lookUpSales(
     deps.db,
     caller.businessId,
     requests.map((request) => request.body.clientRequestId),
@@ -189,12 +192,12 @@ async function recordTogether(
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.db, caller, fresh, products)) ??
+      : ((await draftAndWrite(deps, deps.db, caller, fresh, products, locations)) ??
         (await deps.db.transaction(async (tx) => {
           // The catalog write order first, then product row locks (catalog.repo.ts).
           await beginCatalogWrite(tx, caller.businessId);
           const locked = await lockProducts(tx, caller.businessId, productIds);
-          const again = await draftAndWrite(deps, tx, caller, fresh, locked);
+          const again = await draftAndWrite(deps, tx, caller, fresh, locked, locations);
           if (!again) throw new Error('a product changed while locked');
           return again;
         })));
@@ -215,12 +218,15 @@ async function draftAndWrite(
   caller: Caller,
   requests: SaleRequest[],
   products: LockedProduct[],
+  locations: SaleLocation[],
 ): Promise<SaleOutcome[] | null> {
   const context = {
     businessId: caller.businessId,
     cashierId: caller.userId,
     receivedAt: deps.clock(),
     products: new Map(products.map((product) => [product.id, product])),
+    locations: new Map(locations.map((location) => [location.id, location])),
+    caller,
     levels: new Map<string, number>(),
   };
   const drafted = requests.map(({ body, requestHash }): DraftedSale | AppError => {

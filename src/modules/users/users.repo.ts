@@ -86,7 +86,7 @@ export async function updateUser(
   tx: DbOrTx,
   scope: TenantScope,
   id: string,
-  patch: Partial<Pick<UserRow, 'name' | 'role' | 'status' | 'passwordHash'>>,
+  patch: Partial<Pick<UserRow, 'name' | 'role' | 'status' | 'passwordHash' | 'locationIds'>>,
   now: Date,
 ): Promise<UserRow | undefined> {
   const [row] = await tx

@@ -4,6 +4,7 @@ import { NO_CONTROL_CHARACTERS, timestamp, z } from '../../lib/zod.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.js';
 import { PERMISSIONS, type Permission } from '../auth/permissions.js';
 import { Business } from '../business/business.schemas.js';
+import { LocationIds } from '../locations/locations.schemas.js';
 
 export const EMAIL_MAX = 254;
 export const PERSON_NAME_MAX = 100;
@@ -30,6 +31,7 @@ export const User = z
     email: z.string().max(EMAIL_MAX),
     name: z.string().max(PERSON_NAME_MAX),
     role: z.enum(ROLES),
+    locationIds: LocationIds,
     status: z.enum(USER_STATUSES),
     createdAt: timestamp(),
     updatedAt: timestamp(),
@@ -69,6 +71,7 @@ export const UpdateUserBody = z
   .strictObject({
     role: z.enum(ROLES).optional(),
     status: z.enum(USER_STATUSES).optional(),
+    locationIds: LocationIds.optional(),
   })
   .meta({ id: 'UpdateUser' });
 export type UpdateUserBody = z.infer<typeof UpdateUserBody>;

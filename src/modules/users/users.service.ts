@@ -1,3 +1,4 @@
+import { checkAssignment } from '../locations/location-access.js';
 import type { AppDeps } from '../../deps.js';
 import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
@@ -33,6 +34,7 @@ export function presentUser(row: UserRow): User {
     email: row.email,
     name: row.name,
     role: row.role,
+    locationIds: row.locationIds,
     status: row.status,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -69,7 +71,13 @@ export function getUserRow(db: DbOrTx, scope: TenantScope, id: string) {
 export async function createUserRecord(
   tx: DbOrTx,
   scope: TenantScope,
-  input: { email: string; name: string; passwordHash: string; role: Role },
+  input: {
+    email: string;
+    name: string;
+    passwordHash: string;
+    role: Role;
+    locationIds?: string[];
+  },
   now: Date,
 ): Promise<UserRow> {
   if (await findUserByEmail(tx, input.email)) {
@@ -81,6 +89,7 @@ export async function createUserRecord(
     name: input.name,
     passwordHash: input.passwordHash,
     role: input.role,
+    locationIds: input.locationIds ?? [],
     createdAt: now,
     updatedAt: now,
   });
@@ -223,6 +232,18 @@ export async function updateUser(
           code: 'last_owner',
         },
       ]);
+    }
+    if (patch.locationIds !== undefined) {
+      // The owner assigns: any open location of the business.
+      patch = {
+        ...patch,
+        locationIds: await checkAssignment(
+          tx,
+          { businessId: caller.businessId, role: 'owner', locationIds: [] },
+          patch.locationIds,
+          'locationIds',
+        ),
+      };
     }
     const row = await updateUserRow(tx, caller, userId, patch, now);
     if (!row) throw notFound('User');
