@@ -6,7 +6,8 @@ import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { AccessTokens } from './modules/auth/access-token.js';
-import { createStorage, type Storage } from './storage/storage.js';
+import { createStorage } from './storage/create-storage.js';
+import type { Storage } from './storage/storage.js';
 import type { PaymentProvider } from './mpesa/provider.js';
 
 /** Shutdown state shared by the server and the readiness check. */

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.js';
 import { LocalStorage } from './local.js';
 import { fileUrl, signedFileUrl, verifyFileSignature } from './storage-url.js';
-import { contentTypeOfKey, createStorage, isStorageKey } from './storage.js';
+import { createStorage } from './create-storage.js';
+import { contentTypeOfKey, isStorageKey } from './storage.js';
 
 const env = { NODE_ENV: 'test', PUBLIC_URL: 'https://pos.example.co.ke/' };
 

@@ -1,6 +1,4 @@
 import type { Readable } from 'node:stream';
-import type { Config } from '../config.js';
-import { LocalStorage } from './local.js';
 
 /** What a stored object looks like when read back. */
 export interface StoredObject {
@@ -59,32 +57,4 @@ const CONTENT_TYPES: Record<string, string> = {
 export function contentTypeOfKey(key: string): string {
   const extension = key.slice(key.lastIndexOf('.') + 1).toLowerCase();
   return CONTENT_TYPES[extension] ?? 'application/octet-stream';
-}
-
-/** The storage named by the configuration: local disk by default, S3-compatible when set. */
-export function createStorage(config: Config): Storage {
-  return config.storage.driver === 's3'
-    ? lazyS3Storage(config)
-    : new LocalStorage(config.storage.localDir);
-}
-
-/**
- * The S3 driver, loaded on first use: the AWS SDK costs ~25 MB of memory, which a process
- * on the local driver never pays.
- */
-function lazyS3Storage(config: Config): Storage {
-  let loaded: Promise<Storage> | undefined;
-  const driver = () =>
-    (loaded ??= import('./s3.js').then(
-      ({ S3Storage }) => new S3Storage(config.storage.s3, config.storage.tmpDir),
-    ));
-  return {
-    driver: 's3',
-    put: async (key, body, options) => (await driver()).put(key, body, options),
-    get: async (key) => (await driver()).get(key),
-    delete: async (key) => (await driver()).delete(key),
-    close: async () => {
-      if (loaded) await (await loaded).close?.();
-    },
-  };
 }

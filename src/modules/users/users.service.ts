@@ -11,7 +11,7 @@ import { recordAudit, type RequestMeta } from '../audit/audit.service.js';
 import { loginThrottleFor } from '../auth/login-throttle.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { permissionsOf } from '../auth/permissions.js';
-import { revokeUserSessions } from '../auth/sessions.service.js';
+import { revokeSessionsOfUser } from '../auth/sessions.repo.js';
 import { getBusinessRow, presentBusiness } from '../business/business.service.js';
 import {
   findUser,
@@ -166,7 +166,7 @@ export async function updateMe(
       );
     }
     if (passwordHash !== undefined) {
-      const revoked = await revokeUserSessions(
+      const revoked = await revokeSessionsOfUser(
         tx,
         caller.userId,
         'password_changed',
@@ -264,7 +264,7 @@ export async function updateUser(
       );
     }
     if (before.status === 'active' && row.status === 'disabled') {
-      await revokeUserSessions(tx, userId, 'user_disabled', now);
+      await revokeSessionsOfUser(tx, userId, 'user_disabled', now);
     }
     return presentUser(row);
   });
