@@ -221,6 +221,7 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'GET /health': 'public',
   'GET /ready': 'public',
   'GET /metrics': 'public',
+  'GET /errors/{slug}': 'public',
   'POST /auth/register': 'public',
   'POST /auth/login': 'public',
   'POST /auth/refresh': 'public',
