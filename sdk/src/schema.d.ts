@@ -1674,6 +1674,7 @@ export interface components {
             items: {
                 /** Format: uuid */
                 productId: string;
+                /** @description At most 3 decimals (0.5 kg) */
                 quantity: number;
             }[];
             note?: string;
@@ -5986,6 +5987,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StockTransfer"];
@@ -7218,6 +7220,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreateLocation"];
@@ -7845,6 +7848,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UpdateLocation"];
