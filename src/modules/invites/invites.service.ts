@@ -1,5 +1,4 @@
 import { checkAssignment } from '../locations/location-access.js';
-import type { Role } from '../../db/schema/index.js';
 import type { AppDeps } from '../../deps.js';
 import type { Caller } from '../auth/caller.js';
 import { scopeFromTrustedRow } from '../../db/tenant-scope.js';

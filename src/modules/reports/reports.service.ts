@@ -14,7 +14,7 @@ import {
   type SalesSummaryQuery,
 } from './reports.schemas.js';
 import { findCurrency, groupSales, sumSales } from './summary.repo.js';
-import { readScope, type LocationCaller } from '../locations/location-access.js';
+import { readScope } from '../locations/location-access.js';
 
 /** How long a download link works. */
 const DOWNLOAD_URL_TTL_MS = 15 * 60_000;
