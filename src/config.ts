@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { buildObservabilityConfig, observabilityEnvShape } from './observability/config.js';
 
 /**
  * The whole environment, parsed once. This is the only module that reads `process.env`
@@ -156,6 +157,7 @@ const EnvSchema = z.object({
   WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   BULL_BOARD_USER: optionalString,
   BULL_BOARD_PASSWORD: optionalString,
+  ...observabilityEnvShape,
 });
 
 /**
@@ -296,6 +298,7 @@ function buildConfig(env: z.output<typeof EnvSchema>) {
     },
     mpesa: buildMpesaConfig(env),
     plans: { monthly: env.PLAN_MONTHLY_PRICE, annual: env.PLAN_ANNUAL_PRICE },
+    observability: buildObservabilityConfig(env),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError, PROBLEM_CODES, type FieldError, type ProblemCode } from '../lib/errors.js';
+import { currentTraceId } from '../observability/trace-id.js';
 
 export interface ProblemDocument {
   type: string;
@@ -9,6 +10,8 @@ export interface ProblemDocument {
   detail: string;
   retryable: boolean;
   requestId: string;
+  /** The OpenTelemetry trace of the request, when tracing is on. */
+  traceId?: string;
   errors?: FieldError[];
 }
 
@@ -66,6 +69,8 @@ export function toProblem(error: unknown, requestId: string): Problem {
     retryable: app ? app.retryable : true,
     requestId,
   };
+  const traceId = currentTraceId();
+  if (traceId) body.traceId = traceId;
   if (app?.errors?.length) body.errors = boundedErrors(app.errors);
   return {
     status: spec.status,

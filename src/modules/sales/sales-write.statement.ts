@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import { newId } from '../../lib/ids.js';
+import { outboxTraceContext } from '../../observability/trace.js';
 import { namedStatement, unnamedStatement, type SqlValue } from '../../db/named-statement.js';
 import type {
   LockedProduct,
@@ -60,6 +61,8 @@ interface WriteParams extends Record<string, unknown> {
   oMessageId: string[];
   oSaleId: string[];
   oPayload: string[];
+  /** The request's W3C trace context, saved with its outbox rows (src/observability/). */
+  traceContext: string | null;
   eId: string[];
   ePrice: number[];
   eTaxRate: number[];
@@ -202,9 +205,10 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       returning 1
     ),
     outbox_rows as (
-      insert into outbox (message_id, business_id, kind, type, payload)
+      insert into outbox (message_id, business_id, kind, type, payload, trace_context)
       select o.message_id, ${p('businessId')}::uuid, 'event', 'sale.created',
-        jsonb_set(o.payload, '{number}', to_jsonb(inserted_sales.number))
+        jsonb_set(o.payload, '{number}', to_jsonb(inserted_sales.number)),
+        ${p('traceContext')}::jsonb
       from unnest(${p('oMessageId')}::uuid[], ${p('oSaleId')}::uuid[], ${p('oPayload')}::jsonb[])
         as o(message_id, sale_id, payload)
         join inserted_sales on inserted_sales.id = o.sale_id
@@ -212,7 +216,8 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       -- The stock went from above the threshold to at or below it with this movement.
       select a.message_id, ${p('businessId')}::uuid, 'event', 'inventory.low_stock',
         jsonb_build_object('productId', a.product_id, 'name', a.name, 'sku', a.sku,
-          'stockQuantity', a.quantity_after, 'lowStockThreshold', a.threshold)
+          'stockQuantity', a.quantity_after, 'lowStockThreshold', a.threshold),
+        ${p('traceContext')}::jsonb
       from adjusted a
       where a.threshold is not null and a.quantity_after - a.delta > a.threshold
         and a.quantity_after <= a.threshold
@@ -310,6 +315,7 @@ export async function writeSalesWithChildren(
     oMessageId: outbox.map((o) => o.messageId),
     oSaleId: outbox.map((o) => o.saleId),
     oPayload: outbox.map((o) => JSON.stringify(o.payload)),
+    traceContext: outboxTraceContext(),
     eId: products.map((product) => product.id),
     ePrice: products.map((product) => product.price),
     eTaxRate: products.map((product) => product.taxRate),
