@@ -43,7 +43,7 @@ export async function startTracedApi(env: Record<string, string | undefined>) {
 }
 
 export async function startTracedWorker(env: Record<string, string | undefined>) {
-  const proc = spawnRegistered('src/worker.ts', env);
+  const proc = spawnRegistered('src/worker.ts', { ...env, LOG_LEVEL: 'info' });
   await eventually(
     () => {
       if (proc.child.exitCode !== null) throw new Error(`worker exited:\n${proc.output()}`);
