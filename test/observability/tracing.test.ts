@@ -224,3 +224,41 @@ describe('OpenTelemetry traces (OTLP http/protobuf), request → outbox → work
     expect(everything).not.toMatch(/authorization/i);
   });
 });
+
+describe('tracing off (OTEL_EXPORTER_OTLP_ENDPOINT unset)', () => {
+  const undo = cleanups();
+  afterAll(() => undo.run());
+
+  it('starts no SDK: nothing is exported, no traceId in problem bodies or log lines, a traceparent is not echoed', async () => {
+    // Listening where an SDK would send by default (localhost:4318) when that port is free.
+    const otlp = await startOtlpReceiver(4318).catch(() => startOtlpReceiver());
+    undo.add(() => otlp.close());
+    const stack = await createStack({
+      env: { LOG_LEVEL: 'info', OTEL_SERVICE_NAME: 'should-not-export' },
+    });
+    undo.add(() => stack.close());
+    const api = await startTracedApi(stack.env);
+    undo.add(() => killHard(api.proc));
+
+    const answer = await fetch(`${api.base}/__test/echo`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+      body: JSON.stringify({ name: '' }),
+    });
+    expect(answer.status).toBe(400);
+    const problem = (await answer.json()) as Record<string, unknown>;
+    expect(problem.requestId).toBeTruthy();
+    expect(problem).not.toHaveProperty('traceId');
+
+    // A graceful stop flushes whatever an SDK would hold: there is none.
+    api.proc.child.kill('SIGTERM');
+    expect(await api.proc.exited).toBe(0);
+    const lines = logLines(api.proc);
+    expect(lines.some((line) => line.msg === 'request completed')).toBe(true);
+    expect(lines.filter((line) => 'traceId' in line)).toEqual([]);
+    expect(otlp.requests()).toBe(0);
+  }, 120_000);
+});
