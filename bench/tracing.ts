@@ -25,6 +25,7 @@ const adminUrl = env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:
 const rounds = Number(env.BENCH_TRACING_ROUNDS ?? 8);
 const salesPerRound = Number(env.BENCH_TRACING_SALES ?? 200);
 const history = Number(env.BENCH_HISTORY ?? 5_000);
+const warmup = Number(env.BENCH_TRACING_WARMUP ?? 1_000);
 const log = (message: string) => process.stdout.write(`${message}\n`);
 
 // The collector: accepts every export, counts bytes (spans are not decoded here).
@@ -77,8 +78,8 @@ async function sale(side: Side): Promise<void> {
   if (response.status !== 201) throw new Error(`${side.label}: ${response.status}`);
 }
 
-log(`warming up (1,000 sales each); collector ${collectorUrl}`);
-for (const side of sides) for (let index = 0; index < 1000; index++) await sale(side);
+log(`warming up (${warmup} sales each); collector ${collectorUrl}`);
+for (const side of sides) for (let index = 0; index < warmup; index++) await sale(side);
 for (let round = 1; round <= rounds; round++) {
   for (const side of round % 2 ? sides : [...sides].reverse()) {
     const apiBefore = await side.server.cpuMs();

@@ -72,7 +72,7 @@ export async function startServer(
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000; // a loaded shared box can take a while
   for (;;) {
     try {
       if ((await fetch(`${baseUrl}/health`)).ok) break;

@@ -34,7 +34,7 @@ export async function startTracedApi(env: Record<string, string | undefined>) {
   });
   const base = `http://127.0.0.1:${port}`;
   await Promise.race([
-    waitForHttp(`${base}/health`, 90_000),
+    waitForHttp(`${base}/health`, 240_000),
     proc.exited.then((code) => {
       throw new Error(`the API exited (${code}) before answering:\n${proc.output()}`);
     }),
@@ -49,7 +49,7 @@ export async function startTracedWorker(env: Record<string, string | undefined>)
       if (proc.child.exitCode !== null) throw new Error(`worker exited:\n${proc.output()}`);
       return proc.output().includes('worker started');
     },
-    90_000,
+    240_000, // tsx compiles the worker on start: minutes on a loaded shared box
     'the worker to start',
   );
   return proc;

@@ -51,7 +51,7 @@ describe('Sentry error reports (SENTRY_DSN)', () => {
     [api, worker] = await Promise.all([startTracedApi(stack.env), startTracedWorker(stack.env)]);
     undo.add(() => killHard(api.proc));
     undo.add(() => killHard(worker));
-  }, 180_000);
+  }, 400_000);
   afterAll(() => undo.run());
 
   it('reports a thrown error and a 5xx once each, with release, environment, request id, trace id, route and business, and nothing sensitive; 4xx are not reported', async () => {

@@ -56,7 +56,7 @@ describe('OpenTelemetry traces (OTLP http/protobuf), request → outbox → work
     [api, worker] = await Promise.all([startTracedApi(stack.env), startTracedWorker(stack.env)]);
     undo.add(() => killHard(api.proc));
     undo.add(() => killHard(worker));
-  }, 180_000);
+  }, 400_000);
   afterAll(() => undo.run());
 
   it('one trace holds the sale request (route template, PostgreSQL children), the relay, the worker job and the webhook POST, and the integrator receives its traceparent', async () => {
@@ -93,7 +93,12 @@ describe('OpenTelemetry traces (OTLP http/protobuf), request → outbox → work
         const done = spans.some(
           (span) => span.kind === SPAN_KIND.client && span.attributes['url.full'] === hooks.url,
         );
-        return done && spans.some((span) => span.name === 'POST /sales') ? spans : undefined;
+        // Each span is exported when it ends: the job's after the POST it made.
+        const names = new Set(spans.map((span) => span.name));
+        return done &&
+          ['POST /sales', 'send webhooks', 'process webhooks'].every((name) => names.has(name))
+          ? spans
+          : undefined;
       },
       30_000,
       'the whole trace at the receiver',
