@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image, two commands: the API (default) and the worker (`node dist/worker.js`).
+# One image, two commands: the API (default) and the worker (`node … dist/worker.js`).
 # Migrations run as their own step: `docker compose run --rm migrate`.
 
 FROM node:20-bookworm-slim AS base
@@ -37,5 +37,7 @@ RUN mkdir -p /app/.data/uploads && chown -R node:node /app/.data
 USER node
 EXPOSE 3000
 # tini reaps zombies and forwards SIGTERM; node runs directly (pnpm would swallow the signal).
+# dist/otel-register.js starts OpenTelemetry and Sentry before the app loads (each only when
+# OTEL_EXPORTER_OTLP_ENDPOINT / SENTRY_DSN is set); the worker: same flags, dist/worker.js.
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "--enable-source-maps", "dist/server.js"]
+CMD ["node", "--enable-source-maps", "--import", "./dist/otel-register.js", "dist/server.js"]

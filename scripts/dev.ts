@@ -87,13 +87,13 @@ const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv
 const { result } = concurrently(
   [
     {
-      command: 'tsx watch --clear-screen=false src/server.ts',
+      command: 'tsx watch --clear-screen=false --import ./src/otel-register.ts src/server.ts',
       name: 'api',
       prefixColor: 'cyan',
       env,
     },
     {
-      command: 'tsx watch --clear-screen=false src/worker.ts',
+      command: 'tsx watch --clear-screen=false --import ./src/otel-register.ts src/worker.ts',
       name: 'worker',
       prefixColor: 'magenta',
       env,

@@ -25,6 +25,7 @@ import { mountAccountPages } from './modules/auth/account-pages.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
+import { trackOperations } from './observability/metrics.js';
 
 export type App = Koa<AppState, AppContextExtensions>;
 
@@ -102,6 +103,7 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   if (dashboard) app.use(dashboard as Parameters<App['use']>[0]);
   trackOutboxLag(deps.db);
   trackQueueCounts(() => countQueueJobs(deps));
+  trackOperations(deps); // dead jobs, webhook outcomes, M-Pesa backlog, dependencies up
 
   const router = new Router<AppState, AppContextExtensions>();
   for (const route of routes) {

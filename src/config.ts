@@ -7,6 +7,7 @@ import { emailArea } from './config/email.js';
 import { httpArea } from './config/http.js';
 import { jobsArea } from './config/jobs.js';
 import { mpesaArea } from './config/mpesa.js';
+import { observabilityArea } from './config/observability.js';
 import { plansArea } from './config/plans.js';
 import { NodeEnv, processArea } from './config/process.js';
 import { redisArea } from './config/redis.js';
@@ -34,6 +35,7 @@ const AREAS = {
   jobs: jobsArea,
   mpesa: mpesaArea,
   plans: plansArea,
+  observability: observabilityArea,
 };
 
 type Areas = typeof AREAS;
@@ -52,6 +54,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.jobs.build(parsed.jobs, runtime),
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
+    ...AREAS.observability.build(parsed.observability, runtime),
   };
 }
 

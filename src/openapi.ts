@@ -27,6 +27,11 @@ export const ProblemSchema = z
         'Whether an offline queue should retry the same request later (408/429/5xx, request in progress).',
       ),
     requestId: z.string().max(REQUEST_ID_MAX_LENGTH),
+    traceId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional()
+      .describe('The OpenTelemetry trace id of the request (present when tracing is on).'),
     errors: z
       .array(
         z.object({

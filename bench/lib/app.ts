@@ -32,7 +32,14 @@ export async function startServer(
   databaseUrl: string,
   port: number,
   redisPrefix: string,
-  options: { poolMax?: string; cpuProfileDir?: string; nodeFlags?: string; cwd?: string } = {},
+  options: {
+    poolMax?: string;
+    cpuProfileDir?: string;
+    nodeFlags?: string;
+    cwd?: string;
+    /** More environment (bench/tracing.ts: OTEL_*). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<BenchServer> {
   const flags = [
     ...(options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []),
@@ -60,11 +67,12 @@ export async function startServer(
       MPESA_PASSKEY: 'bench',
       WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64'),
       ...(options.poolMax ? { DATABASE_POOL_MAX: options.poolMax } : {}),
+      ...options.env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000; // a loaded shared box can take a while
   for (;;) {
     try {
       if ((await fetch(`${baseUrl}/health`)).ok) break;

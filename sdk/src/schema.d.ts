@@ -1282,6 +1282,8 @@ export interface components {
             /** Format: int32 */
             status: number;
             title: string;
+            /** @description The OpenTelemetry trace id of the request (present when tracing is on). */
+            traceId?: string;
             /** @example /errors/validation-failed */
             type: string;
         };

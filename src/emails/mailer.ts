@@ -3,6 +3,7 @@ import path from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/logger.js';
+import { runClientSpan } from '../observability/trace.js';
 import type { RenderedEmail } from './template.js';
 
 export interface OutgoingEmail extends RenderedEmail {
@@ -33,9 +34,19 @@ export function createMailer(config: Config, logger: Logger): Mailer {
   const from = config.mail.from;
   if (config.mail.smtpUrl) {
     const transport = nodemailer.createTransport(config.mail.smtpUrl);
+    const server = new URL(config.mail.smtpUrl);
+    // A client span for the SMTP exchange (no instrumentation sees nodemailer); never the
+    // recipient or the credentials in SMTP_URL.
+    const spanAttributes = {
+      'network.protocol.name': 'smtp',
+      'server.address': server.hostname,
+      'server.port': Number(server.port || (server.protocol === 'smtps:' ? 465 : 587)),
+    };
     return {
       send: async (email) => {
-        const info = await transport.sendMail({ from, ...message(email) });
+        const info = await runClientSpan('smtp send', spanAttributes, () =>
+          transport.sendMail({ from, ...message(email) }),
+        );
         return { providerMessageId: info.messageId };
       },
       close: () => transport.close(),

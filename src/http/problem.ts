@@ -6,6 +6,7 @@ import {
   type PgErrorLike,
 } from '../db/pg-errors.js';
 import { AppError, PROBLEM_CODES, type FieldError, type ProblemCode } from '../lib/errors.js';
+import { currentTraceId } from '../observability/trace-id.js';
 
 export interface ProblemDocument {
   type: string;
@@ -15,6 +16,8 @@ export interface ProblemDocument {
   detail: string;
   retryable: boolean;
   requestId: string;
+  /** The OpenTelemetry trace of the request, when tracing is on. */
+  traceId?: string;
   errors?: FieldError[];
 }
 
@@ -72,6 +75,8 @@ export function toProblem(error: unknown, requestId: string): Problem {
     retryable: app ? app.retryable : true,
     requestId,
   };
+  const traceId = currentTraceId();
+  if (traceId) body.traceId = traceId;
   if (app?.errors?.length) body.errors = boundedErrors(app.errors);
   return {
     status: spec.status,

@@ -9,6 +9,7 @@ import { createProducerConnection, queuePrefix } from './connection.js';
 import { queueDefinitions } from './registry.js';
 import { jobOptionsFor, type QueueDefinition } from './types.js';
 import { withTimeout } from '../lib/timeout.js';
+import { startPublish, type Publish } from '../observability/trace.js';
 
 export const EMAIL_QUEUE = 'email';
 export const WEBHOOK_QUEUE = 'webhooks';
@@ -21,6 +22,8 @@ interface PlannedJob {
   name: string;
   data: unknown;
   jobId: string;
+  /** Carries the writing request's trace to the worker (BullMQ telemetry metadata). */
+  trace?: Publish['jobOptions'];
 }
 
 export interface OutboxRelayOptions {
@@ -98,7 +101,7 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
     return deps.db.transaction(async (tx) => {
       const rows = await tx.execute<OutboxRow>(sql`
         select id, message_id as "messageId", business_id as "businessId", kind, type, payload,
-               created_at as "createdAt"
+               created_at as "createdAt", trace_context as "traceContext"
         from ${outbox}
         where dispatched_at is null and available_at <= now() ${scope()}
         order by id
@@ -106,8 +109,21 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
         for update skip locked`);
       if (rows.rows.length === 0) return 0;
       const jobs: PlannedJob[] = [];
-      for (const row of rows.rows) jobs.push(...(await planJobs(deps.db, normalise(row))));
-      await withTimeout(enqueue(jobs, queueFor), enqueueTimeoutMs);
+      const publishes: Publish[] = [];
+      try {
+        for (const row of rows.rows) {
+          // A `send <queue>` span in the trace of the request that wrote the row.
+          const publish = startPublish(row.traceContext, queueOf(row), row.messageId);
+          publishes.push(publish);
+          const planned = await publish.run(() => planJobs(deps.db, normalise(row)));
+          jobs.push(...planned.map((job) => ({ ...job, trace: publish.jobOptions })));
+        }
+        await withTimeout(enqueue(jobs, queueFor), enqueueTimeoutMs);
+      } catch (error) {
+        for (const publish of publishes) publish.end(error);
+        throw error;
+      }
+      for (const publish of publishes) publish.end();
       const ids = rows.rows.map((row) => row.id);
       await tx.execute(sql`
         update ${outbox} set dispatched_at = now(), attempts = attempts + 1, last_error = null
@@ -163,6 +179,13 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
       redis.disconnect();
     },
   };
+}
+
+/** The queue a row's jobs go to (events: webhook deliveries; jobs: `queue:name`). */
+function queueOf(row: OutboxRow): string {
+  if (row.kind === 'event') return WEBHOOK_QUEUE;
+  if (row.kind === 'email') return EMAIL_QUEUE;
+  return row.type.split(':')[0] ?? row.type;
 }
 
 function normalise(row: OutboxRow): OutboxRow {
@@ -224,7 +247,7 @@ async function enqueue(jobs: PlannedJob[], queueFor: (name: string) => Queue): P
         list.map((job) => ({
           name: job.name,
           data: job.data,
-          opts: { jobId: job.jobId } satisfies JobsOptions,
+          opts: { jobId: job.jobId, ...job.trace } satisfies JobsOptions,
         })),
       ),
     ),

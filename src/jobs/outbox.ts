@@ -1,6 +1,7 @@
 import type { DbOrTx } from '../db/client.js';
 import { outbox, type OutboxKind } from '../db/schema/index.js';
 import { newId } from '../lib/ids.js';
+import { traceCarrier } from '../observability/trace.js';
 
 export interface OutboxMessage {
   kind: OutboxKind;
@@ -22,6 +23,8 @@ export async function writeOutbox(
 ): Promise<void> {
   const list = Array.isArray(messages) ? messages : [messages];
   if (list.length === 0) return;
+  // The worker's jobs for these rows continue this request's trace (src/observability/).
+  const traceContext = traceCarrier();
   await tx
     .insert(outbox)
     .values(
@@ -31,6 +34,7 @@ export async function writeOutbox(
         type: message.type,
         businessId: message.businessId,
         payload: message.payload,
+        traceContext,
       })),
     )
     // A caller-chosen messageId already written means this work is already promised.

@@ -1,9 +1,11 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { AppDeps } from '../deps.js';
 import { createQueueConnection, isRedisConnectionError, queuePrefix } from './connection.js';
 import { recordDeadJob } from './dead-jobs.js';
 import { queueDefinitions } from './registry.js';
 import { jobOptionsFor, type QueueDefinition } from './types.js';
+import { reportDeadJob } from '../observability/report.js';
+import { runJobInTrace } from '../observability/trace.js';
 
 export interface WorkerRuntime {
   close: (timeoutMs: number) => Promise<void>;
@@ -21,7 +23,10 @@ export async function startWorkers(
 
   for (const definition of definitions) {
     const { backoffStrategy } = definition;
-    const worker = new Worker(definition.queue, (job) => definition.process(job, deps), {
+    // Each job continues the trace of the request that caused it (src/observability/).
+    const process = (job: Job) =>
+      runJobInTrace(definition.queue, job, () => definition.process(job, deps));
+    const worker = new Worker(definition.queue, process, {
       connection,
       prefix,
       concurrency: definition.concurrency ?? 1,
@@ -41,6 +46,7 @@ export async function startWorkers(
         dead ? 'job dead' : 'job failed; will retry',
       );
       if (dead) {
+        reportDeadJob(error, definition.queue, job);
         recordDeadJob(deps, definition.queue, job, error).catch((recordError: unknown) =>
           deps.logger.error({ err: recordError, jobId: job.id }, 'could not record a dead job'),
         );

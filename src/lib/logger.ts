@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config.js';
+import { currentTraceId } from '../observability/trace-id.js';
 
 export type { Logger };
 
@@ -42,6 +43,8 @@ export function createLogger(
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'backend-api' },
+    // Every line written inside a request or job names its trace (OpenTelemetry).
+    mixin: traceFields,
     ...options,
     serializers: { err: serializeError, ...options.serializers },
   };
@@ -58,6 +61,11 @@ export function createLogger(
   // Asynchronous stdout so a log write never blocks the request path; flushed on shutdown.
   return pino(base, pino.destination({ dest: 1, sync: false }));
 }
+
+const traceFields = (): { traceId?: string } => {
+  const traceId = currentTraceId();
+  return traceId ? { traceId } : {};
+};
 
 /** Masks all but the last three digits of a phone number, for the rare log line that needs one. */
 export const maskPhone = (phone: string): string =>

@@ -1,3 +1,4 @@
+import { flushObservability } from '../observability/flush.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -16,18 +17,21 @@ export function onShutdownSignal(
     }
     started = true;
     logger.info({ signal }, 'shutting down');
-    shutdown(signal).then(
-      () => {
-        logger.info('shutdown complete');
-        logger.flush();
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        logger.flush();
-        process.exit(1);
-      },
-    );
+    // Spans and error events still buffered leave before the process does.
+    shutdown(signal)
+      .finally(flushObservability)
+      .then(
+        () => {
+          logger.info('shutdown complete');
+          logger.flush();
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          logger.flush();
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', handle);
   process.once('SIGINT', handle);

@@ -28,6 +28,8 @@ export const outbox = pgTable(
     dispatchedAt: timestampMs(),
     attempts: integer().notNull().default(0),
     lastError: text(),
+    /** W3C trace context of the request that wrote the row; the worker's job continues it. */
+    traceContext: jsonb().$type<Record<string, string>>(),
   },
   (table) => [
     index('outbox_pending_idx')

@@ -8,6 +8,8 @@ import {
   type RequestWithLogContext,
 } from '../context.js';
 import { toProblem } from '../problem.js';
+import { reportRequestError } from '../../observability/report.js';
+import { recordError } from '../../observability/trace.js';
 
 /**
  * Wraps everything below it: any thrown error, and any request no route answered, becomes
@@ -32,6 +34,15 @@ export function errorHandler(logger: Logger): Middleware<AppState, AppContextExt
       if (problem.unexpected) {
         const caller = (ctx.req as RequestWithLogContext)[LOG_CONTEXT];
         log.error({ err: error, requestId: ctx.state.requestId, ...caller }, 'request failed');
+        recordError(error);
+        reportRequestError(error, {
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          route: (ctx as { _matchedRoute?: string })._matchedRoute,
+          status: problem.status,
+          businessId: caller?.businessId,
+          userId: caller?.userId,
+        });
       } else {
         log.debug({ code: problem.body.code, requestId: ctx.state.requestId }, 'request refused');
       }

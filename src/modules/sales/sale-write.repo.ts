@@ -9,6 +9,7 @@ import type {
   StockMovementRow,
 } from '../../db/schema/index.js';
 import { newId } from '../../lib/ids.js';
+import { outboxTraceContext } from '../../observability/trace.js';
 import { writeOneSale, writeSaleBatch } from './sale-write.statement.js';
 import { storedSalesQuery, type StoredSale } from './sales.repo.js';
 import type { Sale } from './sales.schemas.js';
@@ -156,6 +157,7 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
       write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
     ),
     products: JSON.stringify(write.products),
+    traceContext: outboxTraceContext(),
   };
   // One sale and a batch are the same text, planned apart (sale-write.statement.ts).
   const result = await (drafts.length === 1 ? writeOneSale : writeSaleBatch)(db, params);

@@ -13,6 +13,8 @@ export interface WriteParams extends Record<string, unknown> {
   levels: string;
   outbox: string;
   products: string;
+  /** The request's W3C trace context, saved with its outbox rows (src/observability/). */
+  traceContext: string | null;
 }
 
 type WriteRow = { ok: boolean; id: string | null; number: number | null };
@@ -156,9 +158,10 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       returning 1
     ),
     outbox_rows as (
-      insert into outbox (message_id, business_id, kind, type, payload)
+      insert into outbox (message_id, business_id, kind, type, payload, trace_context)
       select o."messageId", ${p('businessId')}::uuid, 'event', 'sale.created',
-        jsonb_set(o.payload, '{number}', to_jsonb(inserted_sales.number))
+        jsonb_set(o.payload, '{number}', to_jsonb(inserted_sales.number)),
+        ${p('traceContext')}::jsonb
       from jsonb_to_recordset(${p('outbox')}::jsonb)
           as o("messageId" uuid, "saleId" uuid, payload jsonb)
         join inserted_sales on inserted_sales.id = o."saleId"
@@ -168,7 +171,8 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       select a."messageId", ${p('businessId')}::uuid, 'event', 'inventory.low_stock',
         jsonb_build_object('productId', a."productId", 'locationId', a."locationId",
           'name', a.name, 'sku', a.sku, 'quantity', a.level_after,
-          'stockQuantity', a.total_after, 'lowStockThreshold', a.threshold)
+          'stockQuantity', a.total_after, 'lowStockThreshold', a.threshold),
+        ${p('traceContext')}::jsonb
       from placed a
       where a.threshold is not null and a.level_after - a.delta > a.threshold
         and a.level_after <= a.threshold

@@ -5,6 +5,7 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { recordEffect } from '../../jobs/record-effect.js';
 import type { QueueDefinition } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
+import { asPeerFailure } from '../../observability/report.js';
 import { createDeliveryAgent } from './url-guard.js';
 import { postWebhook, type AttemptResult } from './webhook-delivery.js';
 import { decryptSecret } from './webhook-secret.js';
@@ -140,14 +141,20 @@ async function processDeliver(job: Job, deps: AppDeps): Promise<unknown> {
   const { deliveryId } = parseData(DeliverData, job.data);
   const outcome = await attemptDelivery(deps, deliveryId);
   if (outcome.result !== 'failed') return outcome;
+  // The customer's endpoint failing is theirs to fix (the delivery log shows it): not an
+  // error of this service for error tracking.
   if (outcome.endpointDisabled)
-    throw new UnrecoverableError(`endpoint disabled: ${outcome.attempt.error ?? ''}`);
+    throw asPeerFailure(
+      new UnrecoverableError(`endpoint disabled: ${outcome.attempt.error ?? ''}`),
+    );
   const schedule = deps.config.webhooks.retryScheduleMs;
   const delay = schedule[job.attemptsMade];
   if (delay === undefined) {
     await repo.setDeliveryStatus(deps.db, deliveryId, 'dead', null);
-    throw new UnrecoverableError(
-      `delivery dead after ${job.attemptsMade + 1} attempts: ${outcome.attempt.error ?? ''}`,
+    throw asPeerFailure(
+      new UnrecoverableError(
+        `delivery dead after ${job.attemptsMade + 1} attempts: ${outcome.attempt.error ?? ''}`,
+      ),
     );
   }
   await repo.setDeliveryStatus(
