@@ -164,6 +164,28 @@ describe('sales at locations', () => {
     expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 99, ledger: 99 });
   });
 
+  it('a manager reads and voids only the sales of their locations (403 elsewhere, nothing changed)', async () => {
+    const shop = await createBusiness(deps);
+    const branch = await openLocation(http, shop.owner);
+    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const atMain = await sell(shop.cashier.auth, saleBody([{ product }])).expect(201);
+    await assign(http, shop.owner, shop.manager, [branch.id]).expect(200);
+
+    const path = `/sales/${atMain.body.id}`;
+    expectProblem(await http.get(path).set('Authorization', shop.manager.auth), 403, 'FORBIDDEN');
+    expectProblem(
+      await http
+        .post(`${path}/void`)
+        .set('Authorization', shop.manager.auth)
+        .send({ reason: 'wrong till' }),
+      403,
+      'FORBIDDEN',
+    );
+    const read = await http.get(path).set('Authorization', shop.owner.auth).expect(200);
+    expect(read.body.status).toBe('completed');
+    expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 99, ledger: 99 });
+  });
+
   it('a sale at a location archived a minute ago is accepted (a sale is a fact)', async () => {
     const shop = await createBusiness(deps);
     const branch = await openLocation(http, shop.owner);

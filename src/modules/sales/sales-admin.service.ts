@@ -19,7 +19,7 @@ import type { Caller } from '../auth/caller.js';
 /** Cashiers without `sales:read-all` see only the sales they rang up. */
 const ownSalesOnly = (caller: Caller) =>
   caller.permissions.has('sales:read-all') ? undefined : caller.userId;
-import { readScope } from '../locations/location-access.js';
+import { mayActAt, outsideAssignment, readScope } from '../locations/location-access.js';
 
 const DEFAULT_LIMIT = 50;
 
@@ -27,6 +27,7 @@ const DEFAULT_LIMIT = 50;
 export async function getSale(deps: AppDeps, caller: Caller, id: string): Promise<Sale> {
   const row = await findSaleRow(deps.db, caller.businessId, id, ownSalesOnly(caller));
   if (!row) throw notFound('Sale');
+  if (row.locationId && !mayActAt(caller, row.locationId)) throw outsideAssignment();
   const [sale] = await loadSales(deps.db, [row]);
   if (!sale) throw notFound('Sale');
   return sale;
@@ -86,6 +87,7 @@ export async function voidSale(
   return deps.db.transaction(async (tx) => {
     const row = await lockSaleRow(tx, caller.businessId, id);
     if (!row) throw notFound('Sale');
+    if (row.locationId && !mayActAt(caller, row.locationId)) throw outsideAssignment();
     if (row.status === 'voided') {
       const [sale] = await loadSales(tx, [row]);
       if (!sale) throw notFound('Sale');
