@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -68,6 +68,9 @@ const json = (body: unknown, token?: string) => ({
 describe('the newcomer path', () => {
   it('fresh copy → cp .env.example .env → pnpm dev → register → invite link opens and completes', async () => {
     folder = await mkdtemp(path.join(os.tmpdir(), 'bapi-newcomer-'));
+    // mkdtemp makes the folder 0700; a clone is 0755. (Run as root, the embedded PostgreSQL
+    // runs as the `postgres` user, which must reach .data/postgres through its parents.)
+    await chmod(folder, 0o755);
     await copyTrackedFiles(folder);
     await copyFile(path.join(folder, '.env.example'), path.join(folder, '.env'));
 

@@ -1,5 +1,5 @@
 import { PageQuery, pageSchema } from '../../lib/cursor.js';
-import { timestamp, z } from '../../lib/zod.js';
+import { NO_CONTROL_CHARACTERS, timestamp, z } from '../../lib/zod.js';
 
 const NAME_MAX = 100;
 const ADDRESS_MAX = 300;
@@ -10,7 +10,7 @@ const LocationName = z
   .trim()
   .min(1)
   .max(NAME_MAX)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+  .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
 const EtimsBranchId = z
   .string()
   .max(2)
