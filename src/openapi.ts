@@ -29,6 +29,7 @@ export const ProblemSchema = z
     requestId: z.string().max(REQUEST_ID_MAX_LENGTH),
     traceId: z
       .string()
+      .max(32)
       .regex(/^[0-9a-f]{32}$/)
       .optional()
       .describe('The OpenTelemetry trace id of the request (present when tracing is on).'),
