@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { businesses, emailLog, outbox } from '../../src/db/schema/index.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
-import { reconcilePending } from '../../src/modules/payments/payments.jobs.js';
+import { reconcilePending } from '../../src/modules/payments/payments.job.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { eventually, sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { businesses, mpesaCallbackInbox, outbox } from '../../src/db/schema/index.js';
 import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
-import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.jobs.js';
+import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.job.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import {

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { businesses } from '../../src/db/schema/index.js';
-import { applyCallback, reconcilePending } from '../../src/modules/payments/payments.jobs.js';
+import { applyCallback, reconcilePending } from '../../src/modules/payments/payments.job.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import {
