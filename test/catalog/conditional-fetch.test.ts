@@ -3,7 +3,7 @@ import { conditionalGet, createClient, createEtagStore } from '../../sdk/src/ind
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { listenForTest } from '../helpers/listen.js';
-import { adjust, postProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps, app } = createTestApp();
 const server = await listenForTest(app);

@@ -9,7 +9,7 @@ import { signedFileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { postProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-storage-'));

@@ -15,7 +15,7 @@ import {
 import { fileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { adjust, postProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { postProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 

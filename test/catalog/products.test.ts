@@ -4,7 +4,7 @@ import { products } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { postProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();

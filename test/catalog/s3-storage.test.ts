@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { freePort } from '../helpers/process.js';
-import { postProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 // A real S3-compatible server (s3rver) on a local port: the driver speaks real S3 HTTP.
 const bucket = 'bapi-test';

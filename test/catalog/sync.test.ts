@@ -4,7 +4,7 @@ import { products } from '../../src/db/schema/index.js';
 import type { Product } from '../../src/modules/catalog/catalog.schemas.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestUser } from '../helpers/factories.js';
-import { adjust, postProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 // A second "API process" on its own pool: writes race across processes, as in production.

@@ -8,8 +8,8 @@ import { eventually, sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startSmtpSink } from '../helpers/smtp.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { idempotencyKey, inboxRows, startPaymentsHarness } from '../payments/harness.js';
-import { awaitEvents, eventsOf, mailsTo } from './helpers.js';
+import { idempotencyKey, inboxRows, startPaymentsHarness } from '../helpers/payments.js';
+import { awaitEvents, eventsOf, mailsTo } from '../helpers/flows.js';
 
 // The API on a real port, the Daraja simulator calling it back over HTTP, a worker
 // "process" (relay + BullMQ workers incl. the mpesa queue), SMTP and a webhook receiver.

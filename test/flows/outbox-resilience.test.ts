@@ -10,7 +10,7 @@ import { freePort } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { startSmtpSink } from '../helpers/smtp.js';
-import { eventsOf, mailsTo, uniqueEmail } from './helpers.js';
+import { eventsOf, mailsTo, uniqueEmail } from '../helpers/flows.js';
 
 const deadRedisUrl = `redis://127.0.0.1:${await freePort()}`;
 const smtp = await startSmtpSink();

@@ -6,7 +6,7 @@ import { sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, verifies, type Receiver } from '../helpers/receiver.js';
 
 import { startSmtpSink } from '../helpers/smtp.js';
-import { awaitEvents, eventsOf, mailsTo, uniqueEmail } from './helpers.js';
+import { awaitEvents, eventsOf, mailsTo, uniqueEmail } from '../helpers/flows.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 // API + worker "process" + SMTP server + webhook receivers, all real and on 127.0.0.1.

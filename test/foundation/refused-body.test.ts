@@ -5,7 +5,7 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { listenForTest } from '../helpers/listen.js';
 import { expectProblem } from '../helpers/problem.js';
-import { postProduct } from '../catalog/catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 /*
  * API.md amendment "A refused body is an answer": real clients (Node's fetch streaming a

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { products, stockMovements } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { adjust, postProduct } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 import { defaultLocationId } from '../helpers/sales-factories.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 

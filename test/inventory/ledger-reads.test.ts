@@ -5,7 +5,7 @@ import { idempotencyKeys } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { adjust, postProduct } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 

@@ -11,7 +11,7 @@ import {
   saleBody,
   stockOf,
 } from '../helpers/sales-factories.js';
-import { assign, openLocation } from './helpers.js';
+import { assign, openLocation } from '../helpers/locations.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();

@@ -3,12 +3,12 @@ import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stockMovements } from '../../src/db/schema/index.js';
-import { adjust, postProduct } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectProblem } from '../helpers/problem.js';
 import { defaultLocationId, levelsOf, stockOf } from '../helpers/sales-factories.js';
-import { assign, openLocation, transfer } from './helpers.js';
+import { assign, openLocation, transfer } from '../helpers/locations.js';
 
 const { http, deps } = createTestApp();
 

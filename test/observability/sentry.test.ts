@@ -10,8 +10,8 @@ import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { startSentryReceiver, type SentryReceiver } from '../helpers/sentry-receiver.js';
-import { call, cleanups, createStack, killHard, type Stack } from '../resilience/harness.js';
-import { startTracedApi, startTracedWorker } from './harness.js';
+import { call, cleanups, createStack, killHard, type Stack } from '../helpers/resilience.js';
+import { startTracedApi, startTracedWorker } from '../helpers/observability.js';
 
 // Error tracking against a real Sentry ingestion endpoint (envelopes over HTTP), with the
 // API and worker processes started as in production.

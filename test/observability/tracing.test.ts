@@ -10,8 +10,8 @@ import {
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { call, cleanups, createStack, killHard, type Stack } from '../resilience/harness.js';
-import { logLines, startTracedApi, startTracedWorker } from './harness.js';
+import { call, cleanups, createStack, killHard, type Stack } from '../helpers/resilience.js';
+import { logLines, startTracedApi, startTracedWorker } from '../helpers/observability.js';
 
 // The real API and worker processes, started as `pnpm start` starts them (the register file
 // first), export over OTLP/HTTP to a real receiver that decodes what arrives.

@@ -16,7 +16,7 @@ import {
   paymentRow,
   startPaymentsHarness,
   waitForCallbacks,
-} from './harness.js';
+} from '../helpers/payments.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps, simulator, config } = await startPaymentsHarness();

@@ -10,7 +10,7 @@ import {
   startPaymentsHarness,
   waitFor,
   waitForCallbacks,
-} from './harness.js';
+} from '../helpers/payments.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
 // The API's clock moves on command; the simulator keeps real time.

@@ -13,7 +13,7 @@ import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import { eventually, useJobs } from '../helpers/jobs.js';
 import { insertProduct } from '../helpers/sales-factories.js';
-import { syncSales } from './report-helpers.js';
+import { syncSales } from '../helpers/reports.js';
 
 const env = { STORAGE_LOCAL_DIR: mkdtempSync(path.join(tmpdir(), 'exports-test-')) };
 const { deps, http } = createTestApp({ env });

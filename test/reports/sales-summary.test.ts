@@ -4,7 +4,7 @@ import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import { insertProduct, type TestProduct } from '../helpers/sales-factories.js';
 import { expectedSummary, localDay, type Group } from './expected-summary.js';
-import { randomSaleBody, seededRandom, syncSales, type RecordedSale } from './report-helpers.js';
+import { randomSaleBody, seededRandom, syncSales, type RecordedSale } from '../helpers/reports.js';
 
 const { deps, http } = createTestApp();
 const GROUPS: Group[] = ['day', 'product', 'cashier', 'paymentMethod'];

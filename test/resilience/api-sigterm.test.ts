@@ -14,7 +14,7 @@ import {
   tally,
   type Answer,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 39, under load: a deploy sends SIGTERM while tills are selling.
 // Requests already accepted finish; nothing is half-written; the process exits 0.

@@ -33,7 +33,7 @@ import {
   type Answer,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 36: PostgreSQL lost under load. A till retries every failed sale
 // with the same body and clientRequestId; the database must end with exactly its sales.

@@ -20,7 +20,7 @@ import {
   tally,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 37, with real processes: the API and the worker run on a private
 // Redis that is SIGKILLed in the middle of a burst of sales and started again. (The relay's

@@ -17,7 +17,7 @@ import {
   tally,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Scale-out: two API processes and two worker processes on one database and one Redis.
 // Everything that must hold "once" is decided by PostgreSQL or Redis, never by one process.

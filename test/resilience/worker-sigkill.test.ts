@@ -13,7 +13,7 @@ import { eventually, sleep } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { verifies, type ReceivedWebhook } from '../helpers/receiver.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { cleanups, createStack, killHard, startWorker, type Stack } from './harness.js';
+import { cleanups, createStack, killHard, startWorker, type Stack } from '../helpers/resilience.js';
 
 const run = promisify(execFile);
 

@@ -11,7 +11,7 @@ import { signedFileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, pathParams, routeKey } from './security-helpers.js';
+import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API1 (BOLA), generated from the route registry: every route with a path parameter

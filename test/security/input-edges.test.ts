@@ -11,7 +11,7 @@ import { postWebhook } from '../../src/modules/webhooks/webhook-delivery.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem } from './security-helpers.js';
+import { businessSnapshot, expectProblem } from '../helpers/security.js';
 
 /*
  * The remaining rows of the research catalogue (docs/security-cases.md) that no other file

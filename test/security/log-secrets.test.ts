@@ -8,7 +8,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { z } from '../../src/lib/zod.js';
 import { startDarajaSimulator } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
-import { emailsTo, tokenOf, uniqueEmail, type AuthBody } from '../auth/helpers.js';
+import { emailsTo, tokenOf, uniqueEmail, type AuthBody } from '../helpers/auth.js';
 import { createTestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/process.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';

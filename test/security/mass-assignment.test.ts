@@ -9,7 +9,7 @@ import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { insertProduct, defaultLocationId, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
+import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API3 (BOPLA / mass assignment), generated from the route registry: every route

@@ -14,7 +14,7 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually } from '../helpers/jobs.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
+import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API4 (unrestricted resource consumption), table-driven and generated from the

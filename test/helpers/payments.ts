@@ -10,9 +10,9 @@ import {
   type SimulatorOptions,
 } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
-import { freePort } from '../helpers/process.js';
-import { testRoutes } from '../helpers/test-routes.js';
+import { createTestApp, type TestContext } from './app.js';
+import { freePort } from './process.js';
+import { testRoutes } from './test-routes.js';
 
 export interface PaymentsHarness extends TestContext {
   simulator: DarajaSimulator;

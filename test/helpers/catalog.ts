@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type supertest from 'supertest';
 import type { Product } from '../../src/modules/catalog/catalog.schemas.js';
-import type { TestUser } from '../helpers/factories.js';
+import type { TestUser } from './factories.js';
 
 let counter = 0;
 
