@@ -1,15 +1,13 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
 import { and, eq, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
 import { emailLog, outbox } from '../db/schema/index.js';
 import { recordEffect } from '../jobs/record-effect.js';
-import type { QueueDefinition } from '../jobs/types.js';
+import { defineJob, defineQueue, type PlannedJob } from '../jobs/types.js';
 import { newId } from '../lib/ids.js';
 import { z } from '../lib/zod.js';
 import { createMailer, isPermanentMailError } from './mailer.js';
 import { emailTemplates } from './templates/index.js';
-
-const EmailJobData = z.object({ messageId: z.uuid() });
 
 /**
  * Sends the email an outbox row asks for. The job carries only the message id: addresses
@@ -79,13 +77,28 @@ export async function sendOutboxEmail(deps: AppDeps, messageId: string): Promise
   return { sent: true, providerMessageId };
 }
 
-export const emailQueue: QueueDefinition = {
+/** Sends one outbox email; the BullMQ job is named after the template, for operators. */
+export const sendEmailJob = defineJob({
   queue: 'email',
-  concurrency: 4,
-  defaultJobOptions: { attempts: 6, backoff: { type: 'exponential', delay: 5_000, jitter: 0.3 } },
-  process: async (job: Job, deps) => {
-    const parsed = EmailJobData.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('malformed email job data');
-    return sendOutboxEmail(deps, parsed.data.messageId);
+  name: 'send',
+  payload: z.object({ messageId: z.uuid() }),
+  handle: (payload, deps) => sendOutboxEmail(deps, payload.messageId),
+});
+
+/** The job an `email` outbox row becomes: ids, not data (addresses, reset links stay in PostgreSQL). */
+export const planEmailJob = (row: { type: string; messageId: string }): PlannedJob => ({
+  queue: sendEmailJob.queue,
+  name: row.type,
+  data: { messageId: row.messageId },
+  jobId: row.messageId,
+});
+
+export const emailQueue = defineQueue(
+  {
+    queue: 'email',
+    concurrency: 4,
+    defaultJobOptions: { attempts: 6, backoff: { type: 'exponential', delay: 5_000, jitter: 0.3 } },
+    single: sendEmailJob,
   },
-};
+  [sendEmailJob],
+);

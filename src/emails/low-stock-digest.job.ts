@@ -1,9 +1,10 @@
+import { z } from '../lib/zod.js';
 import { and, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import { v5 as uuidv5 } from 'uuid';
 import type { AppDeps } from '../deps.js';
 import { businesses, products, users } from '../db/schema/index.js';
 import { writeOutbox } from '../jobs/outbox.js';
-import type { QueueDefinition } from '../jobs/types.js';
+import { defineJob, defineQueue } from '../jobs/types.js';
 
 // Namespace for digest message ids: one digest per owner per day, whoever runs the job.
 const DIGEST_NAMESPACE = '5d1c7f0e-3f5b-4c43-9a49-6c8a4a3e2b17';
@@ -79,13 +80,19 @@ export async function queueLowStockDigests(
   return { emails };
 }
 
-export const digestsQueue: QueueDefinition = {
+const lowStockDigestJob = defineJob({
   queue: 'digests',
-  concurrency: 1,
-  // 07:00 in Kenya, before most shops open.
-  schedules: { 'low-stock-digest': { pattern: '0 7 * * *', tz: 'Africa/Nairobi' } },
-  process: async (job, deps) => {
-    if (job.name !== 'low-stock-digest') throw new Error(`unknown digests job ${job.name}`);
-    return queueLowStockDigests(deps);
+  name: 'low-stock-digest',
+  payload: z.unknown(),
+  handle: (_payload, deps) => queueLowStockDigests(deps),
+});
+
+export const digestsQueue = defineQueue(
+  {
+    queue: 'digests',
+    concurrency: 1,
+    // 07:00 in Kenya, before most shops open.
+    schedules: [{ job: lowStockDigestJob, pattern: '0 7 * * *', tz: 'Africa/Nairobi' }],
   },
-};
+  [lowStockDigestJob],
+);

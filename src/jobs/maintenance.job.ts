@@ -1,7 +1,8 @@
 import { and, isNotNull, lt, sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
 import { idempotencyKeys, outbox } from '../db/schema/index.js';
-import type { QueueDefinition } from './types.js';
+import { z } from '../lib/zod.js';
+import { defineJob, defineQueue } from './types.js';
 
 /** Deletes Idempotency-Key records past their retention (at least 7 days after first use). */
 export async function pruneIdempotencyKeys(deps: Pick<AppDeps, 'db' | 'clock'>): Promise<number> {
@@ -29,21 +30,30 @@ export async function pruneOutbox(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>
   }
 }
 
-export const maintenanceQueue: QueueDefinition = {
+const pruneIdempotencyKeysJob = defineJob({
   queue: 'maintenance',
-  concurrency: 1,
-  schedules: {
-    'prune-idempotency-keys': { every: 60 * 60 * 1000 },
-    'prune-outbox': { every: 60 * 60 * 1000 },
+  name: 'prune-idempotency-keys',
+  payload: z.unknown(),
+  handle: async (_payload, deps) => ({ deleted: await pruneIdempotencyKeys(deps) }),
+});
+
+const pruneOutboxJob = defineJob({
+  queue: 'maintenance',
+  name: 'prune-outbox',
+  payload: z.unknown(),
+  handle: async (_payload, deps) => ({ deleted: await pruneOutbox(deps) }),
+});
+
+const HOURLY = 60 * 60 * 1000;
+
+export const maintenanceQueue = defineQueue(
+  {
+    queue: 'maintenance',
+    concurrency: 1,
+    schedules: [
+      { job: pruneIdempotencyKeysJob, every: HOURLY },
+      { job: pruneOutboxJob, every: HOURLY },
+    ],
   },
-  process: async (job, deps) => {
-    switch (job.name) {
-      case 'prune-idempotency-keys':
-        return { deleted: await pruneIdempotencyKeys(deps) };
-      case 'prune-outbox':
-        return { deleted: await pruneOutbox(deps) };
-      default:
-        throw new Error(`unknown maintenance job ${job.name}`);
-    }
-  },
-};
+  [pruneIdempotencyKeysJob, pruneOutboxJob],
+);

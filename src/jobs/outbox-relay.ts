@@ -1,27 +1,17 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import { sql } from 'drizzle-orm';
 import type { AppDeps } from '../deps.js';
-import type { Db } from '../db/client.js';
 import { outbox } from '../db/schema/index.js';
 import { trackOutboxLag } from '../lib/metrics.js';
-import { createFanOutDeliveries } from '../modules/webhooks/webhooks.service.js';
 import { createProducerConnection, queuePrefix } from './connection.js';
-import { queueDefinitions } from './registry.js';
-import { jobOptionsFor, type QueueDefinition } from './types.js';
+import { outboxPlanner, queueDefinitions } from './registry.js';
+import { jobOptionsFor, type PlannedJob, type QueueDefinition } from './types.js';
 import { withTimeout } from '../lib/timeout.js';
 import { startPublish, type Publish } from '../observability/trace.js';
 
-export const EMAIL_QUEUE = 'email';
-export const WEBHOOK_QUEUE = 'webhooks';
-export const WEBHOOK_DELIVER_JOB = 'deliver';
-
 type OutboxRow = typeof outbox.$inferSelect;
 
-interface PlannedJob {
-  queue: string;
-  name: string;
-  data: unknown;
-  jobId: string;
+interface TracedJob extends PlannedJob {
   /** Carries the writing request's trace to the worker (BullMQ telemetry metadata). */
   trace?: Publish['jobOptions'];
 }
@@ -38,7 +28,7 @@ export interface OutboxRelayOptions {
    * (Redis prefixes) share one database; production relays take every row.
    */
   businessIds?: ReadonlySet<string>;
-  /** Where each queue's job options come from (default: the registry). */
+  /** The queues jobs are routed to and their job options (default: the registry). */
   definitions?: QueueDefinition[];
 }
 
@@ -63,6 +53,8 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
     : deps.config;
   const redis = createProducerConnection(config);
   const queues = new Map<string, Queue>();
+  const definitions = options.definitions ?? queueDefinitions;
+  const planner = outboxPlanner(definitions);
   let stopped = false;
   let failing = false;
   let wake: (() => void) | undefined;
@@ -72,9 +64,7 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   const queueFor = (name: string): Queue => {
     let queue = queues.get(name);
     if (!queue) {
-      const definition = (options.definitions ?? queueDefinitions).find(
-        (candidate) => candidate.queue === name,
-      );
+      const definition = definitions.find((candidate) => candidate.queue === name);
       queue = new Queue(name, {
         connection: redis,
         prefix: queuePrefix(config),
@@ -108,14 +98,22 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
         limit ${batchSize}
         for update skip locked`);
       if (rows.rows.length === 0) return 0;
-      const jobs: PlannedJob[] = [];
+      const jobs: TracedJob[] = [];
       const publishes: Publish[] = [];
       try {
         for (const row of rows.rows) {
+          const queue = planner.queueOf(row);
+          if (queue === undefined) {
+            deps.logger.error(
+              { messageId: row.messageId, type: row.type },
+              'outbox relay: no queue runs this job type; dispatched to nothing',
+            );
+            continue;
+          }
           // A `send <queue>` span in the trace of the request that wrote the row.
-          const publish = startPublish(row.traceContext, queueOf(row), row.messageId);
+          const publish = startPublish(row.traceContext, queue, row.messageId);
           publishes.push(publish);
-          const planned = await publish.run(() => planJobs(deps.db, normalise(row)));
+          const planned = await publish.run(() => planner.plan(deps.db, normalise(row)));
           jobs.push(...planned.map((job) => ({ ...job, trace: publish.jobOptions })));
         }
         await withTimeout(enqueue(jobs, queueFor), enqueueTimeoutMs);
@@ -181,65 +179,13 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   };
 }
 
-/** The queue a row's jobs go to (events: webhook deliveries; jobs: `queue:name`). */
-function queueOf(row: OutboxRow): string {
-  if (row.kind === 'event') return WEBHOOK_QUEUE;
-  if (row.kind === 'email') return EMAIL_QUEUE;
-  return row.type.split(':')[0] ?? row.type;
-}
-
 function normalise(row: OutboxRow): OutboxRow {
   // Raw rows carry timestamps as strings and bigints as numbers (see db/client.ts).
   return { ...row, createdAt: new Date(row.createdAt) };
 }
 
-/**
- * What one outbox row becomes in BullMQ (API.md "Guarantees beyond single requests").
- * Fan-out deliveries are written outside the claiming transaction (on `db`, committed at
- * once): a worker may pick a job up before the relay commits, and must find its delivery.
- * They are keyed by (endpoint, message), so a batch retried after a Redis failure reuses
- * them and their job ids: a re-relay adds nothing new.
- */
-async function planJobs(db: Db, row: OutboxRow): Promise<PlannedJob[]> {
-  switch (row.kind) {
-    case 'event': {
-      const deliveryIds = await createFanOutDeliveries(db, {
-        businessId: row.businessId,
-        messageId: row.messageId,
-        eventType: row.type,
-        eventAt: row.createdAt,
-        data: row.payload,
-      });
-      return deliveryIds.map((deliveryId) => ({
-        queue: WEBHOOK_QUEUE,
-        name: WEBHOOK_DELIVER_JOB,
-        data: { deliveryId },
-        jobId: deliveryId,
-      }));
-    }
-    case 'email':
-      // Ids, not data: the payload (addresses, reset links) stays in PostgreSQL.
-      return [
-        {
-          queue: EMAIL_QUEUE,
-          name: row.type,
-          data: { messageId: row.messageId },
-          jobId: row.messageId,
-        },
-      ];
-    case 'job': {
-      const separator = row.type.indexOf(':');
-      const queue = separator === -1 ? row.type : row.type.slice(0, separator);
-      const name = separator === -1 ? row.type : row.type.slice(separator + 1);
-      return [{ queue, name, data: row.payload, jobId: row.messageId }];
-    }
-    default:
-      return [];
-  }
-}
-
-async function enqueue(jobs: PlannedJob[], queueFor: (name: string) => Queue): Promise<void> {
-  const byQueue = new Map<string, PlannedJob[]>();
+async function enqueue(jobs: TracedJob[], queueFor: (name: string) => Queue): Promise<void> {
+  const byQueue = new Map<string, TracedJob[]>();
   for (const job of jobs) byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
   await Promise.all(
     [...byQueue].map(([name, list]) =>

@@ -11,7 +11,7 @@ import {
   registerOwner,
   tokenOf,
   uniqueEmail,
-} from './helpers.js';
+} from '../helpers/auth.js';
 
 const time = movableClock();
 const { http, deps } = createTestApp({ clock: time.clock });

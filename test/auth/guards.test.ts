@@ -5,7 +5,7 @@ import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards, type GuardedRoute } from '../helpers/guards.js';
-import { uniqueEmail } from './helpers.js';
+import { uniqueEmail } from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 

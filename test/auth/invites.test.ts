@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { invites, users } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { auditRows, emailsTo, movableClock, PASSWORD, tokenOf, uniqueEmail } from './helpers.js';
+import {
+  auditRows,
+  emailsTo,
+  movableClock,
+  PASSWORD,
+  tokenOf,
+  uniqueEmail,
+} from '../helpers/auth.js';
 
 const time = movableClock();
 const { http, deps } = createTestApp({ clock: time.clock });

@@ -11,7 +11,7 @@ import {
   tokenOf,
   uniqueEmail,
   type AuthBody,
-} from './helpers.js';
+} from '../helpers/auth.js';
 
 const { http, deps, config } = createTestApp();
 

@@ -5,7 +5,7 @@ import { users } from '../../src/db/schema/index.js';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import { auditRows, hashCount, PASSWORD, registerOwner, uniqueEmail } from './helpers.js';
+import { auditRows, hashCount, PASSWORD, registerOwner, uniqueEmail } from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 

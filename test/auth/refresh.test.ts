@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { authSessions, refreshTokens } from '../../src/db/schema/index.js';
 import { hashToken } from '../../src/modules/auth/opaque-token.js';
 import { createTestApp } from '../helpers/app.js';
-import { auditRows, bearer, movableClock, registerOwner, type AuthBody } from './helpers.js';
+import { auditRows, bearer, movableClock, registerOwner, type AuthBody } from '../helpers/auth.js';
 
 const time = movableClock();
 const { http, deps } = createTestApp({ clock: time.clock });

@@ -5,7 +5,7 @@ import { PERMISSIONS, type Permission } from '../../src/modules/auth/permissions
 import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
-import { uniqueEmail } from './helpers.js';
+import { uniqueEmail } from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 const ROLES: readonly Role[] = ['owner', 'manager', 'cashier'];

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import { registerOwner } from './helpers.js';
+import { registerOwner } from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 

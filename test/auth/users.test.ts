@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { authSessions, users } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, createUser, TEST_PASSWORD } from '../helpers/factories.js';
-import { auditRows, bearer, registerOwner, PASSWORD } from './helpers.js';
+import { auditRows, bearer, registerOwner, PASSWORD } from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 

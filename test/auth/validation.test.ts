@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
-import { bearer, emailsTo, PASSWORD, registerOwner, tokenOf, uniqueEmail } from './helpers.js';
+import {
+  bearer,
+  emailsTo,
+  PASSWORD,
+  registerOwner,
+  tokenOf,
+  uniqueEmail,
+} from '../helpers/auth.js';
 
 const { http, deps } = createTestApp();
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { createProduct, outboxEvents } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 
@@ -76,7 +77,7 @@ describe('categories', () => {
       .post('/categories')
       .set('Authorization', shop.owner.auth)
       .send({ name: 'Old' });
-    const product = await createProduct(http, shop.owner, { categoryId: category.body.id });
+    const product = await postProduct(http, shop.owner, { categoryId: category.body.id });
     await http
       .delete(`/categories/${category.body.id}`)
       .set('Authorization', shop.owner.auth)
@@ -87,7 +88,7 @@ describe('categories', () => {
       .set('Authorization', shop.cashier.auth);
     expect(delta.body.data).toEqual([expect.objectContaining({ id: product.id, version: 2 })]);
     expect(delta.body.data[0]).not.toHaveProperty('categoryId');
-    const events = await outboxEvents(deps, shop.id, ['product.updated']);
+    const events = await outboxRowsOf(deps, shop.id, { kind: 'event', types: ['product.updated'] });
     expect(events.map((event) => event.payload)).toEqual([delta.body.data[0]]);
   });
 

@@ -3,7 +3,7 @@ import { conditionalGet, createClient, createEtagStore } from '../../sdk/src/ind
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { listenForTest } from '../helpers/listen.js';
-import { adjust, createProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps, app } = createTestApp();
 const server = await listenForTest(app);
@@ -11,7 +11,7 @@ const server = await listenForTest(app);
 describe('conditional GET for fetch clients (RFC 9110 §13.2)', () => {
   it('answers 304 to If-None-Match although fetch adds Cache-Control/Pragma: no-cache', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     for (const path of [`/products/${product.id}`, '/products?limit=50']) {
       const first = await fetch(`${server.baseUrl}${path}`, {
         headers: { authorization: shop.cashier.auth },
@@ -46,7 +46,7 @@ describe('conditional GET for fetch clients (RFC 9110 §13.2)', () => {
 
   it('the SDK keeps the ETag and says "not modified" until the catalog changes', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const api = createClient({ baseUrl: server.baseUrl, token: shop.cashier.token });
     const etags = createEtagStore();
     const read = () =>

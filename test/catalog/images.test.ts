@@ -9,7 +9,8 @@ import { signedFileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { createProduct, outboxEvents } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-storage-'));
 const spoolDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-spool-'));
@@ -50,7 +51,7 @@ function upload(productId: string, auth: string, bytes: Buffer, filename: string
 describe('product image upload', () => {
   it('a PNG named .jpg is stored under its content hash and served; same bytes keep the URL', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const response = await upload(product.id, shop.manager.auth, PNG, 'photo.jpg', 'image/jpeg');
     expect(response.status, JSON.stringify(response.body)).toBe(200);
     const key = `images/${sha256(PNG)}.png`;
@@ -60,7 +61,7 @@ describe('product image upload', () => {
       version: 2,
     });
     expect(readFileSync(path.join(storageDir, key))).toEqual(PNG);
-    const events = await outboxEvents(deps, shop.id, ['product.updated']);
+    const events = await outboxRowsOf(deps, shop.id, { kind: 'event', types: ['product.updated'] });
     expect(events.map((event) => event.payload)).toEqual([response.body]);
 
     const served = await http.get(`/files/${key}`).buffer(true);
@@ -76,7 +77,7 @@ describe('product image upload', () => {
 
   it('accepts JPEG and WebP by their bytes', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const jpeg = await upload(
       product.id,
       shop.owner.auth,
@@ -93,7 +94,7 @@ describe('product image upload', () => {
 
   it('a text file named .png → 415 and nothing stored', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const before = filesUnder(storageDir);
     const text = Buffer.from('definitely not an image\n'.repeat(400));
     const response = await upload(product.id, shop.owner.auth, text, 'evil.png', 'image/png');
@@ -108,7 +109,7 @@ describe('product image upload', () => {
 
   it('a 6 MB file → 413 and nothing left on disk', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const before = filesUnder(storageDir);
     const big = Buffer.concat([PNG, Buffer.alloc(6 * 1024 * 1024)]);
     const response = await upload(product.id, shop.owner.auth, big, 'big.png', 'image/png');
@@ -123,7 +124,7 @@ describe('product image upload', () => {
 
   it('without a Content-Length, a 6 MB file is cut off while streaming: 413, no partial file', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const before = filesUnder(storageDir);
     const callback = app.callback();
     const server = createServer((req, res) => {
@@ -185,7 +186,7 @@ describe('product image upload', () => {
   it('a file for another business product → 404, cashier → 403, and nothing is read', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const before = filesUnder(storageDir);
     const foreign = await upload(product.id, other.owner.auth, JPEG, 'x.jpg', 'image/jpeg');
     expect(foreign.status).toBe(404);
@@ -206,7 +207,7 @@ describe('product image upload', () => {
 
   it('no multipart → 415; no "file" field → 400; empty file → 400', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const json = await http
       .post(`/products/${product.id}/image`)
       .set('Authorization', shop.owner.auth)

@@ -15,7 +15,7 @@ import {
 import { fileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { adjust, createProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 
@@ -43,8 +43,8 @@ describe('GET /products rendered by PostgreSQL', () => {
       .set('Authorization', shop.owner.auth)
       .send({ name: 'Drinks' })
       .expect(201);
-    const bare = await createProduct(http, shop.owner, { name: 'Bare' });
-    const full = await createProduct(http, shop.owner, {
+    const bare = await postProduct(http, shop.owner, { name: 'Bare' });
+    const full = await postProduct(http, shop.owner, {
       name: 'Full "quoted" \\ back\tslash\nline é 😀 \u2028',
       sku: 'SKU/1',
       barcode: '5901234123457',
@@ -61,7 +61,7 @@ describe('GET /products rendered by PostgreSQL', () => {
       { productId: full.id, type: 'receive', quantity: 1.125 },
     ]).expect(201);
     await setProductImage(deps, shop.owner.caller, full.id, 'images/ab.png');
-    const archived = await createProduct(http, shop.owner, { name: 'Gone', sku: 'GONE' });
+    const archived = await postProduct(http, shop.owner, { name: 'Gone', sku: 'GONE' });
     await http.delete(`/products/${archived.id}`).set('Authorization', shop.owner.auth).expect(204);
     const inOrder = [bare.id, full.id, archived.id]; // (updatedAt, id): the order of the last writes
 
@@ -241,7 +241,7 @@ describe('GET /products rendered by PostgreSQL', () => {
 
   it('updatedSince outside years 1–9999 and cursors PostgreSQL cannot read are answered, never a 500', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const list = (query: Record<string, string>) =>
       http.get('/products').query(query).set('Authorization', shop.cashier.auth);
 

@@ -2,14 +2,14 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { createProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 
 describe('product queries: ETag, search, filters', () => {
   it('ETag on item and list: If-None-Match → 304 until something changes (stock included)', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const item = await http.get(`/products/${product.id}`).set('Authorization', shop.cashier.auth);
     expect(item.headers.etag).toMatch(/^"[\w-]+"$/);
     const notModified = await http
@@ -51,10 +51,10 @@ describe('product queries: ETag, search, filters', () => {
 
   it('q matches a case-insensitive substring of name, sku or barcode, and treats % and _ literally', async () => {
     const shop = await createBusiness(deps);
-    const milk = await createProduct(http, shop.owner, { name: 'Fresh MILK 500ml' });
-    const bread = await createProduct(http, shop.owner, { name: 'Bread', sku: 'BRD-milky' });
-    const soap = await createProduct(http, shop.owner, { name: 'Soap', barcode: '5901234123457' });
-    const percent = await createProduct(http, shop.owner, { name: '100% juice' });
+    const milk = await postProduct(http, shop.owner, { name: 'Fresh MILK 500ml' });
+    const bread = await postProduct(http, shop.owner, { name: 'Bread', sku: 'BRD-milky' });
+    const soap = await postProduct(http, shop.owner, { name: 'Soap', barcode: '5901234123457' });
+    const percent = await postProduct(http, shop.owner, { name: '100% juice' });
     const search = async (q: string) => {
       const response = await http
         .get('/products')
@@ -93,8 +93,8 @@ describe('product queries: ETag, search, filters', () => {
       .post('/categories')
       .set('Authorization', shop.owner.auth)
       .send({ name: 'Drinks' });
-    const soda = await createProduct(http, shop.owner, { categoryId: drinks.body.id });
-    await createProduct(http, shop.owner);
+    const soda = await postProduct(http, shop.owner, { categoryId: drinks.body.id });
+    await postProduct(http, shop.owner);
     const response = await http
       .get('/products')
       .query({ categoryId: drinks.body.id })

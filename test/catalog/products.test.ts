@@ -4,7 +4,8 @@ import { products } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { createProduct, outboxEvents } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 
@@ -42,7 +43,7 @@ describe('products CRUD', () => {
       createdAt: expect.any(String),
       updatedAt: product.createdAt,
     });
-    const events = await outboxEvents(deps, shop.id);
+    const events = await outboxRowsOf(deps, shop.id, { kind: 'event' });
     expect(events.map((event) => [event.type, event.payload])).toEqual([
       ['product.created', product],
     ]);
@@ -73,7 +74,7 @@ describe('products CRUD', () => {
       expect(response.status, JSON.stringify(body)).toBe(400);
       expect(response.body.code).toBe('VALIDATION_FAILED');
     }
-    const patched = await createProduct(http, shop.owner);
+    const patched = await postProduct(http, shop.owner);
     const response = await http
       .patch(`/products/${patched.id}`)
       .set('Authorization', shop.owner.auth)
@@ -88,7 +89,7 @@ describe('products CRUD', () => {
 
   it('PATCH bumps version, answers the whole product, clears fields with null, emits product.updated', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner, { sku: 'A-1', cost: 500 });
+    const product = await postProduct(http, shop.owner, { sku: 'A-1', cost: 500 });
     const response = await http
       .patch(`/products/${product.id}`)
       .set('Authorization', shop.manager.auth)
@@ -97,13 +98,13 @@ describe('products CRUD', () => {
     expect(response.body).toMatchObject({ id: product.id, price: 12_345, sku: 'A-1', version: 2 });
     expect(response.body).not.toHaveProperty('cost');
     expect(Date.parse(response.body.updatedAt)).toBeGreaterThan(Date.parse(product.updatedAt));
-    const events = await outboxEvents(deps, shop.id, ['product.updated']);
+    const events = await outboxRowsOf(deps, shop.id, { kind: 'event', types: ['product.updated'] });
     expect(events.map((event) => event.payload)).toEqual([response.body]);
   });
 
   it('If-Match: the current version succeeds, a stale one is 412 and changes nothing', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const first = await http
       .patch(`/products/${product.id}`)
       .set('Authorization', shop.owner.auth)
@@ -130,7 +131,7 @@ describe('products CRUD', () => {
 
   it('two concurrent PATCHes on the same version: exactly one wins, the other is 412', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const responses = await Promise.all(
       ['Left', 'Right', 'Third', 'Fourth'].map((name) =>
         http
@@ -148,7 +149,7 @@ describe('products CRUD', () => {
 
   it('concurrent PATCHes without If-Match all apply: version counts every edit', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
         http
@@ -167,7 +168,7 @@ describe('products CRUD', () => {
 
   it('DELETE archives (204, product.archived), keeps the product readable, and is idempotent', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner, { sku: 'GONE-1' });
+    const product = await postProduct(http, shop.owner, { sku: 'GONE-1' });
     const response = await http
       .delete(`/products/${product.id}`)
       .set('Authorization', shop.owner.auth);
@@ -178,7 +179,10 @@ describe('products CRUD', () => {
     expect(again.status).toBe(204);
     const fetched = await http.get(`/products/${product.id}`).set('Authorization', shop.owner.auth);
     expect(fetched.body).toMatchObject({ archived: true, version: 2 });
-    const events = await outboxEvents(deps, shop.id, ['product.archived']);
+    const events = await outboxRowsOf(deps, shop.id, {
+      kind: 'event',
+      types: ['product.archived'],
+    });
     expect(events.map((event) => event.payload)).toEqual([fetched.body]);
     const list = await http.get('/products').set('Authorization', shop.owner.auth);
     expect(list.body.data).toEqual([]);
@@ -191,7 +195,7 @@ describe('products CRUD', () => {
   it('sku and barcode clash among non-archived products → 409 naming the field; archiving frees them', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const first = await createProduct(http, shop.owner, { sku: 'DUP', barcode: '111' });
+    const first = await postProduct(http, shop.owner, { sku: 'DUP', barcode: '111' });
     const skuClash = await http
       .post('/products')
       .set('Authorization', shop.owner.auth)
@@ -201,7 +205,7 @@ describe('products CRUD', () => {
     expect(skuClash.body.errors).toEqual([
       expect.objectContaining({ path: 'sku', code: 'unique' }),
     ]);
-    const second = await createProduct(http, shop.owner, { sku: 'OTHER' });
+    const second = await postProduct(http, shop.owner, { sku: 'OTHER' });
     const barcodeClash = await http
       .patch(`/products/${second.id}`)
       .set('Authorization', shop.owner.auth)
@@ -209,10 +213,10 @@ describe('products CRUD', () => {
     expect(barcodeClash.status).toBe(409);
     expect(barcodeClash.body.errors).toEqual([expect.objectContaining({ path: 'barcode' })]);
     // Another business may use the same codes.
-    await createProduct(http, other.owner, { sku: 'DUP', barcode: '111' });
+    await postProduct(http, other.owner, { sku: 'DUP', barcode: '111' });
     // Archiving frees them for a replacement product.
     await http.delete(`/products/${first.id}`).set('Authorization', shop.owner.auth).expect(204);
-    await createProduct(http, shop.owner, { sku: 'DUP', barcode: '111' });
+    await postProduct(http, shop.owner, { sku: 'DUP', barcode: '111' });
   });
 
   it('categoryId of another business → 422 naming categoryId', async () => {
@@ -233,7 +237,7 @@ describe('products CRUD', () => {
   it('every product route answers 401, 403 to cashiers for writes, 404 for another business', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const businesses = { owner: shop, other };
     const all = ['owner', 'manager', 'cashier'] as const;
     const writers = ['owner', 'manager'] as const;

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { freePort } from '../helpers/process.js';
-import { createProduct } from './catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 // A real S3-compatible server (s3rver) on a local port: the driver speaks real S3 HTTP.
 const bucket = 'bapi-test';
@@ -71,7 +71,7 @@ describe('S3 storage driver (against s3rver)', () => {
 
   it('an uploaded image lands in the bucket and the app serves it from there', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const response = await http
       .post(`/products/${product.id}/image`)
       .set('Authorization', shop.owner.auth)

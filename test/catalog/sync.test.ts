@@ -4,7 +4,7 @@ import { products } from '../../src/db/schema/index.js';
 import type { Product } from '../../src/modules/catalog/catalog.schemas.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestUser } from '../helpers/factories.js';
-import { adjust, createProduct } from './catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 // A second "API process" on its own pool: writes race across processes, as in production.
@@ -45,7 +45,7 @@ describe('delta sync (updatedSince)', () => {
   it('after a full sync, 3 edits and 1 archive come back as exactly those 4, then nothing', async () => {
     const shop = await createBusiness(deps);
     const catalog = [];
-    for (let index = 0; index < 8; index++) catalog.push(await createProduct(http, shop.owner));
+    for (let index = 0; index < 8; index++) catalog.push(await postProduct(http, shop.owner));
     const full = await syncSince(shop.cashier, undefined, 3);
     expect(full.seen.map((product) => product.id).sort()).toEqual(
       catalog.map((product) => product.id).sort(),
@@ -76,7 +76,7 @@ describe('delta sync (updatedSince)', () => {
 
   it('stock changes reach devices through the delta without bumping version', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const mark = product.updatedAt;
     await adjust(http, shop.owner, [
       { productId: product.id, type: 'receive', quantity: 4 },
@@ -96,7 +96,7 @@ describe('delta sync (updatedSince)', () => {
     const catalog: Product[] = [];
     for (let index = 0; index < 6; index++) {
       catalog.push(
-        await createProduct(http, shop.owner, index < 3 ? { categoryId: category.body.id } : {}),
+        await postProduct(http, shop.owner, index < 3 ? { categoryId: category.body.id } : {}),
       );
     }
     const start = catalog.reduce((latest, p) => (p.updatedAt > latest ? p.updatedAt : latest), '');
@@ -130,7 +130,7 @@ describe('delta sync (updatedSince)', () => {
   it('pages never skip or repeat a product while products change between pages', async () => {
     const shop = await createBusiness(deps);
     const initial: Product[] = [];
-    for (let index = 0; index < 21; index++) initial.push(await createProduct(http, shop.owner));
+    for (let index = 0; index < 21; index++) initial.push(await postProduct(http, shop.owner));
 
     const seen: Product[] = [];
     let cursor: string | undefined;
@@ -151,7 +151,7 @@ describe('delta sync (updatedSince)', () => {
             .send({ name: `Edited ${round} ${target.id.slice(-4)}` })
             .expect(200);
         }
-        await createProduct(http, shop.owner);
+        await postProduct(http, shop.owner);
       }
     } while (cursor);
 
@@ -181,7 +181,7 @@ describe('delta sync (updatedSince)', () => {
   it('a device polling during concurrent writes from two processes misses nothing', async () => {
     const shop = await createBusiness(deps);
     const catalog: Product[] = [];
-    for (let index = 0; index < 6; index++) catalog.push(await createProduct(http, shop.owner));
+    for (let index = 0; index < 6; index++) catalog.push(await postProduct(http, shop.owner));
     const device = new Map<string, Product>();
     let mark: string | undefined = (await syncSince(shop.cashier, undefined)).mark;
 

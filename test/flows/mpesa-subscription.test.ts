@@ -2,14 +2,14 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { businesses, emailLog, outbox } from '../../src/db/schema/index.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
-import { reconcilePending } from '../../src/modules/payments/payments.jobs.js';
+import { reconcilePending } from '../../src/modules/payments/payments.job.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { eventually, sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startSmtpSink } from '../helpers/smtp.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
-import { idempotencyKey, inboxRows, startPaymentsHarness } from '../payments/harness.js';
-import { awaitEvents, eventsOf, mailsTo } from './helpers.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { idempotencyKey, inboxRows, startPaymentsHarness } from '../helpers/payments.js';
+import { awaitEvents, eventsOf, mailsTo } from '../helpers/flows.js';
 
 // The API on a real port, the Daraja simulator calling it back over HTTP, a worker
 // "process" (relay + BullMQ workers incl. the mpesa queue), SMTP and a webhook receiver.
@@ -243,7 +243,7 @@ describe('M-Pesa subscription payment end to end', () => {
     expect((await http.get('/products').set('Authorization', business.cashier.auth)).status).toBe(
       200,
     );
-    const product = await createProduct(deps, business.id, business.manager.id);
+    const product = await insertProduct(deps, business.id, business.manager.id);
     const sale = await http
       .post('/sales')
       .set('Authorization', business.cashier.auth)
@@ -272,7 +272,7 @@ describe('M-Pesa subscription payment end to end', () => {
       .set('Authorization', business.owner.auth)
       .send({ url: sales.url, events: ['sale.created'] });
     sales.secret = salesEndpoint.body.secret;
-    const product = await createProduct(deps, business.id, business.manager.id, { price: 25_000 });
+    const product = await insertProduct(deps, business.id, business.manager.id, { price: 25_000 });
 
     const pushed = await http
       .post('/bv-payments/sale-stk-push')

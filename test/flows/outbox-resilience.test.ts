@@ -8,9 +8,9 @@ import { createBusiness, TEST_PASSWORD } from '../helpers/factories.js';
 import { eventually, sleep, useJobs } from '../helpers/jobs.js';
 import { freePort } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { startSmtpSink } from '../helpers/smtp.js';
-import { eventsOf, mailsTo, uniqueEmail } from './helpers.js';
+import { eventsOf, mailsTo, uniqueEmail } from '../helpers/flows.js';
 
 const deadRedisUrl = `redis://127.0.0.1:${await freePort()}`;
 const smtp = await startSmtpSink();
@@ -54,7 +54,7 @@ describe('the outbox across modules while Redis is away', () => {
       .send({ url: receiver.url, events: ['sale.created'] });
     expect(endpoint.status).toBe(201);
     receiver.secret = endpoint.body.secret;
-    const product = await createProduct(deps, business.id, business.manager.id, {
+    const product = await insertProduct(deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 100,
     });

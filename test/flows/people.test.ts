@@ -4,7 +4,7 @@ import { emailLog, outbox } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { eventually, useJobs } from '../helpers/jobs.js';
 import { startSmtpSink } from '../helpers/smtp.js';
-import { linkIn, mailsTo, uniqueEmail } from './helpers.js';
+import { linkIn, mailsTo, uniqueEmail } from '../helpers/flows.js';
 
 // The API and a worker "process" (relay + BullMQ workers) mailing through a real SMTP server.
 const smtp = await startSmtpSink();

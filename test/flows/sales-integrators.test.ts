@@ -4,9 +4,10 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { sleep, useJobs } from '../helpers/jobs.js';
 import { startReceiver, verifies, type Receiver } from '../helpers/receiver.js';
-import { outboxOf } from '../helpers/sales-factories.js';
+
 import { startSmtpSink } from '../helpers/smtp.js';
-import { awaitEvents, eventsOf, mailsTo, uniqueEmail } from './helpers.js';
+import { awaitEvents, eventsOf, mailsTo, uniqueEmail } from '../helpers/flows.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 // API + worker "process" + SMTP server + webhook receivers, all real and on 127.0.0.1.
 const smtp = await startSmtpSink();
@@ -163,7 +164,7 @@ describe('sales reach integrators as signed webhooks and customers as emails', (
     ).toEqual(['sale.created', 'sale.created']);
     expect(all.received.every((entry) => entry.verified)).toBe(true);
     expect(salesOnly.received.every((entry) => entry.verified)).toBe(true);
-    const rows = await outboxOf(deps, business.id);
+    const rows = await outboxRowsOf(deps, business.id);
     expect(rows.filter((row) => row.type === 'sale.created')).toHaveLength(2);
     expect(smtp.messages.filter((m) => m.to.includes(customer))).toHaveLength(1);
 

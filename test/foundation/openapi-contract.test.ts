@@ -8,7 +8,7 @@ import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectProblem } from '../helpers/problem.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 
 /*
  * The exported document as a validating client reads it: every pattern is a valid
@@ -77,8 +77,8 @@ describe('the OpenAPI document as validating clients read it', () => {
   });
 
   it('states the rules the server enforces', () => {
-    const createProduct = schemaOf('CreateProduct').properties;
-    expect(createProduct.taxRate!.description).toMatch(/basis points: 1600 = 16 %/i);
+    const insertProduct = schemaOf('CreateProduct').properties;
+    expect(insertProduct.taxRate!.description).toMatch(/basis points: 1600 = 16 %/i);
     const sale = schemaOf('CreateSaleBody');
     const lines = sale.properties.lines as { items: { properties: Record<string, Node> } };
     expect(lines.items.properties.quantity).toMatchObject({ 'x-max-decimals': 3 });
@@ -106,7 +106,7 @@ describe('the server keeps to what the document says', () => {
 
   it('an empty Idempotency-Key header is refused with 400, on optional and required routes', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const optional = await http
       .post('/products')
       .set('Authorization', shop.owner.auth)
@@ -128,7 +128,7 @@ describe('the server keeps to what the document says', () => {
 
   it('clientRequestId takes any UUID version and variant (a device may make non-RFC ones)', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     for (const clientRequestId of [
       '01900000-0000-0000-0000-000000000000', // version 0, variant 0 (NCS)
       `${randomUUID().slice(0, 19)}c${randomUUID().slice(20)}`, // Microsoft variant

@@ -5,7 +5,7 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { listenForTest } from '../helpers/listen.js';
 import { expectProblem } from '../helpers/problem.js';
-import { createProduct } from '../catalog/catalog-helpers.js';
+import { postProduct } from '../helpers/catalog.js';
 
 /*
  * API.md amendment "A refused body is an answer": real clients (Node's fetch streaming a
@@ -100,7 +100,7 @@ describe('a refused body is an answer', () => {
   });
 
   it("Node's fetch streaming a 6 MB image upload gets the 413 problem", async () => {
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const boundary = `----bapi${randomUUID()}`;
     const response = await fetch(`${server.baseUrl}/products/${product.id}/image`, {
       method: 'POST',

@@ -30,7 +30,7 @@ export type TestProduct = typeof products.$inferSelect;
  * A product inserted directly (the catalog endpoints belong to another module). Its stock
  * is opened with a 'receive' movement, so stock_quantity equals the sum of the ledger.
  */
-export async function createProduct(
+export async function insertProduct(
   deps: AppDeps,
   businessId: string,
   createdBy: string,
@@ -183,9 +183,4 @@ export async function stockOf(deps: AppDeps, productId: string) {
     updatedAt: row!.updatedAt,
     ledger: balanced ? ledger!.sum : Number.NaN,
   };
-}
-
-/** Outbox rows of a business, oldest first. */
-export async function outboxOf(deps: AppDeps, businessId: string) {
-  return deps.db.select().from(outbox).where(eq(outbox.businessId, businessId)).orderBy(outbox.id);
 }

@@ -5,8 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { products, stockMovements } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { adjust, createProduct, outboxEvents } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 import { defaultLocationId } from '../helpers/sales-factories.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 const second = createTestApp();
@@ -30,7 +31,7 @@ async function ledger(productId: string) {
 describe('POST /inventory/adjustments', () => {
   it('receive, adjust and count: 201 {movements}, levels, decimals, stock bumps updatedAt not version', async () => {
     const shop = await createBusiness(deps);
-    const rice = await createProduct(http, shop.owner, { unit: 'kg' });
+    const rice = await postProduct(http, shop.owner, { unit: 'kg' });
     const response = await adjust(http, shop.manager, [
       { productId: rice.id, type: 'receive', quantity: 10.5, unitCost: 9000, note: 'Supplier A' },
       { productId: rice.id, type: 'adjust', quantity: -0.2 },
@@ -63,7 +64,7 @@ describe('POST /inventory/adjustments', () => {
 
   it('rejects malformed items with 400 and writes nothing', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const cases = [
       { productId: product.id, type: 'count', quantity: -1 },
       { productId: product.id, type: 'receive', quantity: 0 },
@@ -93,7 +94,7 @@ describe('POST /inventory/adjustments', () => {
 
   it('a replayed Idempotency-Key returns the same movements and writes nothing twice', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const key = randomUUID();
     const items = [{ productId: product.id, type: 'receive', quantity: 5 }];
     const first = await adjust(http, shop.owner, items, key);
@@ -125,7 +126,7 @@ describe('POST /inventory/adjustments', () => {
 
   it('N concurrent requests with one key: exactly one set of movements', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const key = randomUUID();
     const items = [{ productId: product.id, type: 'receive', quantity: 2 }];
     const responses = await Promise.all(
@@ -152,7 +153,7 @@ describe('POST /inventory/adjustments', () => {
 
   it('50 concurrent adjustments on one product from two processes: no lost update', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, index) =>
         (index % 2 === 0 ? http : second.http)
@@ -172,8 +173,8 @@ describe('POST /inventory/adjustments', () => {
 
   it('overlapping products in opposite orders never deadlock', async () => {
     const shop = await createBusiness(deps);
-    const a = await createProduct(http, shop.owner);
-    const b = await createProduct(http, shop.owner);
+    const a = await postProduct(http, shop.owner);
+    const b = await postProduct(http, shop.owner);
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         adjust(
@@ -199,9 +200,9 @@ describe('POST /inventory/adjustments', () => {
   it('ledger invariant: after random adjustment sequences, stockQuantity == sum(delta) == the model', async () => {
     const shop = await createBusiness(deps);
     const catalog = [
-      await createProduct(http, shop.owner),
-      await createProduct(http, shop.owner),
-      await createProduct(http, shop.owner),
+      await postProduct(http, shop.owner),
+      await postProduct(http, shop.owner),
+      await postProduct(http, shop.owner),
     ];
     // Model in thousandths, like the service.
     const model = new Map(catalog.map((product) => [product.id, 0]));
@@ -257,8 +258,8 @@ describe('POST /inventory/adjustments', () => {
 
   it('writes inventory.low_stock only when a level crosses from above the threshold to at/below it', async () => {
     const shop = await createBusiness(deps);
-    const tracked = await createProduct(http, shop.owner, { sku: 'LOW-1', lowStockThreshold: 5 });
-    const untracked = await createProduct(http, shop.owner, {
+    const tracked = await postProduct(http, shop.owner, { sku: 'LOW-1', lowStockThreshold: 5 });
+    const untracked = await postProduct(http, shop.owner, {
       trackStock: false,
       lowStockThreshold: 5,
     });
@@ -266,7 +267,9 @@ describe('POST /inventory/adjustments', () => {
       { productId: tracked.id, type: 'receive', quantity: 10 },
       { productId: untracked.id, type: 'receive', quantity: 10 },
     ]).expect(201);
-    expect(await outboxEvents(deps, shop.id, ['inventory.low_stock'])).toEqual([]);
+    expect(
+      await outboxRowsOf(deps, shop.id, { kind: 'event', types: ['inventory.low_stock'] }),
+    ).toEqual([]);
 
     await adjust(http, shop.owner, [
       { productId: tracked.id, type: 'adjust', quantity: -5 },
@@ -275,7 +278,10 @@ describe('POST /inventory/adjustments', () => {
     await adjust(http, shop.owner, [
       { productId: tracked.id, type: 'adjust', quantity: -1 },
     ]).expect(201); // already low: no second event
-    let events = await outboxEvents(deps, shop.id, ['inventory.low_stock']);
+    let events = await outboxRowsOf(deps, shop.id, {
+      kind: 'event',
+      types: ['inventory.low_stock'],
+    });
     expect(events.map((event) => event.payload)).toEqual([
       {
         productId: tracked.id,
@@ -293,15 +299,15 @@ describe('POST /inventory/adjustments', () => {
       { productId: tracked.id, type: 'receive', quantity: 20 },
       { productId: tracked.id, type: 'count', quantity: 2 },
     ]).expect(201);
-    events = await outboxEvents(deps, shop.id, ['inventory.low_stock']);
+    events = await outboxRowsOf(deps, shop.id, { kind: 'event', types: ['inventory.low_stock'] });
     expect(events.map((event) => event.payload.stockQuantity)).toEqual([5, 2]);
   });
 
   it('another business product → 404 naming the item, nothing written', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const mine = await createProduct(http, shop.owner);
-    const theirs = await createProduct(http, other.owner);
+    const mine = await postProduct(http, shop.owner);
+    const theirs = await postProduct(http, other.owner);
     const response = await adjust(http, shop.owner, [
       { productId: mine.id, type: 'receive', quantity: 1 },
       { productId: theirs.id, type: 'receive', quantity: 1 },

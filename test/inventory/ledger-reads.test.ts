@@ -5,15 +5,15 @@ import { idempotencyKeys } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { adjust, createProduct } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 
 const { http, deps } = createTestApp();
 
 describe('GET /inventory/movements', () => {
   it('lists the ledger newest first, pages without gaps, filters by product', async () => {
     const shop = await createBusiness(deps);
-    const a = await createProduct(http, shop.owner);
-    const b = await createProduct(http, shop.owner);
+    const a = await postProduct(http, shop.owner);
+    const b = await postProduct(http, shop.owner);
     const made: string[] = [];
     for (let index = 1; index <= 5; index++) {
       const response = await adjust(http, shop.owner, [
@@ -48,7 +48,7 @@ describe('GET /inventory/movements', () => {
   it('a productId of another business → 404; a bad cursor → 400', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const theirs = await createProduct(http, other.owner);
+    const theirs = await postProduct(http, other.owner);
     const foreign = await http
       .get('/inventory/movements')
       .query({ productId: theirs.id })
@@ -65,15 +65,15 @@ describe('GET /inventory/movements', () => {
 describe('GET /inventory/low-stock', () => {
   it('lists tracked, non-archived products at or under their threshold', async () => {
     const shop = await createBusiness(deps);
-    const at = await createProduct(http, shop.owner, { lowStockThreshold: 3 });
-    const under = await createProduct(http, shop.owner, { lowStockThreshold: 10 });
-    const above = await createProduct(http, shop.owner, { lowStockThreshold: 1 });
-    const untracked = await createProduct(http, shop.owner, {
+    const at = await postProduct(http, shop.owner, { lowStockThreshold: 3 });
+    const under = await postProduct(http, shop.owner, { lowStockThreshold: 10 });
+    const above = await postProduct(http, shop.owner, { lowStockThreshold: 1 });
+    const untracked = await postProduct(http, shop.owner, {
       lowStockThreshold: 5,
       trackStock: false,
     });
-    const noThreshold = await createProduct(http, shop.owner);
-    const archived = await createProduct(http, shop.owner, { lowStockThreshold: 5 });
+    const noThreshold = await postProduct(http, shop.owner);
+    const archived = await postProduct(http, shop.owner, { lowStockThreshold: 5 });
     await adjust(http, shop.owner, [
       { productId: at.id, type: 'receive', quantity: 3 },
       { productId: under.id, type: 'receive', quantity: 2.5 },
@@ -108,7 +108,7 @@ describe('inventory guards and idempotency details', () => {
   it('every inventory route: 401, 403 for cashiers, 404 for another business', async () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const businesses = { owner: shop, other };
     await expectRouteGuards(http, businesses, {
       method: 'post',

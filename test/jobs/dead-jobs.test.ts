@@ -3,7 +3,8 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { deadJobs } from '../../src/db/schema/index.js';
 import { writeOutbox } from '../../src/jobs/outbox.js';
-import type { QueueDefinition } from '../../src/jobs/types.js';
+import { defineJob, defineQueue } from '../../src/jobs/types.js';
+import { z } from '../../src/lib/zod.js';
 import { newId } from '../../src/lib/ids.js';
 import { testEnv } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
@@ -11,15 +12,20 @@ import { eventually, useJobs } from '../helpers/jobs.js';
 
 let healed = false;
 const runs: string[] = [];
-const poisonQueue: QueueDefinition = {
+const explodeJob = defineJob({
   queue: 'poison',
-  defaultJobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } },
-  process: (job) => {
+  name: 'explode',
+  payload: z.unknown(),
+  handle: (_payload, _deps, job) => {
     runs.push(String(job.id));
     if (!healed) return Promise.reject(new Error('boom: the payload is poison'));
     return Promise.resolve({ ok: true });
   },
-};
+});
+const poisonQueue = defineQueue(
+  { queue: 'poison', defaultJobOptions: { attempts: 3, backoff: { type: 'fixed', delay: 50 } } },
+  [explodeJob],
+);
 const jobs = useJobs({ workers: [poisonQueue] });
 
 /** Runs `pnpm jobs:dead …` as an operator would (a real process on the test database). */

@@ -5,7 +5,8 @@ import { startOutboxRelay } from '../../src/jobs/outbox-relay.js';
 import { writeOutbox } from '../../src/jobs/outbox.js';
 import { pruneOutbox } from '../../src/jobs/maintenance.job.js';
 import { queueDefinitions } from '../../src/jobs/registry.js';
-import type { QueueDefinition } from '../../src/jobs/types.js';
+import { defineJob, defineQueue } from '../../src/jobs/types.js';
+import { z } from '../../src/lib/zod.js';
 import { newId } from '../../src/lib/ids.js';
 import { metricsRegistry } from '../../src/lib/metrics.js';
 import { createTestApp } from '../helpers/app.js';
@@ -20,13 +21,16 @@ const redis = await startPrivateRedis();
 // Registered first, so it runs last: the workers close while their Redis still answers.
 afterAll(() => redis.kill());
 const probeJobs: { id: string | undefined; name: string; data: unknown }[] = [];
-const probeQueue: QueueDefinition = {
+const pingJob = defineJob({
   queue: 'probe',
-  process: (job) => {
+  name: 'ping',
+  payload: z.unknown(),
+  handle: (_payload, _deps, job) => {
     probeJobs.push({ id: job.id, name: job.name, data: job.data });
     return Promise.resolve();
   },
-};
+});
+const probeQueue = defineQueue({ queue: 'probe' }, [pingJob]);
 const { http, deps } = createTestApp();
 const jobs = useJobs({
   env: { REDIS_URL: redis.url },

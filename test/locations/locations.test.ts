@@ -4,8 +4,8 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectProblem } from '../helpers/problem.js';
 import { defaultLocationId } from '../helpers/sales-factories.js';
-import { emailsTo, PASSWORD, tokenOf } from '../auth/helpers.js';
-import { assign, openLocation } from './helpers.js';
+import { emailsTo, PASSWORD, tokenOf } from '../helpers/auth.js';
+import { assign, openLocation } from '../helpers/locations.js';
 
 const { http, deps } = createTestApp();
 

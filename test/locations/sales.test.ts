@@ -5,14 +5,14 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectProblem } from '../helpers/problem.js';
 import {
-  createProduct,
+  insertProduct,
   defaultLocationId,
   levelsOf,
-  outboxOf,
   saleBody,
   stockOf,
 } from '../helpers/sales-factories.js';
-import { assign, openLocation } from './helpers.js';
+import { assign, openLocation } from '../helpers/locations.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 
@@ -29,7 +29,7 @@ describe('sales at locations', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id, {
+    const product = await insertProduct(deps, shop.id, shop.owner.id, {
       stockQuantity: 10,
       lowStockThreshold: 1,
     });
@@ -55,7 +55,7 @@ describe('sales at locations', () => {
     expect(await levelAt(product.id, main)).toBe(7);
     expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 8, ledger: 8 });
 
-    const events = await outboxOf(deps, shop.id);
+    const events = await outboxRowsOf(deps, shop.id);
     const created = events.filter((row) => row.type === 'sale.created');
     expect(created.map((row) => (row.payload as { locationId: string }).locationId)).toEqual([
       branch.id,
@@ -86,7 +86,7 @@ describe('sales at locations', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
     const sales = [main, branch.id, main, branch.id].map((locationId, index) =>
       saleBody([{ product, quantity: index + 1 }], { locationId }),
     );
@@ -116,7 +116,7 @@ describe('sales at locations', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 100 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 100 });
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, index) =>
         sell(
@@ -135,7 +135,7 @@ describe('sales at locations', () => {
     const shop = await createBusiness(deps);
     const other = await createBusiness(deps);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     for (const locationId of [randomUUID(), await defaultLocationId(deps, other.id)]) {
       const refused = await sell(shop.cashier.auth, saleBody([{ product }], { locationId }));
       expectProblem(refused, 422, 'UNPROCESSABLE');
@@ -167,7 +167,7 @@ describe('sales at locations', () => {
   it('a manager reads and voids only the sales of their locations (403 elsewhere, nothing changed)', async () => {
     const shop = await createBusiness(deps);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const atMain = await sell(shop.cashier.auth, saleBody([{ product }])).expect(201);
     await assign(http, shop.owner, shop.manager, [branch.id]).expect(200);
 
@@ -189,7 +189,7 @@ describe('sales at locations', () => {
   it('a sale at a location archived a minute ago is accepted (a sale is a fact)', async () => {
     const shop = await createBusiness(deps);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     await http.delete(`/locations/${branch.id}`).set('Authorization', shop.owner.auth).expect(204);
     const sale = await sell(
       shop.cashier.auth,
@@ -208,7 +208,7 @@ describe('sales at locations', () => {
     const a = await defaultLocationId(deps, shop.id);
     const b = (await openLocation(http, shop.owner)).id;
     await assign(http, shop.owner, shop.cashier, [a]).expect(200);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const body = saleBody([{ product }]);
 
     // Hold the business's catalog lock, so the sale (already authenticated, assignment [A])
@@ -250,7 +250,7 @@ describe('sales at locations', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner, 'Westlands');
-    const product = await createProduct(deps, shop.id, shop.owner.id, { price: 10_000 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { price: 10_000 });
     await sell(shop.cashier.auth, saleBody([{ product, quantity: 2 }])).expect(201);
     await sell(
       shop.cashier.auth,

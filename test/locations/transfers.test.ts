@@ -3,12 +3,12 @@ import { eq } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stockMovements } from '../../src/db/schema/index.js';
-import { adjust, createProduct } from '../catalog/catalog-helpers.js';
+import { adjust, postProduct } from '../helpers/catalog.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectProblem } from '../helpers/problem.js';
 import { defaultLocationId, levelsOf, stockOf } from '../helpers/sales-factories.js';
-import { assign, openLocation, transfer } from './helpers.js';
+import { assign, openLocation, transfer } from '../helpers/locations.js';
 
 const { http, deps } = createTestApp();
 
@@ -27,7 +27,7 @@ describe('stock per location', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const soda = await createProduct(http, shop.owner, { lowStockThreshold: 5 });
+    const soda = await postProduct(http, shop.owner, { lowStockThreshold: 5 });
     await adjust(http, shop.owner, [
       { productId: soda.id, type: 'receive', quantity: 20 },
       { productId: soda.id, type: 'receive', quantity: 3, locationId: branch.id },
@@ -77,7 +77,7 @@ describe('stock per location', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const [a, b] = [await createProduct(http, shop.owner), await createProduct(http, shop.owner)];
+    const [a, b] = [await postProduct(http, shop.owner), await postProduct(http, shop.owner)];
     await adjust(http, shop.owner, [
       { productId: a.id, type: 'receive', quantity: 10 },
       { productId: b.id, type: 'receive', quantity: 4.5 },
@@ -147,8 +147,8 @@ describe('stock per location', () => {
     const branch = await openLocation(http, shop.owner);
     const closed = await openLocation(http, shop.owner);
     await http.delete(`/locations/${closed.id}`).set('Authorization', shop.owner.auth).expect(204);
-    const mine = await createProduct(http, shop.owner);
-    const theirs = await createProduct(http, other.owner);
+    const mine = await postProduct(http, shop.owner);
+    const theirs = await postProduct(http, other.owner);
     await adjust(http, shop.owner, [{ productId: mine.id, type: 'receive', quantity: 5 }]).expect(
       201,
     );
@@ -209,7 +209,7 @@ describe('stock per location', () => {
     const shop = await createBusiness(deps);
     const main = await defaultLocationId(deps, shop.id);
     const branch = await openLocation(http, shop.owner);
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     const body = {
       fromLocationId: main,
       toLocationId: branch.id,
@@ -233,7 +233,7 @@ describe('stock per location', () => {
     const shop = await createBusiness(deps);
     const a = await defaultLocationId(deps, shop.id);
     const b = (await openLocation(http, shop.owner)).id;
-    const products = [await createProduct(http, shop.owner), await createProduct(http, shop.owner)];
+    const products = [await postProduct(http, shop.owner), await postProduct(http, shop.owner)];
     await adjust(
       http,
       shop.owner,
@@ -271,7 +271,7 @@ describe('stock per location', () => {
     const shop = await createBusiness(deps);
     const a = await defaultLocationId(deps, shop.id);
     const b = (await openLocation(http, shop.owner)).id;
-    const product = await createProduct(http, shop.owner);
+    const product = await postProduct(http, shop.owner);
     await adjust(http, shop.owner, [
       { productId: product.id, type: 'receive', quantity: 5, locationId: a },
       { productId: product.id, type: 'receive', quantity: 5, locationId: b },
@@ -329,7 +329,7 @@ describe('stock per location', () => {
       await defaultLocationId(deps, shop.id),
       (await openLocation(http, shop.owner)).id,
     ];
-    const catalog = [await createProduct(http, shop.owner), await createProduct(http, shop.owner)];
+    const catalog = [await postProduct(http, shop.owner), await postProduct(http, shop.owner)];
     const model = new Map<string, number>(); // `${product}/${location}` → thousandths
     const key = (product: number, place: number) => `${catalog[product]!.id}/${places[place]}`;
     const milli = fc.integer({ min: 1, max: 2_000_000 });

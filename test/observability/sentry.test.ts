@@ -8,10 +8,10 @@ import { eventually } from '../helpers/jobs.js';
 import { startOtlpReceiver, type OtlpReceiver } from '../helpers/otlp-receiver.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { startSentryReceiver, type SentryReceiver } from '../helpers/sentry-receiver.js';
-import { call, cleanups, createStack, killHard, type Stack } from '../resilience/harness.js';
-import { startTracedApi, startTracedWorker } from './harness.js';
+import { call, cleanups, createStack, killHard, type Stack } from '../helpers/resilience.js';
+import { startTracedApi, startTracedWorker } from '../helpers/observability.js';
 
 // Error tracking against a real Sentry ingestion endpoint (envelopes over HTTP), with the
 // API and worker processes started as in production.
@@ -114,7 +114,7 @@ describe('Sentry error reports (SENTRY_DSN)', () => {
 
   it('reports an internal job that failed for good, but not a customer endpoint that stayed down', async () => {
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 1_000,
       stockQuantity: 10,
     });

@@ -9,9 +9,9 @@ import {
 } from '../helpers/otlp-receiver.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
-import { call, cleanups, createStack, killHard, type Stack } from '../resilience/harness.js';
-import { logLines, startTracedApi, startTracedWorker } from './harness.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { call, cleanups, createStack, killHard, type Stack } from '../helpers/resilience.js';
+import { logLines, startTracedApi, startTracedWorker } from '../helpers/observability.js';
 
 // The real API and worker processes, started as `pnpm start` starts them (the register file
 // first), export over OTLP/HTTP to a real receiver that decodes what arrives.
@@ -61,7 +61,7 @@ describe('OpenTelemetry traces (OTLP http/protobuf), request → outbox → work
 
   it('one trace holds the sale request (route template, PostgreSQL children), the relay, the worker job and the webhook POST, and the integrator receives its traceparent', async () => {
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 100,
     });

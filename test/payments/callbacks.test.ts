@@ -7,17 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { businesses, mpesaCallbackInbox, outbox } from '../../src/db/schema/index.js';
 import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
-import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.jobs.js';
+import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.job.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import {
   idempotencyKey,
   inboxRows,
-  outboxRows,
   paymentRow,
   startPaymentsHarness,
   waitForCallbacks,
-} from './harness.js';
+} from '../helpers/payments.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps, simulator, config } = await startPaymentsHarness();
 const DAY_MS = 24 * 3600 * 1000;
@@ -51,8 +51,8 @@ async function applyThroughWorker(businessId: string, inboxIds: string[]) {
   });
   try {
     await events.waitUntilReady();
-    const jobs = (await outboxRows(deps, businessId, 'mpesa:apply-callback')).filter((row) =>
-      inboxIds.includes((row.payload as { inboxId: string }).inboxId),
+    const jobs = (await outboxRowsOf(deps, businessId, { types: ['mpesa:apply-callback'] })).filter(
+      (row) => inboxIds.includes((row.payload as { inboxId: string }).inboxId),
     );
     expect(jobs).toHaveLength(inboxIds.length);
     const added = await Promise.all(
@@ -128,7 +128,7 @@ describe('subscription STK push → callback → activation', () => {
     );
     expect(started).toBeLessThan(after!.currentPeriodEnd.getTime());
 
-    const rows = await outboxRows(deps, business.id);
+    const rows = await outboxRowsOf(deps, business.id);
     const byType = (type: string) => rows.filter((row) => row.type === type);
     expect(byType('payment.succeeded').map((row) => row.payload)).toEqual([payment.body]);
     expect(byType('subscription.activated').map((row) => row.payload)).toEqual([
@@ -157,7 +157,7 @@ describe('subscription STK push → callback → activation', () => {
       outcome: 'applied',
       alreadyProcessed: true,
     });
-    expect(await outboxRows(deps, business.id)).toHaveLength(rows.length);
+    expect(await outboxRowsOf(deps, business.id)).toHaveLength(rows.length);
   });
 
   it('the same callback delivered 5 times concurrently: one activation, one receipt, one event', async () => {
@@ -197,10 +197,16 @@ describe('subscription STK push → callback → activation', () => {
     expect(after!.currentPeriodEnd.getTime()).toBe(
       before!.currentPeriodEnd.getTime() + PLAN_DAYS.monthly * DAY_MS,
     );
-    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
-    expect(await outboxRows(deps, business.id, 'subscription-receipt')).toHaveLength(1);
-    expect(await outboxRows(deps, business.id, 'payment.succeeded')).toHaveLength(1);
-    expect(await outboxRows(deps, business.id, 'mpesa:apply-callback')).toHaveLength(6);
+    expect(
+      await outboxRowsOf(deps, business.id, { types: ['subscription.activated'] }),
+    ).toHaveLength(1);
+    expect(await outboxRowsOf(deps, business.id, { types: ['subscription-receipt'] })).toHaveLength(
+      1,
+    );
+    expect(await outboxRowsOf(deps, business.id, { types: ['payment.succeeded'] })).toHaveLength(1);
+    expect(await outboxRowsOf(deps, business.id, { types: ['mpesa:apply-callback'] })).toHaveLength(
+      6,
+    );
   });
 
   it('the simulator’s duplicate-callback scenario (…0006) applies once', async () => {
@@ -209,7 +215,9 @@ describe('subscription STK push → callback → activation', () => {
     const inboxIds = await waitForCallbacks(deps, response.body.id, 2);
     const outcomes = await Promise.all(inboxIds.map((id) => applyCallback(deps, id)));
     expect(outcomes.map((outcome) => outcome.outcome).sort()).toEqual(['applied', 'duplicate']);
-    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
+    expect(
+      await outboxRowsOf(deps, business.id, { types: ['subscription.activated'] }),
+    ).toHaveLength(1);
   });
 });
 
@@ -268,7 +276,7 @@ describe('callbacks that must not activate anything', () => {
     expect(payment.body.status).toBe('needs_review');
     const [after] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
     expect(after).toEqual(before);
-    const types = (await outboxRows(deps, business.id)).map((row) => row.type);
+    const types = (await outboxRowsOf(deps, business.id)).map((row) => row.type);
     expect(types).toEqual(['mpesa:apply-callback']);
   });
 
@@ -328,7 +336,7 @@ describe('callbacks that must not activate anything', () => {
       .set('Authorization', business.cashier.auth);
     expect(payment.body).toMatchObject({ status, resultCode: code });
     expect(payment.body).not.toHaveProperty('mpesaReceiptNumber');
-    const failed = await outboxRows(deps, business.id, 'payment.failed');
+    const failed = await outboxRowsOf(deps, business.id, { types: ['payment.failed'] });
     expect(failed.map((row) => row.payload)).toEqual([payment.body]);
   });
 
@@ -354,7 +362,7 @@ describe('callbacks that must not activate anything', () => {
     const [inboxId] = await waitForCallbacks(deps, response.body.id);
     expect((await applyCallback(deps, inboxId!)).outcome).toBe('applied');
     expect((await paymentRow(deps, response.body.id)).status).toBe('succeeded');
-    const types = (await outboxRows(deps, business.id)).map((row) => row.type).sort();
+    const types = (await outboxRowsOf(deps, business.id)).map((row) => row.type).sort();
     expect(types).toEqual(['mpesa:apply-callback', 'payment.succeeded']);
   });
 });

@@ -1,17 +1,17 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { businesses } from '../../src/db/schema/index.js';
-import { applyCallback, reconcilePending } from '../../src/modules/payments/payments.jobs.js';
+import { applyCallback, reconcilePending } from '../../src/modules/payments/payments.job.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import {
   idempotencyKey,
-  outboxRows,
   paymentRow,
   startPaymentsHarness,
   waitFor,
   waitForCallbacks,
-} from './harness.js';
+} from '../helpers/payments.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 // The API's clock moves on command; the simulator keeps real time.
 let offsetMs = 0;
@@ -74,7 +74,7 @@ describe('reconciliation by STK query (no callback ever)', () => {
       confirmedBy: 'query',
       mpesaReceiptNumber: null,
     });
-    expect((await outboxRows(deps, business.id, 'payment.failed')).length).toBe(1);
+    expect((await outboxRowsOf(deps, business.id, { types: ['payment.failed'] })).length).toBe(1);
     expect((await periodEnd(business)).subscriptionPlan).toBeNull();
   });
 
@@ -112,11 +112,13 @@ describe('reconciliation by STK query (no callback ever)', () => {
       expect(after.currentPeriodEnd.getTime()).toBe(
         before.currentPeriodEnd.getTime() + PLAN_DAYS.annual * DAY_MS,
       );
-      const receipts = await outboxRows(deps, business.id, 'subscription-receipt');
+      const receipts = await outboxRowsOf(deps, business.id, { types: ['subscription-receipt'] });
       expect(receipts.map((row) => row.payload)).toEqual([
         expect.objectContaining({ plan: 'annual', mpesaReceiptNumber: null }),
       ]);
-      expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
+      expect(
+        await outboxRowsOf(deps, business.id, { types: ['subscription.activated'] }),
+      ).toHaveLength(1);
     } finally {
       simulator.options.dropCallbacks = false;
     }
@@ -151,8 +153,10 @@ describe('reconciliation by STK query (no callback ever)', () => {
     expect(row.mpesaReceiptNumber).toBe(
       simulator.transactions.get(payment.checkoutRequestId)!.receiptNumber,
     );
-    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
-    expect(await outboxRows(deps, business.id, 'payment.succeeded')).toHaveLength(1);
+    expect(
+      await outboxRowsOf(deps, business.id, { types: ['subscription.activated'] }),
+    ).toHaveLength(1);
+    expect(await outboxRowsOf(deps, business.id, { types: ['payment.succeeded'] })).toHaveLength(1);
   });
 
   it('a stored callback whose job was lost is applied by the reconciler', async () => {
@@ -192,7 +196,9 @@ describe('reconciliation by STK query (no callback ever)', () => {
     expect(response.body).toMatchObject({ status: 'expired' });
     expect(response.body.completedAt).toEqual(expect.any(String));
     expect(
-      (await outboxRows(deps, business.id, 'payment.failed')).map((row) => row.payload),
+      (await outboxRowsOf(deps, business.id, { types: ['payment.failed'] })).map(
+        (row) => row.payload,
+      ),
     ).toEqual([response.body]);
     expect((await periodEnd(business)).subscriptionPlan).toBeNull();
   });
@@ -223,7 +229,9 @@ describe('late success after expiry (…0007): the money is not lost', () => {
       confirmedBy: 'callback',
     });
     expect((await periodEnd(business)).subscriptionPlan).toBe('monthly');
-    expect(await outboxRows(deps, business.id, 'subscription.activated')).toHaveLength(1);
+    expect(
+      await outboxRowsOf(deps, business.id, { types: ['subscription.activated'] }),
+    ).toHaveLength(1);
   });
 
   it('the simulator’s own late callback for a sale lands in needs_review', async () => {

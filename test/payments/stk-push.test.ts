@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { payments } from '../../src/db/schema/index.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { idempotencyKey, inboxRows, startPaymentsHarness } from './harness.js';
+import { idempotencyKey, inboxRows, startPaymentsHarness } from '../helpers/payments.js';
 
 const { http, deps, simulator } = await startPaymentsHarness();
 

@@ -1,4 +1,4 @@
-import type { RecordedSale } from './report-helpers.js';
+import type { RecordedSale } from '../helpers/reports.js';
 
 // The summary computed in plain TypeScript from the stored sales: the independent check of
 // the SQL in src/modules/reports/summary.repo.ts.

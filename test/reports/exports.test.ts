@@ -12,8 +12,8 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import { eventually, useJobs } from '../helpers/jobs.js';
-import { createProduct } from '../helpers/sales-factories.js';
-import { syncSales } from './report-helpers.js';
+import { insertProduct } from '../helpers/sales-factories.js';
+import { syncSales } from '../helpers/reports.js';
 
 const env = { STORAGE_LOCAL_DIR: mkdtempSync(path.join(tmpdir(), 'exports-test-')) };
 const { deps, http } = createTestApp({ env });
@@ -61,12 +61,12 @@ async function download(url: string) {
 describe('sales CSV exports', () => {
   it('streams a CSV of every sale line, quoted, in shillings and local time', async () => {
     const business = await shop();
-    const soda = await createProduct(deps, business.id, business.owner.id, {
+    const soda = await insertProduct(deps, business.id, business.owner.id, {
       name: 'Soda, "Large"',
       sku: 'SODA-L',
       price: 15_000,
     });
-    const sugar = await createProduct(deps, business.id, business.owner.id, {
+    const sugar = await insertProduct(deps, business.id, business.owner.id, {
       name: 'Sugar\nloose',
       sku: null,
       price: 2_550,
@@ -188,7 +188,7 @@ describe('sales CSV exports', () => {
     const formulas = ['=HYPERLINK("http://evil.example","x")', '+1+1', '-2+3', '@SUM(A1)', '\tTAB'];
     const products = await Promise.all(
       formulas.map((name, index) =>
-        createProduct(deps, business.id, business.owner.id, {
+        insertProduct(deps, business.id, business.owner.id, {
           name,
           sku: `${formulas[(index + 1) % formulas.length]}-${index}`,
           price: 1_000,

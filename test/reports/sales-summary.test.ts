@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
-import { createProduct, type TestProduct } from '../helpers/sales-factories.js';
+import { insertProduct, type TestProduct } from '../helpers/sales-factories.js';
 import { expectedSummary, localDay, type Group } from './expected-summary.js';
-import { randomSaleBody, seededRandom, syncSales, type RecordedSale } from './report-helpers.js';
+import { randomSaleBody, seededRandom, syncSales, type RecordedSale } from '../helpers/reports.js';
 
 const { deps, http } = createTestApp();
 const GROUPS: Group[] = ['day', 'product', 'cashier', 'paymentMethod'];
@@ -20,7 +20,7 @@ async function shopWithProducts(timezone = 'Africa/Nairobi') {
     [5, 2, 1600],
   ] as const) {
     products.push(
-      await createProduct(deps, business.id, business.owner.id, {
+      await insertProduct(deps, business.id, business.owner.id, {
         name: `Item ${index}`,
         price,
         taxRate,

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually } from '../helpers/jobs.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import {
   call,
   cleanups,
@@ -14,7 +14,7 @@ import {
   tally,
   type Answer,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 39, under load: a deploy sends SIGTERM while tills are selling.
 // Requests already accepted finish; nothing is half-written; the process exits 0.
@@ -32,7 +32,7 @@ describe('SIGTERM to the API under sales load', () => {
     const api = await startApi(stack.env);
     undo.add(() => killHard(api.proc));
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });

@@ -13,7 +13,7 @@ import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/postgres-server.js';
-import { createProduct, saleBody, type TestProduct } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody, type TestProduct } from '../helpers/sales-factories.js';
 import {
   API_APPLICATION_NAME,
   call,
@@ -33,7 +33,7 @@ import {
   type Answer,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 36: PostgreSQL lost under load. A till retries every failed sale
 // with the same body and clientRequestId; the database must end with exactly its sales.
@@ -140,7 +140,7 @@ describe('PostgreSQL connections killed mid-load (pg_terminate_backend)', () => 
   it('answers 503 retryable (never 500), recovers without a restart, and the retrying tills end with exactly their sales', async () => {
     const { stack, api } = shared;
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });
@@ -234,7 +234,7 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
   it('fails fast with 503 retryable and /ready 503 while it is down, is ready again after, and every retried sale exists once', async () => {
     const { server, stack, api, worker, receiver } = outage;
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });
@@ -339,7 +339,7 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
     await new Promise<void>((resolve) => downstream.listen(0, '127.0.0.1', resolve));
     try {
       const business = await createBusiness(stack.deps);
-      const product = await createProduct(stack.deps, business.id, business.manager.id);
+      const product = await insertProduct(stack.deps, business.id, business.manager.id);
       const port = (downstream.address() as AddressInfo).port;
       const endpoint = await call(`${api.base}/webhooks`, {
         body: { url: `http://127.0.0.1:${port}/hook`, events: ['sale.created'] },
@@ -382,7 +382,7 @@ describe('a full PostgreSQL outage (private server stopped with -m immediate, th
   it('records an email sent just before PostgreSQL went down once it is back, without sending it again', async () => {
     const { server, stack, api, smtp } = outage;
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id);
+    const product = await insertProduct(stack.deps, business.id, business.manager.id);
     const sale = await call(`${api.base}/sales`, {
       body: saleBody([{ product }]),
       auth: business.cashier.auth,

@@ -6,7 +6,7 @@ import { eventually, sleep } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
-import { createProduct } from '../helpers/sales-factories.js';
+import { insertProduct } from '../helpers/sales-factories.js';
 import {
   call,
   cleanups,
@@ -20,7 +20,7 @@ import {
   tally,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Research catalogue case 37, with real processes: the API and the worker run on a private
 // Redis that is SIGKILLed in the middle of a burst of sales and started again. (The relay's
@@ -73,7 +73,7 @@ describe('Redis killed during sales (API + worker processes on a private Redis)'
 
   it('keeps answering 201 to every sale and logging in, grows the outbox, and delivers every sale.created exactly once after Redis returns', async () => {
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });

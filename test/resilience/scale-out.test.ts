@@ -3,7 +3,7 @@ import { createBusiness, TEST_PASSWORD } from '../helpers/factories.js';
 import { eventually, sleep } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import {
   call,
   cleanups,
@@ -17,7 +17,7 @@ import {
   tally,
   type ApiProcess,
   type Stack,
-} from './harness.js';
+} from '../helpers/resilience.js';
 
 // Scale-out: two API processes and two worker processes on one database and one Redis.
 // Everything that must hold "once" is decided by PostgreSQL or Redis, never by one process.
@@ -48,7 +48,7 @@ describe('two API processes and two workers on one database and Redis', () => {
 
   it('records one sale for identical requests split across both APIs, numbers every sale without gaps, and delivers each webhook once', async () => {
     const business = await createBusiness(stack.deps);
-    const product = await createProduct(stack.deps, business.id, business.manager.id, {
+    const product = await insertProduct(stack.deps, business.id, business.manager.id, {
       price: 5_000,
       stockQuantity: 10_000,
     });

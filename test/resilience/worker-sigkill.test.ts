@@ -12,8 +12,8 @@ import { createBusiness } from '../helpers/factories.js';
 import { eventually, sleep } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
 import { verifies, type ReceivedWebhook } from '../helpers/receiver.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
-import { cleanups, createStack, killHard, startWorker, type Stack } from './harness.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { cleanups, createStack, killHard, startWorker, type Stack } from '../helpers/resilience.js';
 
 const run = promisify(execFile);
 
@@ -109,7 +109,7 @@ describe('a worker SIGKILLed in the middle of a webhook delivery', () => {
       events: ['sale.created'],
     });
     receiver.setSecret(endpoint.secret);
-    const product = await createProduct(stack.deps, business.id, business.manager.id);
+    const product = await insertProduct(stack.deps, business.id, business.manager.id);
     const sell = async () =>
       (
         await createSale(

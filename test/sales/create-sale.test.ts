@@ -6,18 +6,18 @@ import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import {
   countSaleRows,
-  createProduct,
-  outboxOf,
+  insertProduct,
   saleBody,
   stockOf,
   defaultLocationId,
 } from '../helpers/sales-factories.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 
-async function shopWithProduct(overrides: Parameters<typeof createProduct>[3] = {}) {
+async function shopWithProduct(overrides: Parameters<typeof insertProduct>[3] = {}) {
   const shop = await createBusiness(deps);
-  const product = await createProduct(deps, shop.id, shop.owner.id, overrides);
+  const product = await insertProduct(deps, shop.id, shop.owner.id, overrides);
   return { shop, product };
 }
 
@@ -100,7 +100,7 @@ describe('POST /sales', () => {
       { type: 'sale', delta: -2.5, quantityAfter: 7.5, createdBy: shop.cashier.id },
     ]);
 
-    const events = await outboxOf(deps, shop.id);
+    const events = await outboxRowsOf(deps, shop.id);
     expect(events.map((row) => [row.kind, row.type])).toEqual([
       ['event', 'sale.created'],
       ['event', 'inventory.low_stock'],
@@ -123,8 +123,8 @@ describe('POST /sales', () => {
 
   it('keeps the paid unitPrice and the catalog price; spreads the sale discount; untracked stock untouched', async () => {
     const shop = await createBusiness(deps);
-    const a = await createProduct(deps, shop.id, shop.owner.id, { price: 1_000, taxRate: 1600 });
-    const b = await createProduct(deps, shop.id, shop.owner.id, {
+    const a = await insertProduct(deps, shop.id, shop.owner.id, { price: 1_000, taxRate: 1600 });
+    const b = await insertProduct(deps, shop.id, shop.owner.id, {
       price: 333,
       taxRate: 0,
       trackStock: false,
@@ -174,7 +174,7 @@ describe('POST /sales rules', () => {
       },
     );
     const expired = await createBusiness(deps, { currentPeriodEnd: new Date('2020-01-01') });
-    const expiredProduct = await createProduct(deps, expired.id, expired.owner.id);
+    const expiredProduct = await insertProduct(deps, expired.id, expired.owner.id);
     const response = await http
       .post('/sales')
       .set('Authorization', expired.cashier.auth)

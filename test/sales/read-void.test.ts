@@ -6,12 +6,12 @@ import { createBusiness, type TestBusiness, type TestUser } from '../helpers/fac
 import { expectRouteGuards } from '../helpers/guards.js';
 import {
   countSaleRows,
-  createProduct,
-  outboxOf,
+  insertProduct,
   saleBody,
   stockOf,
   type TestProduct,
 } from '../helpers/sales-factories.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 const { http, deps } = createTestApp();
 
@@ -44,7 +44,7 @@ async function shopWithSales(): Promise<{
   theirs: SaleBody;
 }> {
   const shop = await createBusiness(deps);
-  const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
+  const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
   const mine = await sell(shop.cashier, product);
   const theirs = await sell(shop.cashier2, product);
   return { shop, product, mine, theirs };
@@ -83,7 +83,7 @@ describe('GET /sales and /sales/{id}', () => {
 
   it('pages newest first by occurredAt with an opaque cursor; refuses a forged cursor', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const sold: SaleBody[] = [];
     for (const minutesAgo of [50, 10, 40, 20, 30]) {
       sold.push(
@@ -124,7 +124,7 @@ describe('GET /sales and /sales/{id}', () => {
 
   it('filters by business-local days: 23:30 in Nairobi is still that day', async () => {
     const shop = await createBusiness(deps, { timezone: 'Africa/Nairobi' });
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const late = await sell(shop.manager, product, { occurredAt: '2026-03-10T23:30:00+03:00' });
     const early = await sell(shop.manager, product, { occurredAt: '2026-03-11T00:30:00+03:00' });
     const day = async (query: string) =>
@@ -219,7 +219,7 @@ describe('POST /sales/{id}/void', () => {
       movements: before.movements + 1,
       outbox: before.outbox + 1,
     });
-    const events = (await outboxOf(deps, shop.id)).filter((row) => row.type === 'sale.voided');
+    const events = (await outboxRowsOf(deps, shop.id)).filter((row) => row.type === 'sale.voided');
     expect(events).toHaveLength(1);
     expect(events[0]!.payload).toEqual(voided.body);
 
@@ -233,7 +233,7 @@ describe('POST /sales/{id}/void', () => {
 
   it('concurrent voids of one sale restore stock exactly once', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 10 });
     const sale = await sell(shop.cashier, product, {}, 3);
     const responses = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
@@ -245,7 +245,7 @@ describe('POST /sales/{id}/void', () => {
     );
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 10, ledger: 10 });
-    const events = (await outboxOf(deps, shop.id)).filter((row) => row.type === 'sale.voided');
+    const events = (await outboxRowsOf(deps, shop.id)).filter((row) => row.type === 'sale.voided');
     expect(events).toHaveLength(1);
   });
 
@@ -272,7 +272,7 @@ describe('POST /sales/{id}/receipt/email', () => {
       .set('Authorization', shop.cashier.auth)
       .send({ email: 'customer@example.test' });
     expect(response.status).toBe(202);
-    const emails = (await outboxOf(deps, shop.id)).filter((row) => row.kind === 'email');
+    const emails = (await outboxRowsOf(deps, shop.id)).filter((row) => row.kind === 'email');
     expect(emails).toHaveLength(1);
     expect(emails[0]).toMatchObject({ type: 'sale-receipt' });
     const sale = (await http.get(`/sales/${mine.id}`).set('Authorization', shop.cashier.auth)).body;
@@ -292,6 +292,8 @@ describe('POST /sales/{id}/receipt/email', () => {
       .set('Authorization', shop.cashier.auth)
       .send({ email: 'not-an-email' });
     expect(badEmail.status).toBe(400);
-    expect((await outboxOf(deps, shop.id)).filter((row) => row.kind === 'email')).toHaveLength(1);
+    expect((await outboxRowsOf(deps, shop.id)).filter((row) => row.kind === 'email')).toHaveLength(
+      1,
+    );
   });
 });

@@ -10,12 +10,12 @@ import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import {
   countSaleRows,
-  createProduct,
-  outboxOf,
+  insertProduct,
   saleBody,
   stockOf,
   defaultLocationId,
 } from '../helpers/sales-factories.js';
+import { outboxRowsOf } from '../helpers/outbox.js';
 
 // Two apps on separate pools: two API "processes" sharing one PostgreSQL.
 const one = createTestApp();
@@ -41,7 +41,7 @@ const numbersOf = async (businessId: string) =>
 describe('POST /sales/sync', () => {
   it('records 97 of 100 and rejects 3 with reasons; replaying the batch changes nothing', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, {
+    const product = await insertProduct(deps, shop.id, shop.owner.id, {
       price: 500,
       stockQuantity: 1_000,
     });
@@ -110,7 +110,7 @@ describe('POST /sales/sync', () => {
 
   it('chains stock levels across the sales of a batch and emits low_stock once, when crossed', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, {
+    const product = await insertProduct(deps, shop.id, shop.owner.id, {
       stockQuantity: 5,
       lowStockThreshold: 2,
     });
@@ -133,7 +133,7 @@ describe('POST /sales/sync', () => {
       ),
     ).toEqual([3, 1, -1]);
     expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: -1, ledger: -1 });
-    const lowStock = (await outboxOf(deps, shop.id)).filter(
+    const lowStock = (await outboxRowsOf(deps, shop.id)).filter(
       (row) => row.type === 'inventory.low_stock',
     );
     expect(lowStock.map((row) => row.payload)).toEqual([
@@ -151,7 +151,7 @@ describe('POST /sales/sync', () => {
 
   it('answers a repeated clientRequestId within a batch as a duplicate, another body as rejected', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const sale = saleBody([{ product }]);
     const response = await http
       .post('/sales/sync')
@@ -176,7 +176,7 @@ describe('POST /sales/sync', () => {
 
   it('echoes a rejected clientRequestId of up to 64 characters and refuses an unbounded occurredAt', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const instant = new Date(Date.now() - 60_000).toISOString();
     const response = await http
       .post('/sales/sync')
@@ -202,7 +202,7 @@ describe('POST /sales/sync', () => {
 
   it('refuses a body that is not {sales: [...]} or holds more than 100 sales with 400', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id);
     const bodies = [
       [saleBody([{ product }])],
       { sales: saleBody([{ product }]) },
@@ -222,7 +222,7 @@ describe('POST /sales/sync', () => {
 
   it('takes bodies above 1 MB up to 5 MB, and answers 413 beyond', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { price: 100 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { price: 100 });
     const line = { productId: product.id, quantity: 1, unitPrice: 100, discount: 0 };
     const batch = Array.from({ length: 100 }, () =>
       saleBody([], {
@@ -270,7 +270,7 @@ describe('POST /sales/sync', () => {
 describe('a batch racing another request for one of its clientRequestIds', () => {
   it('falls back to one transaction per sale: the raced one is a duplicate, numbers stay gap-free', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 50 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 50 });
     const batch = [1, 2, 3].map(() => saleBody([{ product }]));
     const raced = CreateSaleBody.parse(batch[1]);
     // Another request holds an uncommitted insert of the second sale's clientRequestId.
@@ -310,7 +310,7 @@ describe('a batch racing another request for one of its clientRequestIds', () =>
 describe('exactly once across processes, gap-free numbers', () => {
   it('two API processes hammered with the same sales record each exactly once', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 500 });
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 500 });
     const bodies = Array.from({ length: 12 }, () => saleBody([{ product }]));
     const requests = bodies.flatMap((body) =>
       [one.http, two.http, one.http, two.http].map((agent) =>
@@ -358,8 +358,8 @@ describe('exactly once across processes, gap-free numbers', () => {
 
   it('concurrent sales by two cashiers get numbers 1..N with no gap and no repeat', async () => {
     const shop = await createBusiness(deps);
-    const product = await createProduct(deps, shop.id, shop.owner.id, { price: 700 });
-    const bad = await createProduct(deps, shop.id, shop.owner.id);
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { price: 700 });
+    const bad = await insertProduct(deps, shop.id, shop.owner.id);
     const requests = Array.from({ length: 40 }, (_, index) => {
       const cashier = index % 2 === 0 ? shop.cashier : shop.cashier2;
       const agent = index % 3 === 0 ? two.http : one.http;
@@ -382,7 +382,7 @@ describe('exactly once across processes, gap-free numbers', () => {
       new Set([shop.cashier.id, shop.cashier2.id]),
     );
     expect(
-      (await outboxOf(deps, shop.id)).filter((row) => row.type === 'sale.created'),
+      (await outboxRowsOf(deps, shop.id)).filter((row) => row.type === 'sale.created'),
     ).toHaveLength(32);
   });
 });

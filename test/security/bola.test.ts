@@ -10,8 +10,8 @@ import { allRoutes } from '../../src/routes.js';
 import { signedFileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
-import { countSaleRows, createProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, pathParams, routeKey } from './security-helpers.js';
+import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API1 (BOLA), generated from the route registry: every route with a path parameter
@@ -77,7 +77,7 @@ const make = (b: TestBusiness) => {
         }),
       ).id,
     sale: async () => {
-      const product = await createProduct(deps, b.id, b.owner.id);
+      const product = await insertProduct(deps, b.id, b.owner.id);
       return created(await as('post', '/sales').send(saleBody([{ product }]))).id;
     },
     webhook: async () =>
@@ -319,7 +319,7 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
     {
       name: "POST /sales with B's productId",
       send: async (_, foreign) => {
-        const own = await createProduct(deps, a.id, a.owner.id);
+        const own = await insertProduct(deps, a.id, a.owner.id);
         const body = saleBody([{ product: { ...own, id: foreign.product } }]);
         return http.post('/sales').set('Authorization', a.cashier.auth).send(body);
       },
@@ -328,7 +328,7 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
     {
       name: "POST /sales/sync with B's productId (the batch answers 200, that sale rejected)",
       send: async (_, foreign) => {
-        const own = await createProduct(deps, a.id, a.owner.id);
+        const own = await insertProduct(deps, a.id, a.owner.id);
         const body = { sales: [saleBody([{ product: { ...own, id: foreign.product } }])] };
         return http.post('/sales/sync').set('Authorization', a.cashier.auth).send(body);
       },
@@ -356,7 +356,7 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
     {
       name: "PATCH /products/{A's id} with B's categoryId",
       send: async (_, foreign) => {
-        const own = await createProduct(deps, a.id, a.owner.id);
+        const own = await insertProduct(deps, a.id, a.owner.id);
         return http
           .patch(`/products/${own.id}`)
           .set('Authorization', a.owner.auth)
@@ -393,7 +393,7 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
       const fixtures = make(b);
       const webhook = await fixtures.webhook();
       const foreign: ForeignIds = {
-        product: (await createProduct(deps, b.id, b.owner.id)).id,
+        product: (await insertProduct(deps, b.id, b.owner.id)).id,
         category: await fixtures.category(),
         cashier: b.cashier.id,
         webhook,

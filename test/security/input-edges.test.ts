@@ -10,8 +10,8 @@ import { createDeliveryAgent } from '../../src/modules/webhooks/url-guard.js';
 import { postWebhook } from '../../src/modules/webhooks/webhook-delivery.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { countSaleRows, createProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem } from './security-helpers.js';
+import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { businessSnapshot, expectProblem } from '../helpers/security.js';
 
 /*
  * The remaining rows of the research catalogue (docs/security-cases.md) that no other file
@@ -24,7 +24,7 @@ import { businessSnapshot, expectProblem } from './security-helpers.js';
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-edges-'));
 const { http, deps } = createTestApp({ env: { STORAGE_LOCAL_DIR: storageDir } });
 const shop = await createBusiness(deps);
-const product = await createProduct(deps, shop.id, shop.owner.id);
+const product = await insertProduct(deps, shop.id, shop.owner.id);
 
 const nested = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 
@@ -303,7 +303,7 @@ describe('upload content (case 31): the bytes decide, by magic number, never the
   ];
   for (const testCase of CASES) {
     it(`${testCase.name} → ${testCase.status}`, async () => {
-      const own = await createProduct(deps, shop.id, shop.owner.id);
+      const own = await insertProduct(deps, shop.id, shop.owner.id);
       const filesBefore = readdirSync(storageDir, { recursive: true }).length;
       const response = await http
         .post(`/products/${own.id}/image`)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, createUser } from '../helpers/factories.js';
-import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
+import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API2 (broken authentication): forged, expired, mistyped and revoked bearer tokens

@@ -8,10 +8,10 @@ import { createLogger } from '../../src/lib/logger.js';
 import { z } from '../../src/lib/zod.js';
 import { startDarajaSimulator } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
-import { emailsTo, tokenOf, uniqueEmail, type AuthBody } from '../auth/helpers.js';
+import { emailsTo, tokenOf, uniqueEmail, type AuthBody } from '../helpers/auth.js';
 import { createTestApp } from '../helpers/app.js';
 import { freePort } from '../helpers/process.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { testRoutes } from '../helpers/test-routes.js';
 
 /*
@@ -174,7 +174,7 @@ describe('log output', () => {
     // A sale with the customer's phone.
     remember('customer phone', '0722333444');
     remember('customer phone (international)', '254722333444');
-    const product = await createProduct(deps, owner.business.id, owner.user.id, { price: 10_000 });
+    const product = await insertProduct(deps, owner.business.id, owner.user.id, { price: 10_000 });
     const sale = await api
       .post('/sales')
       .set('Authorization', ownerAuth)

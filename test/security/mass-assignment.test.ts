@@ -8,8 +8,8 @@ import type { RouteSpec } from '../../src/http/route.js';
 import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { createProduct, defaultLocationId, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
+import { insertProduct, defaultLocationId, saleBody } from '../helpers/sales-factories.js';
+import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API3 (BOPLA / mass assignment), generated from the route registry: every route
@@ -24,7 +24,7 @@ const { http, deps } = createTestApp({
   env: { STORAGE_LOCAL_DIR: mkdtempSync(path.join(os.tmpdir(), 'bapi-mass-')) },
 });
 const shop = await createBusiness(deps);
-const product = await createProduct(deps, shop.id, shop.owner.id);
+const product = await insertProduct(deps, shop.id, shop.owner.id);
 const PLACEHOLDER = '01900000-0000-7000-8000-000000000000';
 /** A real 1×1 PNG. */
 const PNG = Buffer.from(
@@ -292,7 +292,7 @@ describe('mass assignment on every route with a JSON body', () => {
   // The upload reads only its `file` part (API.md); other form fields are never read, so
   // they cannot assign anything: the image is stored under the server's own name.
   it('POST /products/{id}/image (multipart): other form fields are ignored, never applied', async () => {
-    const own = await createProduct(deps, shop.id, shop.owner.id);
+    const own = await insertProduct(deps, shop.id, shop.owner.id);
     const response = await http
       .post(`/products/${own.id}/image`)
       .set('Authorization', shop.owner.auth)

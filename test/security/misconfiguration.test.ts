@@ -4,7 +4,7 @@ import type supertest from 'supertest';
 import { startDarajaSimulator } from '../../src/mpesa/simulator/simulator.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { businessSnapshot, expectProblem, PROBLEM_FIELDS } from './security-helpers.js';
+import { businessSnapshot, expectProblem, PROBLEM_FIELDS } from '../helpers/security.js';
 
 /*
  * OWASP API8 (security misconfiguration) and API7 (SSRF at save), table-driven: security

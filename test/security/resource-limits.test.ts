@@ -13,8 +13,8 @@ import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually } from '../helpers/jobs.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
-import { businessSnapshot, expectProblem, routeKey } from './security-helpers.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
  * OWASP API4 (unrestricted resource consumption), table-driven and generated from the
@@ -93,7 +93,7 @@ describe('pagination: every list caps its page', () => {
       [shop.id],
     );
     for (let index = 0; index < 205; index++) {
-      await createProduct(deps, shop.id, shop.owner.id, { stockQuantity: 1, lowStockThreshold: 5 });
+      await insertProduct(deps, shop.id, shop.owner.id, { stockQuantity: 1, lowStockThreshold: 5 });
     }
     for (const path of [
       '/categories',
@@ -143,7 +143,7 @@ describe('pagination: every list caps its page', () => {
 });
 
 describe('batch sizes: arrays are capped by the schema', () => {
-  const product = () => createProduct(deps, shop.id, shop.owner.id);
+  const product = () => insertProduct(deps, shop.id, shop.owner.id);
   const CASES: {
     name: string;
     send: () => Promise<supertest.Response>;

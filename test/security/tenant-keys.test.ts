@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../../src/lib/ids.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
-import { createProduct, saleBody } from '../helpers/sales-factories.js';
+import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 
 /*
  * Tenant isolation held by the database itself, under the application's checks: a sale
@@ -16,8 +16,8 @@ import { createProduct, saleBody } from '../helpers/sales-factories.js';
 const { http, deps } = createTestApp();
 const a = await createBusiness(deps);
 const b = await createBusiness(deps);
-const productA = await createProduct(deps, a.id, a.owner.id);
-const productB = await createProduct(deps, b.id, b.owner.id);
+const productA = await insertProduct(deps, a.id, a.owner.id);
+const productB = await insertProduct(deps, b.id, b.owner.id);
 
 async function saleOf(business: typeof a, product: typeof productA): Promise<string> {
   const response = await http

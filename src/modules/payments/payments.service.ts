@@ -4,6 +4,8 @@ import type { AppDeps } from '../../deps.js';
 import type { SubscriptionPlan } from '../../db/schema/index.js';
 import type { Caller } from '../auth/caller.js';
 import { writeOutbox } from '../../jobs/outbox.js';
+import { outboxMessage } from '../../jobs/types.js';
+import { applyCallbackJob } from './payments.job.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
@@ -162,11 +164,6 @@ export async function receiveCallback(
       sourceIp: input.sourceIp,
       receivedAt: deps.clock(),
     });
-    await writeOutbox(tx, {
-      kind: 'job',
-      type: 'mpesa:apply-callback',
-      businessId: payment.businessId,
-      payload: { inboxId },
-    });
+    await writeOutbox(tx, outboxMessage(applyCallbackJob, payment.businessId, { inboxId }));
   });
 }

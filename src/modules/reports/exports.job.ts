@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { AppDeps } from '../../deps.js';
-import type { QueueDefinition } from '../../jobs/types.js';
+import { defineJob, defineQueue } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
 import {
   findExportForJob,
@@ -9,11 +9,6 @@ import {
   markExportRunning,
 } from './exports.repo.js';
 import { streamSalesCsv } from './sales-csv.js';
-
-export const REPORTS_QUEUE = 'reports';
-export const EXPORT_SALES_JOB = 'export-sales';
-/** The outbox `type` that enqueues an export (`<queue>:<job>`). */
-export const EXPORT_SALES_OUTBOX_TYPE = `${REPORTS_QUEUE}:${EXPORT_SALES_JOB}`;
 
 /** Where an export's file lives: a private folder, served only through signed URLs. */
 export const exportStorageKey = (id: string) => `exports/${id}.csv`;
@@ -70,28 +65,24 @@ export async function runSalesExport(deps: AppDeps, exportId: string): Promise<E
   }
 }
 
-const ExportJobData = z.object({ exportId: z.uuid() });
-
 const FAILURE_REASONS = {
   read: 'The sales could not be read from the database',
   store: 'The file could not be written to storage',
 } as const;
 
-async function processExport(job: Job, deps: AppDeps): Promise<ExportOutcome> {
-  const data = ExportJobData.safeParse(job.data);
-  if (!data.success) throw new UnrecoverableError('export-sales needs {exportId: uuid}');
+async function processExport(exportId: string, deps: AppDeps, job: Job): Promise<ExportOutcome> {
   try {
-    return await runSalesExport(deps, data.data.exportId);
+    return await runSalesExport(deps, exportId);
   } catch (error) {
     if (error instanceof UnrecoverableError) throw error;
     const attempts = job.opts.attempts ?? 1;
     const final = job.attemptsMade + 1 >= attempts;
     const phase = (error as { exportPhase?: 'read' | 'store' }).exportPhase ?? 'read';
     deps.logger.warn(
-      { exportId: data.data.exportId, attempt: job.attemptsMade + 1, err: error },
+      { exportId, attempt: job.attemptsMade + 1, err: error },
       'sales export attempt failed',
     );
-    await markExportAttemptFailed(deps.db, data.data.exportId, {
+    await markExportAttemptFailed(deps.db, exportId, {
       status: final ? 'failed' : 'queued',
       error: `${FAILURE_REASONS[phase]} (attempt ${job.attemptsMade + 1} of ${attempts})`,
       now: deps.clock(),
@@ -100,14 +91,19 @@ async function processExport(job: Job, deps: AppDeps): Promise<ExportOutcome> {
   }
 }
 
-/** Queue `reports`: `export-sales` jobs, enqueued through the outbox by POST /reports/exports. */
-export const reportsQueue: QueueDefinition = {
-  queue: REPORTS_QUEUE,
-  concurrency: 2,
-  defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
-  process: async (job, deps) => {
-    if (job.name !== EXPORT_SALES_JOB)
-      throw new UnrecoverableError(`unknown reports job ${job.name}`);
-    return processExport(job, deps);
+/** Builds a sales export; enqueued through the outbox by POST /reports/exports. */
+export const exportSalesJob = defineJob({
+  queue: 'reports',
+  name: 'export-sales',
+  payload: z.object({ exportId: z.uuid() }),
+  handle: (payload, deps, job) => processExport(payload.exportId, deps, job),
+});
+
+export const reportsQueue = defineQueue(
+  {
+    queue: 'reports',
+    concurrency: 2,
+    defaultJobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 2_000 } },
   },
-};
+  [exportSalesJob],
+);

@@ -4,7 +4,8 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { signedFileUrl } from '../../storage/storage-url.js';
-import { EXPORT_SALES_OUTBOX_TYPE } from './exports.job.js';
+import { outboxMessage } from '../../jobs/types.js';
+import { exportSalesJob } from './exports.job.js';
 import { findExport, insertExport, type ExportRow } from './exports.repo.js';
 import {
   PAYMENT_METHOD_LABELS,
@@ -73,12 +74,10 @@ export async function requestExport(
       locationIds: locationIds ?? null,
       status: 'queued',
     });
-    await writeOutbox(tx, {
-      kind: 'job',
-      type: EXPORT_SALES_OUTBOX_TYPE,
-      businessId: caller.businessId,
-      payload: { exportId: inserted.id },
-    });
+    await writeOutbox(
+      tx,
+      outboxMessage(exportSalesJob, caller.businessId, { exportId: inserted.id }),
+    );
     return inserted;
   });
   return toReportExport(deps, row);

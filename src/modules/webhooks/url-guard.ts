@@ -2,6 +2,7 @@ import dns, { type LookupAddress } from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Agent } from 'undici';
+import type { Config } from '../../config.js';
 
 /**
  * SSRF guard for integrator-supplied webhook URLs (API.md "Webhooks", OWASP API7). Only
@@ -15,6 +16,12 @@ export interface UrlPolicy {
   allowPrivateNetworks: boolean;
   requireHttps: boolean;
 }
+
+/** The policy this deployment applies to webhook URLs (and to the addresses they resolve to). */
+export const urlPolicy = (config: Config): UrlPolicy => ({
+  allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
+  requireHttps: config.isProduction,
+});
 
 export class BlockedAddressError extends Error {
   constructor(readonly address: string) {

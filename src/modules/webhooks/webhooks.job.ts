@@ -1,22 +1,16 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import type { DbOrTx } from '../../db/client.js';
 import type { Agent } from 'undici';
 import type { AppDeps } from '../../deps.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { recordEffect } from '../../jobs/record-effect.js';
-import type { QueueDefinition } from '../../jobs/types.js';
+import { defineJob, defineQueue, type PlannedJob } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
 import { asPeerFailure } from '../../observability/report.js';
-import { createDeliveryAgent } from './url-guard.js';
+import { createDeliveryAgent, urlPolicy } from './url-guard.js';
 import { postWebhook, type AttemptResult } from './webhook-delivery.js';
 import { decryptSecret } from './webhook-secret.js';
 import * as repo from './webhooks.repo.js';
-import { urlPolicy } from './webhooks.service.js';
-
-const DeliverData = z.object({ deliveryId: z.uuid() });
-const RetryData = z.object({
-  deliveryId: z.uuid(),
-  restoreStatus: z.enum(['pending', 'dead']),
-});
 
 const agents = new WeakMap<AppDeps['config'], Agent>();
 function agentFor(deps: AppDeps): Agent {
@@ -137,8 +131,7 @@ function recordOutcome(
 }
 
 /** Scheduled attempt: failures go back to BullMQ, which retries on the configured schedule. */
-async function processDeliver(job: Job, deps: AppDeps): Promise<unknown> {
-  const { deliveryId } = parseData(DeliverData, job.data);
+async function processDeliver(deliveryId: string, deps: AppDeps, job: Job): Promise<unknown> {
   const outcome = await attemptDelivery(deps, deliveryId);
   if (outcome.result !== 'failed') return outcome;
   // The customer's endpoint failing is theirs to fix (the delivery log shows it): not an
@@ -167,8 +160,11 @@ async function processDeliver(job: Job, deps: AppDeps): Promise<unknown> {
 }
 
 /** Manual retry: exactly one attempt; a failure leaves the delivery as it was. */
-async function processRetry(job: Job, deps: AppDeps): Promise<unknown> {
-  const { deliveryId, restoreStatus } = parseData(RetryData, job.data);
+async function processRetry(
+  deliveryId: string,
+  restoreStatus: 'pending' | 'dead',
+  deps: AppDeps,
+): Promise<unknown> {
   const outcome = await attemptDelivery(deps, deliveryId);
   if (outcome.result === 'failed' && !outcome.endpointDisabled) {
     const found = await repo.findDeliveryForAttempt(deps.db, deliveryId);
@@ -184,36 +180,78 @@ async function processRetry(job: Job, deps: AppDeps): Promise<unknown> {
   return outcome.result === 'failed' ? { result: 'failed', error: outcome.attempt.error } : outcome;
 }
 
-function parseData<T>(schema: z.ZodType<T>, data: unknown): T {
-  const parsed = schema.safeParse(data);
-  if (!parsed.success) throw new UnrecoverableError('malformed webhook job data');
-  return parsed.data;
-}
-
 function formatDuration(ms: number): string {
   const hours = ms / 3_600_000;
   return hours >= 24 ? `${Math.round(hours / 24)} days` : `${Math.round(hours * 10) / 10} hours`;
 }
 
-export const webhooksQueue: QueueDefinition = {
+/** One scheduled attempt of a delivery (from an event's fan-out, or the test event). */
+export const deliverJob = defineJob({
   queue: 'webhooks',
-  concurrency: 8,
-  defaultJobOptions: {
-    // Attempts are bounded by the schedule (WEBHOOK_RETRY_SCHEDULE_MS): the processor marks
-    // the last failure dead and throws UnrecoverableError.
-    attempts: 100,
-    backoff: { type: 'custom' },
+  name: 'deliver',
+  payload: z.object({ deliveryId: z.uuid() }),
+  handle: (payload, deps, job) => processDeliver(payload.deliveryId, deps, job),
+});
+
+/** A manual retry of a delivery (POST …/deliveries/{id}/retry). */
+export const retryJob = defineJob({
+  queue: 'webhooks',
+  name: 'retry',
+  payload: z.object({ deliveryId: z.uuid(), restoreStatus: z.enum(['pending', 'dead']) }),
+  handle: (payload, deps) => processRetry(payload.deliveryId, payload.restoreStatus, deps),
+});
+
+/**
+ * What an `event` outbox row becomes: one delivery per enabled endpoint of the business that
+ * subscribes to the event, and a `deliver` job for each. The deliveries are written on `db`
+ * (committed at once, outside the relay's claiming transaction): a worker may pick a job up
+ * before the relay commits, and must find its delivery. They are keyed by (endpoint,
+ * message), so a batch retried after a Redis failure reuses them and their job ids.
+ */
+export async function planEventDeliveries(
+  db: DbOrTx,
+  event: {
+    businessId: string | null;
+    messageId: string;
+    type: string;
+    createdAt: Date;
+    payload: Record<string, unknown>;
   },
-  backoffStrategy: (attemptsMade, deps) =>
-    deps.config.webhooks.retryScheduleMs[attemptsMade - 1] ?? -1,
-  process: async (job, deps) => {
-    switch (job.name) {
-      case 'deliver':
-        return processDeliver(job, deps);
-      case 'retry':
-        return processRetry(job, deps);
-      default:
-        throw new UnrecoverableError(`unknown webhooks job ${job.name}`);
-    }
+): Promise<PlannedJob[]> {
+  if (event.businessId === null) return [];
+  const businessId = event.businessId;
+  const endpoints = await repo.findSubscribedEndpoints(db, businessId, event.type);
+  const deliveryIds = await repo.insertDeliveries(
+    db,
+    endpoints.map((endpoint) => ({
+      businessId,
+      endpointId: endpoint.id,
+      messageId: event.messageId,
+      eventType: event.type,
+      eventAt: event.createdAt,
+      data: event.payload,
+    })),
+  );
+  return deliveryIds.map((deliveryId) => ({
+    queue: deliverJob.queue,
+    name: deliverJob.name,
+    data: { deliveryId },
+    jobId: deliveryId,
+  }));
+}
+
+export const webhooksQueue = defineQueue(
+  {
+    queue: 'webhooks',
+    concurrency: 8,
+    defaultJobOptions: {
+      // Attempts are bounded by the schedule (WEBHOOK_RETRY_SCHEDULE_MS): the processor marks
+      // the last failure dead and throws UnrecoverableError.
+      attempts: 100,
+      backoff: { type: 'custom' },
+    },
+    backoffStrategy: (attemptsMade, deps) =>
+      deps.config.webhooks.retryScheduleMs[attemptsMade - 1] ?? -1,
   },
-};
+  [deliverJob, retryJob],
+);

@@ -2,11 +2,13 @@ import type { AppDeps } from '../../deps.js';
 import type { Caller } from '../auth/caller.js';
 import type { DbOrTx } from '../../db/client.js';
 import { writeOutbox } from '../../jobs/outbox.js';
+import { outboxMessage } from '../../jobs/types.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
 import { decodeIdCursor, nextIdCursor } from '../../lib/cursor.js';
 import { newId } from '../../lib/ids.js';
-import { checkWebhookUrl, type UrlPolicy } from './url-guard.js';
+import { checkWebhookUrl, urlPolicy } from './url-guard.js';
 import { encryptSecret, generateWebhookSecret } from './webhook-secret.js';
+import { deliverJob, retryJob } from './webhooks.job.js';
 import * as repo from './webhooks.repo.js';
 import {
   MAX_LISTED_ATTEMPTS,
@@ -15,11 +17,6 @@ import {
   type UpdateWebhookBody,
   type Webhook,
 } from './webhooks.schemas.js';
-
-export const urlPolicy = (config: AppDeps['config']): UrlPolicy => ({
-  allowPrivateNetworks: config.webhooks.allowPrivateNetworks,
-  requireHttps: config.isProduction,
-});
 
 async function assertDeliverableUrl(deps: AppDeps, url: string): Promise<void> {
   const check = await checkWebhookUrl(url, urlPolicy(deps.config));
@@ -132,12 +129,9 @@ export async function sendTestEvent(deps: AppDeps, caller: Caller, id: string): 
         data: { webhookId: endpoint.id, message: 'This is a test event from your POS.' },
       },
     ]);
-    await writeOutbox(tx, {
-      kind: 'job',
-      type: 'webhooks:deliver',
-      businessId: caller.businessId,
-      payload: { deliveryId },
-    });
+    if (deliveryId !== undefined) {
+      await writeOutbox(tx, outboxMessage(deliverJob, caller.businessId, { deliveryId }));
+    }
     const delivery =
       deliveryId === undefined
         ? undefined
@@ -197,48 +191,19 @@ export async function retryDelivery(
       'pending',
       delivery.status === 'dead' ? deps.clock() : delivery.nextAttemptAt,
     );
-    await writeOutbox(tx, {
-      kind: 'job',
-      type: 'webhooks:retry',
-      businessId: caller.businessId,
-      payload: { deliveryId: delivery.id, restoreStatus: delivery.status },
-    });
+    await writeOutbox(
+      tx,
+      outboxMessage(retryJob, caller.businessId, {
+        deliveryId: delivery.id,
+        restoreStatus: delivery.status,
+      }),
+    );
     const attempts = await repo.listAttempts(tx, [delivery.id]);
     return presentDelivery(
       { ...delivery, status: 'pending', nextAttemptAt: deps.clock() },
       attempts,
     );
   });
-}
-
-/**
- * Fan-out for the outbox relay: one delivery per enabled endpoint of the business that
- * subscribes to the event. Returns the delivery ids (existing ones on a re-relay).
- */
-export async function createFanOutDeliveries(
-  tx: DbOrTx,
-  event: {
-    businessId: string | null;
-    messageId: string;
-    eventType: string;
-    eventAt: Date;
-    data: Record<string, unknown>;
-  },
-): Promise<string[]> {
-  if (event.businessId === null) return [];
-  const businessId = event.businessId;
-  const endpoints = await repo.findSubscribedEndpoints(tx, businessId, event.eventType);
-  return repo.insertDeliveries(
-    tx,
-    endpoints.map((endpoint) => ({
-      businessId,
-      endpointId: endpoint.id,
-      messageId: event.messageId,
-      eventType: event.eventType,
-      eventAt: event.eventAt,
-      data: event.data,
-    })),
-  );
 }
 
 async function requireEndpoint(

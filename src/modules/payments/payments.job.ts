@@ -1,6 +1,5 @@
-import { UnrecoverableError } from 'bullmq';
 import type { AppDeps } from '../../deps.js';
-import type { QueueDefinition } from '../../jobs/types.js';
+import { defineJob, defineQueue } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
 import type { QueryResult } from '../../mpesa/provider.js';
@@ -182,25 +181,28 @@ export async function reconcilePending(
   return summary;
 }
 
-const ApplyCallbackData = z.object({ inboxId: z.uuid() });
+/** Applies a stored M-Pesa callback; enqueued through the outbox by the callback route. */
+export const applyCallbackJob = defineJob({
+  queue: 'mpesa',
+  name: 'apply-callback',
+  payload: z.object({ inboxId: z.uuid() }),
+  handle: (payload, deps) => applyCallback(deps, payload.inboxId),
+});
+
+const reconcileJob = defineJob({
+  queue: 'mpesa',
+  name: 'reconcile',
+  payload: z.unknown(),
+  handle: (_payload, deps) => reconcilePending(deps),
+});
 
 /** Queue `mpesa`: `apply-callback` (from the outbox) and the repeatable `reconcile`. */
-export const mpesaQueue: QueueDefinition = {
-  queue: 'mpesa',
-  concurrency: 4,
-  defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 } },
-  schedules: { reconcile: { every: 15_000 } },
-  process: async (job, deps) => {
-    switch (job.name) {
-      case 'apply-callback': {
-        const data = ApplyCallbackData.safeParse(job.data);
-        if (!data.success) throw new UnrecoverableError('apply-callback needs {inboxId: uuid}');
-        return applyCallback(deps, data.data.inboxId);
-      }
-      case 'reconcile':
-        return reconcilePending(deps);
-      default:
-        throw new UnrecoverableError(`unknown mpesa job ${job.name}`);
-    }
+export const mpesaQueue = defineQueue(
+  {
+    queue: 'mpesa',
+    concurrency: 4,
+    defaultJobOptions: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 } },
+    schedules: [{ job: reconcileJob, every: 15_000 }],
   },
-};
+  [applyCallbackJob, reconcileJob],
+);

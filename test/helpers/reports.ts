@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type supertest from 'supertest';
-import type { TestProduct } from '../helpers/sales-factories.js';
+import type { TestProduct } from './sales-factories.js';
 
 /** A small seeded PRNG (mulberry32): the same seed makes the same sales. */
 export function seededRandom(seed: number) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { eventually } from '../helpers/jobs.js';
-import { freePort, waitForHttp, type SpawnedProcess } from '../helpers/process.js';
+import { eventually } from './jobs.js';
+import { freePort, waitForHttp, type SpawnedProcess } from './process.js';
 
 /**
  * An entry point run as the scripts run it: `node --import <tsx> --import

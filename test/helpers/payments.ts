@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { afterAll } from 'vitest';
 import type { AppDeps } from '../../src/deps.js';
-import { mpesaCallbackInbox, outbox, payments } from '../../src/db/schema/index.js';
+import { mpesaCallbackInbox, payments } from '../../src/db/schema/index.js';
 import type { Clock } from '../../src/lib/clock.js';
 import {
   startDarajaSimulator,
@@ -10,9 +10,9 @@ import {
   type SimulatorOptions,
 } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
-import { createTestApp, type TestContext } from '../helpers/app.js';
-import { freePort } from '../helpers/process.js';
-import { testRoutes } from '../helpers/test-routes.js';
+import { createTestApp, type TestContext } from './app.js';
+import { freePort } from './process.js';
+import { testRoutes } from './test-routes.js';
 
 export interface PaymentsHarness extends TestContext {
   simulator: DarajaSimulator;
@@ -89,19 +89,6 @@ export async function waitForCallbacks(deps: AppDeps, paymentId: string, count =
     return found.length >= count ? found : undefined;
   }, `${count} callback(s) for payment ${paymentId}`);
   return rows.map((row) => row.id);
-}
-
-export async function outboxRows(deps: AppDeps, businessId: string, type?: string) {
-  return deps.db
-    .select()
-    .from(outbox)
-    .where(
-      and(
-        eq(outbox.businessId, businessId),
-        type === undefined ? undefined : eq(outbox.type, type),
-      ),
-    )
-    .orderBy(outbox.id);
 }
 
 let keys = 0;

@@ -43,7 +43,7 @@ export async function businessSnapshot(
   return result.rows[0]!;
 }
 
-export { expectProblem, type ProblemLike } from '../helpers/problem.js';
+export { expectProblem, type ProblemLike } from './problem.js';
 
 /** The fields a problem document may carry (API.md "Errors"); anything else is a leak. */
 export const PROBLEM_FIELDS = [

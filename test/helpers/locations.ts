@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type supertest from 'supertest';
-import type { TestUser } from '../helpers/factories.js';
+import type { TestUser } from './factories.js';
 
 /** Opens a location as `owner`; returns its body. */
 export async function openLocation(

@@ -9,11 +9,11 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { sales } from '../../src/db/schema/index.js';
 import { closeDeps, createDeps, type AppDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { testEnv } from '../helpers/app.js';
-import { eventually, filePrefix, sleep } from '../helpers/jobs.js';
-import { createDatabase, dropDatabase } from '../helpers/postgres-server.js';
-import { freePort, spawnTs, waitForHttp, type SpawnedProcess } from '../helpers/process.js';
-import { saleBody, stockOf, type TestProduct } from '../helpers/sales-factories.js';
+import { testEnv } from './app.js';
+import { eventually, filePrefix, sleep } from './jobs.js';
+import { createDatabase, dropDatabase } from './postgres-server.js';
+import { freePort, spawnTs, waitForHttp, type SpawnedProcess } from './process.js';
+import { saleBody, stockOf, type TestProduct } from './sales-factories.js';
 
 export const SHARED_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

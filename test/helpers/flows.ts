@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { eventually } from '../helpers/jobs.js';
-import type { Receiver, ReceivedWebhook } from '../helpers/receiver.js';
-import type { ReceivedMail, SmtpSink } from '../helpers/smtp.js';
+import { eventually } from './jobs.js';
+import type { Receiver, ReceivedWebhook } from './receiver.js';
+import type { ReceivedMail, SmtpSink } from './smtp.js';
 
 /** Every href in a mail's HTML part, entity-decoded as a browser would. */
 export function hrefs(mail: ReceivedMail): string[] {

@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type supertest from 'supertest';
-import type { AppDeps } from '../../src/deps.js';
-import { outbox } from '../../src/db/schema/index.js';
 import type { Product } from '../../src/modules/catalog/catalog.schemas.js';
-import type { TestUser } from '../helpers/factories.js';
+import type { TestUser } from './factories.js';
 
 let counter = 0;
 
 /** Creates a product through the API (201 asserted) and returns it. */
-export async function createProduct(
+export async function postProduct(
   http: supertest.Agent,
   user: TestUser,
   overrides: Record<string, unknown> = {},
@@ -36,19 +33,4 @@ export function adjust(
     .set('Authorization', user.auth)
     .set('Idempotency-Key', key)
     .send({ items });
-}
-
-/** Outbox events of a business, optionally of some types, oldest first. */
-export async function outboxEvents(deps: AppDeps, businessId: string, types?: string[]) {
-  return deps.db
-    .select()
-    .from(outbox)
-    .where(
-      and(
-        eq(outbox.businessId, businessId),
-        eq(outbox.kind, 'event'),
-        types ? inArray(outbox.type, types) : undefined,
-      ),
-    )
-    .orderBy(outbox.id);
 }
