@@ -42,6 +42,8 @@ describe('Sentry error reports (SENTRY_DSN)', () => {
         OUTBOX_POLL_MS: '100',
         SENTRY_DSN: sentry.dsn,
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+        // Every trace kept (the default keeps one in ten): the test follows each one.
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         // Two webhook attempts 50 ms apart, then the delivery is dead.
         WEBHOOK_RETRY_SCHEDULE_MS: '50',

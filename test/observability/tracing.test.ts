@@ -47,6 +47,8 @@ describe('OpenTelemetry traces (OTLP http/protobuf), request → outbox → work
         OUTBOX_POLL_MS: '100',
         LOG_LEVEL: 'info',
         OTEL_EXPORTER_OTLP_ENDPOINT: otlp.endpoint,
+        // Every trace kept (the default keeps one in ten): the test follows each one.
+        OTEL_TRACES_SAMPLER: 'parentbased_always_on',
         OTEL_SERVICE_NAME: 'backend-api-test',
         // Export within 100 ms rather than 5 s (read by the SDK's batch processor).
         OTEL_BSP_SCHEDULE_DELAY: '100',
