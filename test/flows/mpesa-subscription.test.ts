@@ -19,7 +19,7 @@ afterAll(async () => {
   await smtp.close();
   await Promise.all(receivers.map((receiver) => receiver.close()));
 });
-const { http, deps, config, simulator, apiUrl } = await startPaymentsHarness({
+const { http, deps, config, simulator, apiUrl, pushSubscription } = await startPaymentsHarness({
   env: { SMTP_URL: smtp.url },
 });
 const jobs = useJobs({
@@ -49,12 +49,9 @@ async function shopWithReceiver(): Promise<{ business: TestBusiness; receiver: R
   return { business, receiver };
 }
 
-async function pushSubscription(business: TestBusiness, phoneNumber: string) {
-  const response = await http
-    .post('/bv-payments/subscription-stk-push')
-    .set('Authorization', business.owner.auth)
-    .set('Idempotency-Key', idempotencyKey())
-    .send({ plan: 'monthly', phoneNumber });
+/** Starts a subscription STK push and checks it is pending; its payment. */
+async function pushPendingSubscription(business: TestBusiness, phoneNumber: string) {
+  const response = await pushSubscription(business, phoneNumber);
   expect(response.status).toBe(202);
   expect(response.body.status).toBe('pending');
   return response.body as { id: string; amount: number; checkoutRequestId: string };
@@ -95,7 +92,7 @@ describe('M-Pesa subscription payment end to end', () => {
     const before = await subscriptionOf(business);
     expect(before).toMatchObject({ plan: null, status: 'trialing' });
 
-    const pushed = await pushSubscription(business, '0700 000-001');
+    const pushed = await pushPendingSubscription(business, '0700 000-001');
     const payment = await settled(business, pushed.id);
     expect(payment).toMatchObject({
       status: 'succeeded',
@@ -138,7 +135,7 @@ describe('M-Pesa subscription payment end to end', () => {
   it('the duplicate-callback phone (…0006): two callbacks stored, one activation, one email, one event each', async () => {
     const { business, receiver } = await shopWithReceiver();
     const [row] = await deps.db.select().from(businesses).where(eq(businesses.id, business.id));
-    const pushed = await pushSubscription(business, '254700000006');
+    const pushed = await pushPendingSubscription(business, '254700000006');
     const payment = await settled(business, pushed.id);
     expect(payment.status).toBe('succeeded');
 
@@ -165,7 +162,7 @@ describe('M-Pesa subscription payment end to end', () => {
   it('a cancelled payment (…0002): payment.failed arrives, no email, the trial is unchanged', async () => {
     const { business, receiver } = await shopWithReceiver();
     const before = await subscriptionOf(business);
-    const pushed = await pushSubscription(business, '254700000002');
+    const pushed = await pushPendingSubscription(business, '254700000002');
     const payment = await settled(business, pushed.id);
     expect(payment).toMatchObject({ status: 'cancelled', resultCode: 1032 });
     const [failed] = await awaitEvents(receiver, 'payment.failed');
@@ -181,7 +178,7 @@ describe('M-Pesa subscription payment end to end', () => {
     const { business, receiver } = await shopWithReceiver();
     // Daraja never calls back (checked when the callback is due, so kept on until settled).
     simulator.options.dropCallbacks = true;
-    const pushed = await pushSubscription(business, '254700000001');
+    const pushed = await pushPendingSubscription(business, '254700000001');
     try {
       // The worker's reconciler, a minute later (its scheduled run, for this shop only). While
       // the simulator still says "being processed" the reconciler backs off (15 s, 30 s, 60 s…),
@@ -250,7 +247,7 @@ describe('M-Pesa subscription payment end to end', () => {
       .send(saleBody([{ product }]));
     expect(sale.status).toBe(201);
 
-    const pushed = await pushSubscription(business, '254711222333');
+    const pushed = await pushPendingSubscription(business, '254711222333');
     expect((await settled(business, pushed.id)).status).toBe('succeeded');
     const now = Date.now();
     const renewed = await subscriptionOf(business);

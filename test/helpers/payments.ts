@@ -10,13 +10,19 @@ import {
   type SimulatorOptions,
 } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
+import type { Test } from 'supertest';
 import { createTestApp, type TestContext } from './app.js';
+import type { TestBusiness } from './factories.js';
 import { freePort } from './process.js';
 import { testRoutes } from './test-routes.js';
 
 export interface PaymentsHarness extends TestContext {
   simulator: DarajaSimulator;
   apiUrl: string;
+  /** The owner's `POST /bv-payments/subscription-stk-push` (monthly plan); the raw answer. */
+  pushSubscription: (business: TestBusiness, phoneNumber: string, key?: string) => Test;
+  /** A cashier's `POST /bv-payments/sale-stk-push`; the raw answer. */
+  pushSale: (business: TestBusiness, body: Record<string, unknown>, key?: string) => Test;
 }
 
 /**
@@ -51,7 +57,23 @@ export async function startPaymentsHarness(
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  return { ...context, simulator, apiUrl };
+  const pushSubscription = (business: TestBusiness, phoneNumber: string, key = idempotencyKey()) =>
+    context.http
+      .post('/bv-payments/subscription-stk-push')
+      .set('Authorization', business.owner.auth)
+      .set('Idempotency-Key', key)
+      .send({ plan: 'monthly', phoneNumber });
+  const pushSale = (
+    business: TestBusiness,
+    body: Record<string, unknown>,
+    key = idempotencyKey(),
+  ) =>
+    context.http
+      .post('/bv-payments/sale-stk-push')
+      .set('Authorization', business.cashier.auth)
+      .set('Idempotency-Key', key)
+      .send(body);
+  return { ...context, simulator, apiUrl, pushSubscription, pushSale };
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the deadline passes. */

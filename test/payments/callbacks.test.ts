@@ -9,9 +9,8 @@ import { businesses, mpesaCallbackInbox, outbox } from '../../src/db/schema/inde
 import { createQueueConnection, queuePrefix } from '../../src/jobs/connection.js';
 import { applyCallback, mpesaQueue } from '../../src/modules/payments/payments.job.js';
 import { PLAN_DAYS } from '../../src/modules/business/subscription.rules.js';
-import { createBusiness, type TestBusiness } from '../helpers/factories.js';
+import { createBusiness } from '../helpers/factories.js';
 import {
-  idempotencyKey,
   inboxRows,
   paymentRow,
   startPaymentsHarness,
@@ -19,24 +18,8 @@ import {
 } from '../helpers/payments.js';
 import { outboxRowsOf } from '../helpers/outbox.js';
 
-const { http, deps, simulator, config } = await startPaymentsHarness();
+const { http, deps, simulator, config, pushSubscription, pushSale } = await startPaymentsHarness();
 const DAY_MS = 24 * 3600 * 1000;
-
-function pushSubscription(business: TestBusiness, phoneNumber: string, key = idempotencyKey()) {
-  return http
-    .post('/bv-payments/subscription-stk-push')
-    .set('Authorization', business.owner.auth)
-    .set('Idempotency-Key', key)
-    .send({ plan: 'monthly', phoneNumber });
-}
-
-function pushSale(business: TestBusiness, body: Record<string, unknown>, key = idempotencyKey()) {
-  return http
-    .post('/bv-payments/sale-stk-push')
-    .set('Authorization', business.cashier.auth)
-    .set('Idempotency-Key', key)
-    .send(body);
-}
 
 /** Runs the relay's part by hand: the outbox job rows for these callbacks go through a real BullMQ worker. */
 async function applyThroughWorker(businessId: string, inboxIds: string[]) {

@@ -1,27 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { payments } from '../../src/db/schema/index.js';
-import { createBusiness, type TestBusiness } from '../helpers/factories.js';
+import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import { idempotencyKey, inboxRows, startPaymentsHarness } from '../helpers/payments.js';
 
-const { http, deps, simulator } = await startPaymentsHarness();
-
-function pushSubscription(business: TestBusiness, phoneNumber: string, key = idempotencyKey()) {
-  return http
-    .post('/bv-payments/subscription-stk-push')
-    .set('Authorization', business.owner.auth)
-    .set('Idempotency-Key', key)
-    .send({ plan: 'monthly', phoneNumber });
-}
-
-function pushSale(business: TestBusiness, body: Record<string, unknown>, key = idempotencyKey()) {
-  return http
-    .post('/bv-payments/sale-stk-push')
-    .set('Authorization', business.cashier.auth)
-    .set('Idempotency-Key', key)
-    .send(body);
-}
+const { http, deps, simulator, pushSubscription, pushSale } = await startPaymentsHarness();
 
 describe('STK push requests', () => {
   it('replaying the Idempotency-Key answers the same payment and makes one Daraja call', async () => {
