@@ -1,15 +1,10 @@
 import type { DbOrTx } from '../../db/client.js';
-import type { Role } from '../../db/schema/index.js';
+import type { Caller } from '../auth/caller.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
 import * as repo from './locations.repo.js';
 
-/** Who acts, as far as locations are concerned. */
-export interface LocationCaller {
-  businessId: string;
-  role: Role;
-  /** Empty = every location. */
-  locationIds: readonly string[];
-}
+/** Who acts, as far as locations are concerned: the part of the Caller location rules read. */
+export type LocationCaller = Pick<Caller, 'businessId' | 'role' | 'locationIds'>;
 
 /** Owners act everywhere; others only at their assigned locations (none assigned = all). */
 export const mayActAt = (caller: LocationCaller, locationId: string): boolean =>
