@@ -105,7 +105,9 @@ describe('POST /shifts', () => {
     expect(responses.map((response) => response.status).sort()).toEqual([
       200, 200, 200, 200, 200, 201,
     ]);
-    expect(new Set(responses.map((response) => response.body.id as string))).toEqual(new Set([body.id]));
+    expect(new Set(responses.map((response) => response.body.id as string))).toEqual(
+      new Set([body.id]),
+    );
     expect(await countRows('shifts', shop.id)).toBe(1);
   });
 
