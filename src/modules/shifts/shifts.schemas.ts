@@ -182,10 +182,11 @@ const day = z
   .string()
   .max(10)
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected YYYY-MM-DD')
-  .refine(
-    (value) => new Date(`${value}T00:00:00Z`).toISOString().startsWith(value),
-    'Not a calendar day',
-  );
+  .refine((value) => {
+    // Refinements run even when the pattern failed: never call toISOString on a bad date.
+    const instant = Date.parse(`${value}T00:00:00Z`);
+    return !Number.isNaN(instant) && new Date(instant).toISOString().startsWith(value);
+  }, 'Not a calendar day');
 
 export const ListShiftsQuery = z
   .object({
