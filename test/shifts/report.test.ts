@@ -363,3 +363,32 @@ describe('the X and Z reports', () => {
     expect(z.body).toMatchObject({ expectedCash: 7_000, countedCash: 7_500, difference: 500 });
   });
 });
+
+describe('sales racing the close', () => {
+  it('every sale is either in the closed figures or late, never both, never neither', async () => {
+    const shop = await createBusiness(deps);
+    const product = await insertProduct(deps, shop.id, shop.owner.id, {
+      price: 1_000,
+      trackStock: false,
+    });
+    const shift = shiftBody({ openingFloat: 0 });
+    const shiftId = shift.id as string;
+    await openShift(http, shop.cashier, shift).expect(201);
+    const bodies = Array.from({ length: 24 }, () =>
+      saleBody([{ product }], { shiftId, payments: [{ method: 'cash', amount: 1_500 }] }),
+    );
+    const [closed, ...sold] = await Promise.all([
+      closeShift(http, shop.cashier, shiftId, closeBody(0)),
+      ...bodies.map((body) => sell(shop, body)),
+    ]);
+    expect(closed!.status, closed!.text).toBe(200);
+    expect(sold.map((response) => response.status)).toEqual(bodies.map(() => 201));
+
+    const z = (await shiftReport(http, shop.cashier, shiftId).expect(200)).body;
+    expect(z.sales.count + z.lateSales).toBe(24);
+    // Each sale put 1,000 in the drawer (1,500 tendered, 500 change).
+    expect(z.expectedCash).toBe(z.sales.count * 1_000);
+    expect(closed!.body.expectedCash).toBe(z.sales.count * 1_000);
+    expect(z.lateCash).toBe(z.lateSales * 1_000);
+  });
+});
