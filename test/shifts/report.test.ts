@@ -381,14 +381,19 @@ describe('sales racing the close', () => {
       closeShift(http, shop.cashier, shiftId, closeBody(0)),
       ...bodies.map((body) => sell(shop, body)),
     ]);
-    expect(closed!.status, closed!.text).toBe(200);
+    expect(closed.status, closed.text).toBe(200);
     expect(sold.map((response) => response.status)).toEqual(bodies.map(() => 201));
 
-    const z = (await shiftReport(http, shop.cashier, shiftId).expect(200)).body;
+    const z = (await shiftReport(http, shop.cashier, shiftId).expect(200)).body as {
+      sales: { count: number };
+      lateSales: number;
+      lateCash: number;
+      expectedCash: number;
+    };
     expect(z.sales.count + z.lateSales).toBe(24);
     // Each sale put 1,000 in the drawer (1,500 tendered, 500 change).
     expect(z.expectedCash).toBe(z.sales.count * 1_000);
-    expect(closed!.body.expectedCash).toBe(z.sales.count * 1_000);
+    expect(closed.body.expectedCash).toBe(z.sales.count * 1_000);
     expect(z.lateCash).toBe(z.lateSales * 1_000);
   });
 });
