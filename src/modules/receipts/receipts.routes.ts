@@ -13,7 +13,7 @@ const PRINTED_FORMS = {
   'application/octet-stream': z
     .string()
     .max(100_000)
-    .openapi({ type: 'string', format: 'binary' })
+    .openapi({ type: 'string', format: 'binary', maxLength: 100_000 })
     .describe('`format=escpos`: ESC/POS commands for a thermal printer'),
 };
 

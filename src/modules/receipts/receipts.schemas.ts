@@ -1,4 +1,5 @@
 import { z } from '../../lib/zod.js';
+import { MAX_LINES, MAX_PAYMENTS } from '../sales/sales.schemas.js';
 
 export const ReceiptQuery = z.strictObject({
   format: z
@@ -45,29 +46,34 @@ export const Receipt = z
     localTime: z.string().max(20).describe('`occurredAt` on the shop clock, `YYYY-MM-DD HH:MM`'),
     timezone: z.string().max(64),
     cashier: z.object({ id: z.uuid(), name: shortText }),
-    lines: z.array(
-      z.object({
-        name: shortText,
-        sku: shortText.nullable(),
-        quantity: z.number(),
-        unitPrice: z.int(),
-        discount: z.int(),
-        total: z.int(),
-        taxRate: z.int(),
-      }),
-    ),
+    lines: z
+      .array(
+        z.object({
+          name: shortText,
+          sku: shortText.nullable(),
+          quantity: z.number(),
+          unitPrice: z.int(),
+          discount: z.int(),
+          total: z.int(),
+          taxRate: z.int(),
+        }),
+      )
+      .max(MAX_LINES),
     subtotal: z.int(),
     discount: z.int(),
     tax: z.int(),
     total: z.int(),
     vat: z
       .array(z.object({ rate: z.int(), taxable: z.int(), tax: z.int() }))
+      .max(MAX_LINES)
       .describe(
         'VAT per rate (basis points): taxable excludes the VAT; taxable + tax add up to the total',
       ),
-    payments: z.array(
-      z.object({ method: z.string().max(20), amount: z.int(), reference: shortText.nullable() }),
-    ),
+    payments: z
+      .array(
+        z.object({ method: z.string().max(20), amount: z.int(), reference: shortText.nullable() }),
+      )
+      .max(MAX_PAYMENTS),
     change: z.int(),
     voided: z.boolean(),
     etims: EtimsReceiptBlock.nullable().describe('The KRA eTIMS signature, once KRA signed'),
