@@ -269,6 +269,7 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'GET /sales/{id}': ALL,
   'POST /sales/{id}/void': STAFF,
   'POST /sales/{id}/receipt/email': ALL,
+  'GET /sales/{id}/receipt': ALL,
   'POST /shifts': ALL,
   'GET /shifts': ALL,
   'GET /shifts/{id}': ALL,
