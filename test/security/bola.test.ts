@@ -80,6 +80,20 @@ const make = (b: TestBusiness) => {
       const product = await insertProduct(deps, b.id, b.owner.id);
       return created(await as('post', '/sales').send(saleBody([{ product }]))).id;
     },
+    /** A customer who owes 5,000 (one credit sale). */
+    customer: async () => {
+      const customer = created(await as('post', '/customers').send({ name: 'B customer' })).id;
+      const product = await insertProduct(deps, b.id, b.owner.id, { price: 5000 });
+      created(
+        await as('post', '/sales').send(
+          saleBody([{ product }], {
+            customerId: customer,
+            payments: [{ method: 'credit', amount: 5000 }],
+          }),
+        ),
+      );
+      return customer;
+    },
     webhook: async () =>
       created(await as('post', '/webhooks').send({ url: 'http://127.0.0.1:9/hook', events: ['*'] }))
         .id,
@@ -182,6 +196,30 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     path: `/sales/${await b.sale()}/receipt/email`,
     body: { email: 'attacker@example.test' },
     allowed: 202,
+  }),
+  'GET /customers/{id}': async (b) => ({ path: `/customers/${await b.customer()}`, allowed: 200 }),
+  'PATCH /customers/{id}': async (b) => ({
+    path: `/customers/${await b.customer()}`,
+    body: { name: 'Hijacked' },
+    allowed: 200,
+  }),
+  'DELETE /customers/{id}': async (b) => ({
+    path: `/customers/${await b.customer()}`,
+    allowed: 204,
+  }),
+  'POST /customers/{id}/payments': async (b) => ({
+    path: `/customers/${await b.customer()}/payments`,
+    body: {
+      clientRequestId: randomUUID(),
+      amount: 1000,
+      method: 'cash',
+      occurredAt: new Date().toISOString(),
+    },
+    allowed: 201,
+  }),
+  'GET /customers/{id}/statement': async (b) => ({
+    path: `/customers/${await b.customer()}/statement`,
+    allowed: 200,
   }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,

@@ -98,6 +98,14 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /sales/sync': () => ({ sales: [validSale()] }),
   'POST /sales/{id}/void': () => ({ reason: 'mistake' }),
   'POST /sales/{id}/receipt/email': () => ({ email: 'customer@example.test' }),
+  'POST /customers': () => ({ name: `Customer ${randomUUID()}` }),
+  'PATCH /customers/{id}': () => ({ name: `Customer ${randomUUID()}` }),
+  'POST /customers/{id}/payments': () => ({
+    clientRequestId: randomUUID(),
+    amount: 100,
+    method: 'cash',
+    occurredAt: new Date().toISOString(),
+  }),
   'POST /bv-payments/subscription-stk-push': () => ({
     plan: 'monthly',
     phoneNumber: '254700000005',

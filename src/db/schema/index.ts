@@ -8,3 +8,5 @@ export * from './sales.js';
 export * from './payments.js';
 export * from './jobs.js';
 export * from './reports.js';
+export * from './customers.js';
+export * from './sms.js';
