@@ -10,6 +10,7 @@ import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
+import { smsRoutes } from './modules/sms/sms.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
@@ -30,6 +31,7 @@ export const allRoutes: RouteSpec[] = [
   ...filesRoutes,
   ...salesRoutes,
   ...customerRoutes,
+  ...smsRoutes,
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,
