@@ -335,6 +335,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{id}/remind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the customer a balance reminder by SMS
+         * @description No phone number, an erased customer or nothing owed → `422`.
+         */
+        post: operations["remindCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{id}/statement": {
         parameters: {
             query?: never;
@@ -805,6 +825,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sales/{id}/receipt/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the sale's receipt by SMS (to `phone`, else the customer's phone)
+         * @description Queued and sent by the worker through Africa’s Talking; follow it in `GET /sms`. No phone number to send to → `422`.
+         */
+        post: operations["sendSaleReceiptSms"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sales/{id}/void": {
         parameters: {
             query?: never;
@@ -836,6 +876,43 @@ export interface paths {
          * @description Each sale is validated and recorded on its own, exactly as POST /sales would: `created`, `duplicate` (recorded before; the stored sale) or `rejected` with the problem document POST /sales would have answered. Replaying a batch changes nothing. Body limit 5 MB. Each API process handles 2 batches at a time; more wait their turn (up to 64, then `503` with `Retry-After`).
          */
         post: operations["syncSales"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The SMS the business sent, newest first, with their delivery status */
+        get: operations["listSms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sms/delivery-reports/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Africa’s Talking’s delivery report callback (the token is secret per deployment)
+         * @description The URL set in Africa’s Talking’s dashboard: `PUBLIC_URL/sms/delivery-reports/<AT_DELIVERY_REPORT_TOKEN>`. Form fields `id`, `status`, `phoneNumber`, `failureReason`…; a wrong token → `404`, nothing read.
+         */
+        post: operations["receiveSmsDeliveryReport"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1598,6 +1675,13 @@ export interface components {
             /** Format: email */
             email: string;
         };
+        ReceiptSmsBody: {
+            /**
+             * @description Where to send it; omitted: the sale's customer's phone (none → 422)
+             * @example 0712 345 678
+             */
+            phone?: string;
+        };
         Refresh: {
             /** @description The opaque token exactly as it was handed out */
             refreshToken: string;
@@ -1829,6 +1913,43 @@ export interface components {
              * @description Voided sales in the range (excluded from every other figure)
              */
             voidedCount: number;
+        };
+        SmsDeliveryReportAck: {
+            received: boolean;
+        };
+        /** @description An SMS the business sent, with its delivery status. */
+        SmsMessage: {
+            /** Format: int64 */
+            attempts: number;
+            /** @description As Africa’s Talking billed it, e.g. "KES 0.8000" */
+            cost: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            customerId: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            failureReason: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "receipt" | "reminder";
+            message: string;
+            /** @description 2547XXXXXXXX / 2541XXXXXXXX (empty once the customer was erased) */
+            phone: string;
+            /** Format: uuid */
+            saleId: string | null;
+            /** Format: date-time */
+            sentAt: string | null;
+            /**
+             * @description queued → sent (Africa’s Talking took it) → delivered | failed
+             * @enum {string}
+             */
+            status: "queued" | "sent" | "delivered" | "failed";
+        };
+        SmsPage: {
+            data: components["schemas"]["SmsMessage"][];
+            nextCursor: string | null;
         };
         StockAdjustment: {
             items: {
@@ -6389,6 +6510,213 @@ export interface operations {
                 };
             };
             /** @description `UNPROCESSABLE`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    remindCustomer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsMessage"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE` — Unprocessable */
             422: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
@@ -12923,6 +13251,256 @@ export interface operations {
             };
         };
     };
+    sendSaleReceiptSms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptSmsBody"];
+            };
+        };
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsMessage"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SUBSCRIPTION_INACTIVE` — Subscription inactive */
+            402: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE` — Unprocessable */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     voidSale: {
         parameters: {
             query?: never;
@@ -13289,6 +13867,354 @@ export interface operations {
             };
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSms: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page */
+                cursor?: string;
+                /** @description Page size (default 50; values above 200 are clamped to 200) */
+                limit?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of SMS */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsPage"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveSmsDeliveryReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 16384 bytes (16kb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SmsDeliveryReportAck"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE` — Unprocessable */
+            422: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;

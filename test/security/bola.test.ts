@@ -26,8 +26,15 @@ import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helper
 const simulator = await startDarajaSimulator({ callbackDelayMs: 30 });
 afterAll(() => simulator.close());
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-bola-'));
+/** The deployment's SMS delivery-report token (AT_DELIVERY_REPORT_TOKEN). */
+const SMS_TOKEN = 'bola-delivery-report-token-0123456789abcdef';
 const { http, deps, config } = createTestApp({
-  env: { MPESA_ENV: 'simulator', MPESA_BASE_URL: simulator.url, STORAGE_LOCAL_DIR: storageDir },
+  env: {
+    MPESA_ENV: 'simulator',
+    MPESA_BASE_URL: simulator.url,
+    STORAGE_LOCAL_DIR: storageDir,
+    AT_DELIVERY_REPORT_TOKEN: SMS_TOKEN,
+  },
 });
 
 /** A real 1×1 PNG. */
@@ -221,6 +228,33 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     path: `/customers/${await b.customer()}/statement`,
     allowed: 200,
   }),
+  'POST /sales/{id}/receipt/sms': async (b) => ({
+    path: `/sales/${await b.sale()}/receipt/sms`,
+    body: { phone: '0712345678' },
+    allowed: 202,
+  }),
+  'POST /customers/{id}/remind': async (b, shop) => {
+    const customer = await b.customer();
+    await http
+      .patch(`/customers/${customer}`)
+      .set('Authorization', shop.owner.auth)
+      .send({ phone: '0712345678' });
+    return { path: `/customers/${customer}/remind`, allowed: 202 };
+  },
+  // The parameter is the deployment's secret, not a business's id: nothing of B's to reach
+  // with a guess; the real token (what Africa's Talking calls) answers 200.
+  'POST /sms/delivery-reports/{token}': () =>
+    Promise.resolve({
+      path: '/sms/delivery-reports/not-the-token',
+      body: { id: 'ATXid_x', status: 'Success', phoneNumber: '+254712345678' },
+      legitimate: {
+        path: `/sms/delivery-reports/${SMS_TOKEN}`,
+        body: { id: 'ATXid_x', status: 'Success', phoneNumber: '+254712345678' },
+        anonymous: true,
+      },
+      allowed: 200,
+      anonymous: true,
+    }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,
     allowed: 200,

@@ -98,6 +98,7 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /sales/sync': () => ({ sales: [validSale()] }),
   'POST /sales/{id}/void': () => ({ reason: 'mistake' }),
   'POST /sales/{id}/receipt/email': () => ({ email: 'customer@example.test' }),
+  'POST /sales/{id}/receipt/sms': () => ({ phone: '0712345678' }),
   'POST /customers': () => ({ name: `Customer ${randomUUID()}` }),
   'PATCH /customers/{id}': () => ({ name: `Customer ${randomUUID()}` }),
   'POST /customers/{id}/payments': () => ({
@@ -132,6 +133,9 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
  */
 const NOT_STRICT: Record<string, { status: number; code: string }> = {
   'POST /bv-payments/mpesa/callback/{token}': { status: 404, code: 'NOT_FOUND' },
+  // Africa's Talking's delivery report (a form): only its known fields are read; a token
+  // that is not the deployment's reads nothing.
+  'POST /sms/delivery-reports/{token}': { status: 404, code: 'NOT_FOUND' },
 };
 
 /** The top-level keys a body schema declares (through optional/default/pipe wrappers). */
