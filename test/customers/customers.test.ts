@@ -218,6 +218,11 @@ describe('DELETE /customers/:id (erasure)', () => {
       .set('Authorization', shop.owner.auth)
       .send({ name: 'Achieng' });
     expect(patch.status).toBe(422);
+    // No reminder to an erased person (no phone any more).
+    const remind = await http
+      .post(`/customers/${customer.id}/remind`)
+      .set('Authorization', shop.owner.auth);
+    expect(remind.status).toBe(422);
     // The debt is a fact: it can still be paid, and the statement still adds up.
     const paid = await http
       .post(`/customers/${customer.id}/payments`)
