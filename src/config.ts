@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import type { z } from 'zod';
 import type { ConfigArea, Runtime } from './config/area.js';
+import { amqpArea } from './config/amqp.js';
 import { authArea } from './config/auth.js';
 import { dbArea } from './config/db.js';
 import { emailArea } from './config/email.js';
@@ -36,6 +37,7 @@ const AREAS = {
   mpesa: mpesaArea,
   plans: plansArea,
   observability: observabilityArea,
+  amqp: amqpArea,
 };
 
 type Areas = typeof AREAS;
@@ -55,6 +57,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
+    ...AREAS.amqp.build(parsed.amqp, runtime),
   };
 }
 
