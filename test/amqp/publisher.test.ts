@@ -17,6 +17,7 @@ import { freePort } from '../helpers/process.js';
 import {
   bindTestQueue,
   deleteExchange,
+  exchangeExists,
   SHARED_AMQP_URL,
   uniqueName,
   withAmqp,
@@ -199,6 +200,59 @@ describe('the RabbitMQ publisher (shared broker, exchange of this run)', () => {
     await deleteQueue(capped.name);
   });
 
+  it('a broker that lost the exchange gets it back: the publisher re-declares it on reconnect and resends', async () => {
+    const shop = await createBusiness(deps);
+    const publisher = publisherFor([shop], { backoffMs: { initial: 50, max: 200 } });
+    const first = newId();
+    await deps.db.transaction((tx) =>
+      writeOutbox(tx, {
+        kind: 'event',
+        type: 'sale.created',
+        businessId: shop.id,
+        messageId: first,
+        payload: {},
+      }),
+    );
+    await eventually(async () => (await unpublished(shop)).length === 0, 10_000, 'first marked');
+    // The exchange disappears under the connected publisher (a broker reset, an operator).
+    const failuresBefore = await failureCount();
+    await deleteExchange(SHARED_AMQP_URL, exchange);
+    expect(await exchangeExists(SHARED_AMQP_URL, exchange)).toBe(false);
+    const second = newId();
+    await deps.db.transaction((tx) =>
+      writeOutbox(tx, {
+        kind: 'event',
+        type: 'sale.created',
+        businessId: shop.id,
+        messageId: second,
+        payload: {},
+      }),
+    );
+    // Publishing to a missing exchange closes the channel (404) before any confirm: the event
+    // stays unmarked, the publisher reconnects, declares the exchange again and resends it.
+    await eventually(async () => (await unpublished(shop)).length === 0, 20_000, 'second marked');
+    expect(await exchangeExists(SHARED_AMQP_URL, exchange)).toBe(true);
+    expect(await failureCount()).toBeGreaterThan(failuresBefore);
+    // And it is routed again: a queue bound now gets the next event.
+    const queue = await queueOf('sale.created');
+    const third = newId();
+    await deps.db.transaction((tx) =>
+      writeOutbox(tx, {
+        kind: 'event',
+        type: 'sale.created',
+        businessId: shop.id,
+        messageId: third,
+        payload: {},
+      }),
+    );
+    await eventually(
+      () => queue.received.some((message) => message.messageId === third),
+      10_000,
+      'third',
+    );
+    await publisher.close();
+  });
+
   it('exports the backlog while the broker is unreachable, and logs without the password', async () => {
     const shop = await createBusiness(deps);
     await deps.db.transaction((tx) =>
@@ -282,9 +336,12 @@ describe('the RabbitMQ publisher (shared broker, exchange of this run)', () => {
   });
 });
 
-async function failureCount(stage: string): Promise<number> {
+/** Failures counted by the publishers of this process, of one stage or all. */
+async function failureCount(stage?: string): Promise<number> {
   const metric = await metricsRegistry.getSingleMetric('amqp_publish_failures_total')!.get();
-  return metric.values.find((value) => value.labels.stage === stage)?.value ?? 0;
+  return metric.values
+    .filter((value) => stage === undefined || value.labels.stage === stage)
+    .reduce((sum, value) => sum + value.value, 0);
 }
 
 async function deleteQueue(name: string) {
