@@ -226,8 +226,12 @@ export function startAmqpPublisher(
         settle();
         break;
       }
-      // The socket's buffer is full: wait until it drains (or the channel dies).
-      if (!written) await drained(confirm, confirmTimeoutMs);
+      // The socket's buffer is full: wait until it drains; a channel that does not drain in
+      // time is given up (the rest of the batch waits for the next connection).
+      if (!written && !(await drained(confirm, confirmTimeoutMs))) {
+        outcome.error ??= new BrokerError('publish', 'the connection did not drain');
+        break;
+      }
     }
     try {
       await withTimeout(Promise.all(settled), confirmTimeoutMs);
@@ -337,18 +341,20 @@ export function backoffDelay(failures: number, backoff: { initial: number; max: 
   return Math.round(Math.min(backoff.max, jittered));
 }
 
-/** Resolves when the channel's write buffer drained, it closed, or `ms` passed. */
-function drained(channel: ConfirmChannel, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
+/** Resolves true when the channel's write buffer drained; false when it closed or `ms` passed. */
+function drained(channel: ConfirmChannel, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => () => {
       clearTimeout(timer);
-      channel.off('drain', done);
-      channel.off('close', done);
-      resolve();
+      channel.off('drain', onDrain);
+      channel.off('close', onClose);
+      resolve(ok);
     };
-    const timer = setTimeout(done, ms);
-    channel.once('drain', done);
-    channel.once('close', done);
+    const onDrain = done(true);
+    const onClose = done(false);
+    const timer = setTimeout(onClose, ms);
+    channel.once('drain', onDrain);
+    channel.once('close', onClose);
   });
 }
 
