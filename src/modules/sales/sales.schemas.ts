@@ -10,8 +10,8 @@ const cents = (description: string) =>
 /** Money the server computed: never negative (bounded above only by safe integers). */
 const computedCents = () => z.int().min(0);
 
-const MAX_LINES = 200;
-const MAX_PAYMENTS = 10;
+export const MAX_LINES = 200;
+export const MAX_PAYMENTS = 10;
 const RECEIPT_NUMBER_MAX = 64;
 const CUSTOMER_PHONE_MAX = 32;
 const NOTE_MAX = 1000;
@@ -65,6 +65,11 @@ export const CreateSaleBody = z
     clientRequestId: anyUuid().describe(
       'Made by the POS when the sale is rung up (any UUID version); the idempotency key',
     ),
+    shiftId: anyUuid()
+      .optional()
+      .describe(
+        'The till shift it was rung up in (the id the till made when opening it). Never a reason to refuse the sale: an unknown id is kept and the sale joins the shift when it arrives; a sale reaching the server after its shift closed is counted as late and leaves the closed figures unchanged',
+      ),
     occurredAt: timestamp({ offset: true }).describe(
       'When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future',
     ),
@@ -124,6 +129,7 @@ export const Sale = z
       .uuid()
       .nullable()
       .describe('The location that sold (null only on sales older than branches)'),
+    shiftId: anyUuid().nullable().describe('The till shift, as sent (null when none was sent)'),
     subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
     discount: computedCents(),
     tax: computedCents().describe('Σ line taxes, contained in total (never added)'),
