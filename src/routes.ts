@@ -10,6 +10,7 @@ import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
+import { tillRoutes } from './modules/till/till.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 
@@ -28,6 +29,8 @@ export const allRoutes: RouteSpec[] = [
   ...inventoryRoutes,
   ...filesRoutes,
   ...salesRoutes,
+  // Before paymentRoutes: GET /bv-payments/c2b is not GET /bv-payments/{id}.
+  ...tillRoutes,
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,

@@ -8,6 +8,7 @@ export const WEBHOOK_EVENTS = [
   'inventory.low_stock',
   'payment.succeeded',
   'payment.failed',
+  'payment.conflict',
   'subscription.activated',
   'webhook.test',
 ] as const;
