@@ -11,6 +11,7 @@ import {
   paymentRow,
   startPaymentsHarness,
   waitFor,
+  type TillCredentials,
 } from '../helpers/payments.js';
 
 // A business's own M-Pesa settings: stored encrypted, never returned; the sale STK push goes
@@ -111,7 +112,8 @@ describe('PUT/GET /business/mpesa', () => {
     [{ c2bTokenHash: 'mine' }, 'c2bTokenHash'],
   ])('refuses %j (400 naming %s)', async (change, field) => {
     const business = await createBusiness(deps);
-    const response = await configureTill(business, { ...newTillApp(simulator), ...change });
+    const body = { ...newTillApp(simulator), ...change } as Partial<TillCredentials>;
+    const response = await configureTill(business, body);
     expect(response.status).toBe(400);
     expect(JSON.stringify(response.body.errors)).toContain(field);
   });

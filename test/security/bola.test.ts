@@ -212,22 +212,22 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
   'POST /bv-payments/callbacks/stk/{token}': async (b) => stkCallbackAttempt(b, ''),
   'POST /bv-payments/mpesa/callback/{token}': async (b) => stkCallbackAttempt(b, 'legacy'),
   // The C2B token is a per-business secret: B's business id (which A could learn) is not it.
-  'POST /bv-payments/callbacks/c2b/{token}/validation': async (b) => {
+  'POST /bv-payments/callbacks/c2b/{token}/validation': async (b, shop) => {
     const { validationPath } = await b.till();
     const body = c2bPayload(simulator.options.shortcode);
     return {
-      path: `/bv-payments/callbacks/c2b/${b.id}/validation`,
+      path: `/bv-payments/callbacks/c2b/${shop.id}/validation`,
       body,
       legitimate: { path: validationPath, body, anonymous: true },
       allowed: 200,
       anonymous: true,
     };
   },
-  'POST /bv-payments/callbacks/c2b/{token}/confirmation': async (b) => {
+  'POST /bv-payments/callbacks/c2b/{token}/confirmation': async (b, shop) => {
     const { confirmationPath } = await b.till();
     const body = c2bPayload(simulator.options.shortcode);
     return {
-      path: `/bv-payments/callbacks/c2b/${b.id}/confirmation`,
+      path: `/bv-payments/callbacks/c2b/${shop.id}/confirmation`,
       body,
       legitimate: { path: confirmationPath, body, anonymous: true },
       allowed: 200,

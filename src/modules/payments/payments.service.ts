@@ -11,7 +11,7 @@ import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
 import type { PaymentProvider } from '../../mpesa/provider.js';
 import { businessProviderOf } from '../till/till-daraja.js';
-import { newCallbackToken, requireTillSettings } from '../till/till.service.js';
+import { newCallbackToken, requireTillSettings } from '../till/till-settings.js';
 import { roleHas } from '../auth/permissions.js';
 import { toPaymentResource } from './payment-resource.js';
 import type { Payment, SaleStkPushBody } from './payments.schemas.js';

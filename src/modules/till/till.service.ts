@@ -1,16 +1,17 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { AppDeps } from '../../deps.js';
 import type { BusinessMpesaSettingsRow, C2bCallbackKind } from '../../db/schema/index.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { outboxMessage } from '../../jobs/types.js';
 import { clampLimit, decodeIdCursor, toIdPage } from '../../lib/cursor.js';
-import { AppError, notFound, unprocessable } from '../../lib/errors.js';
+import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { C2B_VALIDATION_RESULTS, parseC2bPayload } from '../../mpesa/c2b-wire.js';
 import type { Caller } from '../auth/caller.js';
 import { isAllowedCallbackSource } from '../payments/payments.service.js';
 import { encryptSecret } from '../webhooks/webhook-secret.js';
 import { businessProviderOf } from './till-daraja.js';
+import { newCallbackToken, requireTillSettings } from './till-settings.js';
 import { applyC2bJob, conflictEvent } from './till.job.js';
 import {
   claimC2bPayment,
@@ -37,12 +38,6 @@ import type { Sale } from '../sales/sales.schemas.js';
 import { decryptSecret } from '../webhooks/webhook-secret.js';
 
 export const hashC2bToken = (token: string) => createHash('sha256').update(token).digest('hex');
-
-/**
- * Callback tokens are hex: Daraja refuses URLs containing mpesa, safaricom, exe, exec, cmd,
- * sql or query, and a base64 token would spell one of them now and then.
- */
-export const newCallbackToken = () => randomBytes(32).toString('hex');
 
 const c2bUrls = (deps: AppDeps, token: string) => ({
   confirmationUrl: `${deps.config.publicUrl}/bv-payments/callbacks/c2b/${token}/confirmation`,
@@ -105,20 +100,6 @@ export async function putTillSettings(
 
 export async function getTillSettings(deps: AppDeps, caller: Caller): Promise<TillSettings> {
   return present(deps, await findTillSettings(deps.db, caller.businessId));
-}
-
-/** The business's settings, or 422: till payments need the business's own M-Pesa app. */
-export async function requireTillSettings(
-  deps: AppDeps,
-  businessId: string,
-): Promise<BusinessMpesaSettingsRow> {
-  const row = await findTillSettings(deps.db, businessId);
-  if (!row) {
-    throw unprocessable(
-      'M-Pesa is not set up for this business: the owner saves its till or paybill first (PUT /business/mpesa)',
-    );
-  }
-  return row;
 }
 
 /** `POST /business/mpesa/register-c2b`: C2B Register URL with the business's own app. */
