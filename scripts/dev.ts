@@ -66,6 +66,43 @@ if (config.mpesa.env === 'simulator') {
   }
   mpesaEnv.MPESA_ENV = 'simulator';
   mpesaEnv.MPESA_BASE_URL = baseUrl;
+  printTillHowTo(baseUrl, options);
+}
+
+/**
+ * M-Pesa at the till in development: the shop saves the simulator's app as its own
+ * (PUT /business/mpesa), registers its URLs, then a "customer" pays the till through the
+ * simulator's C2B simulate call, which sends the validation and confirmation to the shop.
+ */
+function printTillHowTo(
+  base: string,
+  app: { consumerKey: string; consumerSecret: string; shortcode: string; passkey: string },
+) {
+  const settings = JSON.stringify({
+    environment: 'sandbox',
+    type: 'paybill',
+    shortcode: app.shortcode,
+    consumerKey: app.consumerKey,
+    consumerSecret: app.consumerSecret,
+    passkey: app.passkey,
+  });
+  const pay = JSON.stringify({
+    ShortCode: app.shortcode,
+    CommandID: 'CustomerPayBillOnline',
+    Amount: 500,
+    Msisdn: '254712345678',
+    BillRefNumber: 'TILL1',
+  });
+  console.log(
+    [
+      '[daraja-sim] Pay a till from the simulator (M-Pesa at the till, docs/api.md):',
+      `  curl -X PUT ${config.publicUrl}/business/mpesa -H "Authorization: Bearer $OWNER_TOKEN" -H 'content-type: application/json' -d '${settings}'`,
+      `  curl -X POST ${config.publicUrl}/business/mpesa/register-c2b -H "Authorization: Bearer $OWNER_TOKEN"`,
+      `  TOKEN=$(curl -s -u ${app.consumerKey}:${app.consumerSecret} '${base}/oauth/v1/generate?grant_type=client_credentials' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')`,
+      `  curl -X POST ${base}/mpesa/c2b/v1/simulate -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '${pay}'`,
+      `  curl ${config.publicUrl}/bv-payments/c2b?status=unclaimed -H "Authorization: Bearer $OWNER_TOKEN"`,
+    ].join('\n'),
+  );
 }
 
 /** True when `url` answers Daraja's OAuth call for the simulator's credentials. */

@@ -41,6 +41,25 @@ describe('loadConfig', () => {
     expect(names).toEqual(['JWT_SECRET', 'NODE_ENV', 'PORT', 'RATE_LIMIT_MAX', 'REDIS_URL']);
   });
 
+  it.each([
+    'https://mpesa.example.co.ke',
+    'https://pos.example.co.ke/SafariCom',
+    'https://exe-host.example.com',
+    'https://pos.example.com/Exec',
+    'https://CMD.example.com',
+    'https://pos.example.com/mysql',
+    'https://pos.example.com/QUERY',
+  ])('refuses PUBLIC_URL %s: Daraja refuses callback URLs with that word', (url) => {
+    expect(() => loadConfig({ PUBLIC_URL: url })).toThrow(/PUBLIC_URL: contains/);
+    expect(() => loadConfig({ PUBLIC_URL: url, MPESA_ENV: 'simulator' })).toThrow(ConfigError);
+  });
+
+  it('accepts a PUBLIC_URL without a word Daraja refuses', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://pos.example.co.ke' }).publicUrl).toBe(
+      'https://pos.example.co.ke',
+    );
+  });
+
   it('refuses production without a database, a strong JWT secret, or with private webhook targets', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /DATABASE_URL[\s\S]*JWT_SECRET|JWT_SECRET[\s\S]*DATABASE_URL/,

@@ -14,6 +14,7 @@ import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { smsRoutes } from './modules/sms/sms.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { shiftRoutes } from './modules/shifts/shifts.routes.js';
+import { tillRoutes } from './modules/till/till.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 
@@ -36,6 +37,8 @@ export const allRoutes: RouteSpec[] = [
   ...receiptRoutes,
   ...customerRoutes,
   ...smsRoutes,
+  // Before paymentRoutes: GET /bv-payments/c2b is not GET /bv-payments/{id}.
+  ...tillRoutes,
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,

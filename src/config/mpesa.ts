@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { forbiddenUrlWord } from '../mpesa/c2b-wire.js';
 import { defineArea, integer, listOfStrings, trimmedString } from './area.js';
 
 function isCidr(value: string): boolean {
@@ -19,7 +20,7 @@ export const SIMULATOR_CREDENTIALS = {
   consumerKey: 'simulator-consumer-key',
   consumerSecret: 'simulator-consumer-secret',
 };
-const DARAJA_HOSTS = {
+export const DARAJA_HOSTS = {
   sandbox: 'https://sandbox.safaricom.co.ke',
   production: 'https://api.safaricom.co.ke',
 } as const;
@@ -48,6 +49,8 @@ export const mpesaArea = defineArea({
     MPESA_SIMULATOR_PORT: integer(0, 65535).default(3090),
     MPESA_SIMULATOR_CALLBACK_DELAY_MS: integer(0).default(1_000),
     MPESA_SIMULATOR_LATE_CALLBACK_DELAY_MS: integer(0).default(11 * 60_000),
+    // Read here too (process.ts builds it): Daraja's callback URLs start with it.
+    PUBLIC_URL: z.url().optional(),
   }),
   requiredInProduction: {
     MPESA_ENV: 'production, or sandbox for staging',
@@ -64,6 +67,14 @@ export const mpesaArea = defineArea({
     ) {
       problems.push(
         `MPESA_CONSUMER_KEY: MPESA_ENV=${env.MPESA_ENV} needs MPESA_CONSUMER_KEY and MPESA_CONSUMER_SECRET`,
+      );
+    }
+    // M-Pesa has no off switch (without credentials the simulator stands in), so this holds
+    // whenever PUBLIC_URL is set: every STK and C2B callback URL starts with it.
+    const word = env.PUBLIC_URL === undefined ? undefined : forbiddenUrlWord(env.PUBLIC_URL);
+    if (word !== undefined) {
+      problems.push(
+        `PUBLIC_URL: contains "${word}", and Daraja refuses callback URLs containing mpesa, safaricom, exe, exec, cmd, sql or query (any case); serve the API under another host or path`,
       );
     }
     if (runtime.isProduction && env.MPESA_ENV === 'simulator') {

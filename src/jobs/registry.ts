@@ -5,6 +5,7 @@ import { maintenanceQueue } from './maintenance.job.js';
 import { mpesaQueue } from '../modules/payments/payments.job.js';
 import { reportsQueue } from '../modules/reports/exports.job.js';
 import { smsQueue } from '../modules/sms/sms.job.js';
+import { tillQueue } from '../modules/till/till.job.js';
 import type { Db } from '../db/client.js';
 import type { OutboxKind } from '../db/schema/index.js';
 import {
@@ -23,6 +24,7 @@ export const queueDefinitions: QueueDefinition[] = [
   mpesaQueue,
   reportsQueue,
   smsQueue,
+  tillQueue,
 ];
 
 /** An outbox row as the relay hands it to a planner. */

@@ -71,8 +71,12 @@ const traceFields = (): { traceId?: string } => {
 export const maskPhone = (phone: string): string =>
   phone.length <= 3 ? '***' : `${'*'.repeat(phone.length - 3)}${phone.slice(-3)}`;
 
-/** URL paths whose last segment is a secret (the per-payment M-Pesa callback token, the SMS delivery report token). */
-const SECRET_PATHS = /^(\/bv-payments\/mpesa\/callback\/|\/sms\/delivery-reports\/)[^?/]+/;
+/**
+ * URL paths holding a secret token: M-Pesa STK callbacks (per payment), C2B (per business)
+ * and the SMS delivery report (per deployment).
+ */
+const SECRET_PATHS =
+  /^(\/bv-payments\/(?:mpesa\/callback|callbacks\/stk|callbacks\/c2b)\/|\/sms\/delivery-reports\/)[^?/]+/;
 
 /** A request URL fit for a log line: secrets in the path replaced. */
 export const redactUrl = (url: string | undefined): string | undefined =>

@@ -1,6 +1,6 @@
 import type { AppDeps } from '../deps.js';
 import { z } from '../lib/zod.js';
-import { DarajaClient } from './daraja-client.js';
+import { DarajaClient, type DarajaSettings } from './daraja-client.js';
 import type { CallbackResult, FinalResult, PaymentProvider } from './provider.js';
 
 /** Daraja's result codes in the state machine's terms: 0 paid, 1032 cancelled, else failed. */
@@ -50,10 +50,16 @@ export function parseStkCallback(raw: unknown): CallbackResult {
   };
 }
 
-/** M-Pesa Express (STK push) behind the provider interface. */
-export function createMpesaProvider(deps: Pick<AppDeps, 'config' | 'redis' | 'logger' | 'clock'>) {
+/**
+ * M-Pesa Express (STK push) behind the provider interface: the platform's Daraja app
+ * (config.mpesa) by default, or a business's own (modules/till/till-daraja.ts).
+ */
+export function createMpesaProvider(
+  deps: Pick<AppDeps, 'config' | 'redis' | 'logger' | 'clock'>,
+  settings: DarajaSettings = deps.config.mpesa,
+) {
   const client = new DarajaClient(
-    deps.config.mpesa,
+    settings,
     deps.redis,
     deps.config.redis.prefix,
     deps.logger.child({ component: 'daraja' }),

@@ -19,9 +19,10 @@ afterAll(async () => {
   await smtp.close();
   await Promise.all(receivers.map((receiver) => receiver.close()));
 });
-const { http, deps, config, simulator, apiUrl, pushSubscription } = await startPaymentsHarness({
-  env: { SMTP_URL: smtp.url },
-});
+const { http, deps, config, simulator, apiUrl, pushSubscription, configureTill } =
+  await startPaymentsHarness({
+    env: { SMTP_URL: smtp.url },
+  });
 const jobs = useJobs({
   env: {
     SMTP_URL: smtp.url,
@@ -270,6 +271,8 @@ describe('M-Pesa subscription payment end to end', () => {
       .send({ url: sales.url, events: ['sale.created'] });
     sales.secret = salesEndpoint.body.secret;
     const product = await insertProduct(deps, business.id, business.manager.id, { price: 25_000 });
+    // The shop's own M-Pesa app (the simulator's default one) takes the sale's payment.
+    expect((await configureTill(business)).status).toBe(200);
 
     const pushed = await http
       .post('/bv-payments/sale-stk-push')

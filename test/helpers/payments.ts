@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { eq } from 'drizzle-orm';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { AppDeps } from '../../src/deps.js';
-import { mpesaCallbackInbox, payments } from '../../src/db/schema/index.js';
+import { businessMpesaSettings, mpesaCallbackInbox, payments } from '../../src/db/schema/index.js';
 import type { Clock } from '../../src/lib/clock.js';
 import {
   startDarajaSimulator,
@@ -10,7 +10,7 @@ import {
   type SimulatorOptions,
 } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
-import type { Test } from 'supertest';
+import type { Response, Test } from 'supertest';
 import { createTestApp, type TestContext } from './app.js';
 import type { TestBusiness } from './factories.js';
 import { freePort } from './process.js';
@@ -21,8 +21,48 @@ export interface PaymentsHarness extends TestContext {
   apiUrl: string;
   /** The owner's `POST /bv-payments/subscription-stk-push` (monthly plan); the raw answer. */
   pushSubscription: (business: TestBusiness, phoneNumber: string, key?: string) => Test;
-  /** A cashier's `POST /bv-payments/sale-stk-push`; the raw answer. */
-  pushSale: (business: TestBusiness, body: Record<string, unknown>, key?: string) => Test;
+  /**
+   * A cashier's `POST /bv-payments/sale-stk-push`; the raw answer. A business without till
+   * settings first gets the simulator's default app (configureTill).
+   */
+  pushSale: (
+    business: TestBusiness,
+    body: Record<string, unknown>,
+    key?: string,
+  ) => Promise<Response>;
+  /** The owner's `PUT /business/mpesa` with these credentials (default: the simulator's app). */
+  configureTill: (business: TestBusiness, till?: Partial<TillCredentials>) => Promise<Response>;
+}
+
+/** A business's own Daraja app and shortcode, as `PUT /business/mpesa` takes them. */
+export interface TillCredentials {
+  environment: 'sandbox' | 'production';
+  type: 'paybill' | 'till';
+  shortcode: string;
+  tillNumber?: string;
+  consumerKey: string;
+  consumerSecret: string;
+  passkey: string;
+}
+
+let apps = 0;
+/**
+ * A new Daraja app known to the simulator, with its own shortcode: a business's own
+ * credentials, different from the platform's.
+ */
+export function newTillApp(simulator: DarajaSimulator, type: 'paybill' | 'till' = 'paybill') {
+  apps += 1;
+  const serial = `${process.pid % 1000}${apps}`.padStart(5, '0').slice(-5);
+  const credentials: TillCredentials = {
+    environment: 'sandbox',
+    type,
+    shortcode: `6${serial}`,
+    consumerKey: `shop-key-${process.pid}-${apps}`,
+    consumerSecret: `shop-secret-${process.pid}-${apps}-${Math.random().toString(36).slice(2)}`,
+    passkey: `shop-passkey-${apps}-${Math.random().toString(36).slice(2)}`,
+  };
+  simulator.addApp(credentials);
+  return credentials;
 }
 
 /**
@@ -63,17 +103,43 @@ export async function startPaymentsHarness(
       .set('Authorization', business.owner.auth)
       .set('Idempotency-Key', key)
       .send({ plan: 'monthly', phoneNumber });
-  const pushSale = (
+  const simulatorApp: TillCredentials = {
+    environment: 'sandbox',
+    type: 'paybill',
+    shortcode: simulator.options.shortcode,
+    consumerKey: simulator.options.consumerKey,
+    consumerSecret: simulator.options.consumerSecret,
+    passkey: simulator.options.passkey,
+  };
+  const configured = new Set<string>();
+  const configureTill = async (business: TestBusiness, till: Partial<TillCredentials> = {}) => {
+    const response = await context.http
+      .put('/business/mpesa')
+      .set('Authorization', business.owner.auth)
+      .send({ ...simulatorApp, ...till });
+    if (response.status === 200) configured.add(business.id);
+    return response;
+  };
+  const pushSale = async (
     business: TestBusiness,
     body: Record<string, unknown>,
     key = idempotencyKey(),
-  ) =>
-    context.http
+  ) => {
+    if (!configured.has(business.id)) {
+      const [row] = await context.deps.db
+        .select({ id: businessMpesaSettings.businessId })
+        .from(businessMpesaSettings)
+        .where(eq(businessMpesaSettings.businessId, business.id));
+      if (!row) expect((await configureTill(business)).status).toBe(200);
+      configured.add(business.id);
+    }
+    return context.http
       .post('/bv-payments/sale-stk-push')
       .set('Authorization', business.cashier.auth)
       .set('Idempotency-Key', key)
       .send(body);
-  return { ...context, simulator, apiUrl, pushSubscription, pushSale };
+  };
+  return { ...context, simulator, apiUrl, pushSubscription, pushSale, configureTill };
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the deadline passes. */

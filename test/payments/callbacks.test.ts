@@ -87,7 +87,7 @@ describe('subscription STK push → callback → activation', () => {
       AccountReference: 'Subscription',
     });
     expect(String(push.body.CallBackURL)).toMatch(
-      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/bv-payments/mpesa/callback/[A-Za-z0-9_-]{43}$`),
+      new RegExp(`^http://127\\.0\\.0\\.1:\\d+/bv-payments/callbacks/stk/[0-9a-f]{64}$`),
     );
 
     const [inboxId] = await waitForCallbacks(deps, response.body.id);

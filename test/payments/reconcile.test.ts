@@ -16,7 +16,7 @@ import { outboxRowsOf } from '../helpers/outbox.js';
 // The API's clock moves on command; the simulator keeps real time.
 let offsetMs = 0;
 const clock = () => new Date(Date.now() + offsetMs);
-const { http, deps, simulator } = await startPaymentsHarness({ clock });
+const { http, deps, simulator, pushSale } = await startPaymentsHarness({ clock });
 const DAY_MS = 24 * 3600 * 1000;
 const MINUTE = 60_000;
 
@@ -238,11 +238,11 @@ describe('late success after expiry (…0007): the money is not lost', () => {
     offsetMs = 0;
     simulator.options.lateCallbackDelayMs = 3_000;
     const business = await createBusiness(deps);
-    const response = await http
-      .post('/bv-payments/sale-stk-push')
-      .set('Authorization', business.cashier.auth)
-      .set('Idempotency-Key', idempotencyKey())
-      .send({ amount: 1_000, phoneNumber: '0700 000 007', reference: 'Late' });
+    const response = await pushSale(business, {
+      amount: 1_000,
+      phoneNumber: '0700 000 007',
+      reference: 'Late',
+    });
     expect(response.status).toBe(202);
     offsetMs = 10 * MINUTE;
     expect(await reconcilePending(deps, { businessId: business.id })).toMatchObject({ expired: 1 });

@@ -5,7 +5,8 @@ import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
 import { idempotencyKey, inboxRows, startPaymentsHarness } from '../helpers/payments.js';
 
-const { http, deps, simulator, pushSubscription, pushSale } = await startPaymentsHarness();
+const { http, deps, simulator, pushSubscription, pushSale, configureTill } =
+  await startPaymentsHarness();
 
 describe('STK push requests', () => {
   it('replaying the Idempotency-Key answers the same payment and makes one Daraja call', async () => {
@@ -129,18 +130,17 @@ describe('STK push requests', () => {
     expect(rows.map((row) => row.status)).toEqual(['failed', 'failed', 'failed']);
   });
 
-  it('a Till configuration sends CustomerBuyGoodsOnline with the till number as PartyB', async () => {
-    const till = await startPaymentsHarness({
-      env: { MPESA_TRANSACTION_TYPE: 'till', MPESA_PARTY_B: '5123456' },
+  it('a business with a Till sends CustomerBuyGoodsOnline with its till number as PartyB', async () => {
+    const business = await createBusiness(deps);
+    const configured = await configureTill(business, { type: 'till', tillNumber: '5123456' });
+    expect(configured.status).toBe(200);
+    const response = await pushSale(business, {
+      amount: 5_000,
+      phoneNumber: '0712345678',
+      reference: 'Till',
     });
-    const business = await createBusiness(till.deps);
-    const response = await till.http
-      .post('/bv-payments/sale-stk-push')
-      .set('Authorization', business.cashier.auth)
-      .set('Idempotency-Key', idempotencyKey())
-      .send({ amount: 5_000, phoneNumber: '0712345678', reference: 'Till' });
     expect(response.status).toBe(202);
-    expect(till.simulator.requests.at(-1)!.body).toMatchObject({
+    expect(simulator.requests.at(-1)!.body).toMatchObject({
       TransactionType: 'CustomerBuyGoodsOnline',
       BusinessShortCode: '174379',
       PartyB: '5123456',
@@ -213,11 +213,11 @@ describe('route guards', () => {
       env: { MPESA_CALLBACK_ALLOWLIST: '196.201.214.0/24' },
     });
     const business = await createBusiness(guarded.deps);
-    const response = await guarded.http
-      .post('/bv-payments/sale-stk-push')
-      .set('Authorization', business.cashier.auth)
-      .set('Idempotency-Key', idempotencyKey())
-      .send({ amount: 100, phoneNumber: '0712345678', reference: 'R1' });
+    const response = await guarded.pushSale(business, {
+      amount: 100,
+      phoneNumber: '0712345678',
+      reference: 'R1',
+    });
     expect(response.status).toBe(202);
     // The simulator's callback comes from 127.0.0.1: refused, nothing stored.
     const callbackUrl = String(guarded.simulator.requests.at(-1)!.body.CallBackURL);

@@ -65,6 +65,15 @@ interface Attempt {
 
 const make = (b: TestBusiness) => {
   const as = (method: Method, url: string) => http[method](url).set('Authorization', b.owner.auth);
+  const till = () =>
+    as('put', '/business/mpesa').send({
+      environment: 'sandbox',
+      type: 'paybill',
+      shortcode: simulator.options.shortcode,
+      consumerKey: simulator.options.consumerKey,
+      consumerSecret: simulator.options.consumerSecret,
+      passkey: simulator.options.passkey,
+    });
   const created = (response: supertest.Response) => {
     expect(response.status, response.text).toBeLessThan(300);
     return response.body as { id: string };
@@ -121,6 +130,8 @@ const make = (b: TestBusiness) => {
       created(await as('post', `/webhooks/${webhookId}/test`)).id,
     /** A pending sale payment (the simulator's "no callback ever" phone) and its callback URL. */
     payment: async () => {
+      // The sale push goes through B's own M-Pesa app (here the simulator's default one).
+      await till();
       const payment = created(
         await as('post', '/bv-payments/sale-stk-push')
           .set('Idempotency-Key', randomUUID())
@@ -129,6 +140,15 @@ const make = (b: TestBusiness) => {
       const push = simulator.requests.filter((request) => request.path.includes('stkpush')).at(-1)!
         .body as { CallBackURL: string };
       return { id: payment.id, callbackPath: new URL(push.CallBackURL).pathname };
+    },
+    /** B's own M-Pesa settings (idempotent) and its secret C2B callback paths. */
+    till: async () => {
+      const settings = created(await till());
+      const urls = settings as unknown as { c2bConfirmationUrl: string; c2bValidationUrl: string };
+      return {
+        confirmationPath: new URL(urls.c2bConfirmationUrl).pathname,
+        validationPath: new URL(urls.c2bValidationUrl).pathname,
+      };
     },
     export: async () =>
       created(
@@ -293,22 +313,27 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
   }),
   // The callback's parameter is a per-payment secret, not an id: B's payment id (which A
   // could learn) is not a token, and B's real secret URL is what Safaricom calls.
-  'POST /bv-payments/mpesa/callback/{token}': async (b) => {
-    const payment = await b.payment();
-    const callback = {
-      Body: {
-        stkCallback: {
-          MerchantRequestID: 'm',
-          CheckoutRequestID: `ws_CO_${randomUUID()}`,
-          ResultCode: 1032,
-          ResultDesc: 'Request cancelled by user',
-        },
-      },
-    };
+  'POST /bv-payments/callbacks/stk/{token}': async (b) => stkCallbackAttempt(b, ''),
+  'POST /bv-payments/mpesa/callback/{token}': async (b) => stkCallbackAttempt(b, 'legacy'),
+  // The C2B token is a per-business secret: B's business id (which A could learn) is not it.
+  'POST /bv-payments/callbacks/c2b/{token}/validation': async (b, shop) => {
+    const { validationPath } = await b.till();
+    const body = c2bPayload(simulator.options.shortcode);
     return {
-      path: `/bv-payments/mpesa/callback/${payment.id}`,
-      body: callback,
-      legitimate: { path: payment.callbackPath, body: callback, anonymous: true },
+      path: `/bv-payments/callbacks/c2b/${shop.id}/validation`,
+      body,
+      legitimate: { path: validationPath, body, anonymous: true },
+      allowed: 200,
+      anonymous: true,
+    };
+  },
+  'POST /bv-payments/callbacks/c2b/{token}/confirmation': async (b, shop) => {
+    const { confirmationPath } = await b.till();
+    const body = c2bPayload(simulator.options.shortcode);
+    return {
+      path: `/bv-payments/callbacks/c2b/${shop.id}/confirmation`,
+      body,
+      legitimate: { path: confirmationPath, body, anonymous: true },
       allowed: 200,
       anonymous: true,
     };
@@ -344,6 +369,54 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     };
   },
 };
+
+/**
+ * The STK callback's parameter is a per-payment secret, not an id: B's payment id (which A
+ * could learn) is not a token, and B's real secret URL is what Safaricom calls. The legacy
+ * path knows the same tokens (payments created before the move).
+ */
+async function stkCallbackAttempt(b: Fixtures, path: '' | 'legacy'): Promise<Attempt> {
+  const payment = await b.payment();
+  const base = path === 'legacy' ? '/bv-payments/mpesa/callback/' : '/bv-payments/callbacks/stk/';
+  const callback = {
+    Body: {
+      stkCallback: {
+        MerchantRequestID: 'm',
+        CheckoutRequestID: `ws_CO_${randomUUID()}`,
+        ResultCode: 1032,
+        ResultDesc: 'Request cancelled by user',
+      },
+    },
+  };
+  return {
+    path: `${base}${payment.id}`,
+    body: callback,
+    legitimate: {
+      path: payment.callbackPath.replace('/bv-payments/callbacks/stk/', base),
+      body: callback,
+      anonymous: true,
+    },
+    allowed: 200,
+    anonymous: true,
+  };
+}
+
+/** A C2B confirmation/validation body in Daraja's wire format. */
+const c2bPayload = (shortcode: string) => ({
+  TransactionType: 'Pay Bill',
+  TransID: `TB${Date.now().toString().slice(-8)}`,
+  TransTime: '20261206081500',
+  TransAmount: '100.00',
+  BusinessShortCode: shortcode,
+  BillRefNumber: 'bola',
+  InvoiceNumber: '',
+  OrgAccountBalance: '',
+  ThirdPartyTransID: '',
+  MSISDN: '2547 ***** 126',
+  FirstName: 'Akinyi',
+  MiddleName: '',
+  LastName: '',
+});
 
 function send(
   method: Method,

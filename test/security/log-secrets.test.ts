@@ -218,6 +218,36 @@ describe('log output', () => {
       .type('form')
       .send({ id: 'ATXid_logs', status: 'Success', phoneNumber: '+254745666777' });
     expect(report.status, report.text).toBe(200);
+    // The business's own M-Pesa app: its secrets go in once and never come out.
+    const till = {
+      environment: 'sandbox',
+      type: 'till',
+      shortcode: '654321',
+      tillNumber: '765432',
+      consumerKey: `till-key-${randomUUID()}`,
+      consumerSecret: `till-secret-${randomUUID()}`,
+      passkey: `till-passkey-${randomUUID()}`,
+    };
+    remember('till consumer key', till.consumerKey);
+    remember('till consumer secret', till.consumerSecret);
+    remember('till passkey', till.passkey);
+    simulator.addApp(till);
+    const settings = await api.put('/business/mpesa').set('Authorization', ownerAuth).send(till);
+    expect(settings.status, settings.text).toBe(200);
+    const c2bRegistration = await api
+      .post('/business/mpesa/register-c2b')
+      .set('Authorization', ownerAuth);
+    expect(c2bRegistration.status, c2bRegistration.text).toBe(200);
+    const c2bToken = String(c2bRegistration.body.c2bConfirmationUrl).split('/').at(-2)!;
+    remember('C2B callback token', c2bToken);
+    remember('C2B payer phone', '254712999888');
+    const paidShortcode = await simulator.payC2b({
+      shortcode: '654321',
+      commandId: 'CustomerBuyGoodsOnline',
+      amount: 100,
+      msisdn: '254712999888',
+    });
+    expect(paidShortcode.confirmationStatus).toBe(200);
 
     // An STK push with a phone number; the simulator calls back on the secret URL.
     remember('payer phone', '254733444555');
@@ -286,7 +316,7 @@ describe('log output', () => {
       () =>
         captured.some(
           (line) =>
-            line.includes('/bv-payments/mpesa/callback/') && line.includes('"statusCode":200'),
+            line.includes('/bv-payments/callbacks/stk/') && line.includes('"statusCode":200'),
         )
           ? true
           : undefined,
@@ -296,7 +326,8 @@ describe('log output', () => {
     const text = captured.join('');
     // The capture is real: the requests above were logged, with their redacted URLs.
     expect(text).toContain('/auth/login');
-    expect(text).toContain('/bv-payments/mpesa/callback/[redacted]');
+    expect(text).toContain('/bv-payments/callbacks/stk/[redacted]');
+    expect(text).toContain('/bv-payments/callbacks/c2b/[redacted]/confirmation');
     expect(text).toContain('request failed');
     // The failed statement is still logged for debugging, without its bound values.
     expect(text).toContain('no_such_table_for_log_test');

@@ -80,6 +80,15 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
     password: 'correct-horse-battery',
   }),
   'PATCH /business': () => ({ name: 'Renamed shop' }),
+  'PUT /business/mpesa': () => ({
+    environment: 'sandbox',
+    type: 'till',
+    shortcode: '600111',
+    tillNumber: '600112',
+    consumerKey: 'mass-key',
+    consumerSecret: 'mass-secret',
+    passkey: 'mass-passkey',
+  }),
   'POST /products': () => ({ name: 'Soap', price: 100, cost: 50 }),
   'PATCH /products/{id}': () => ({ name: 'Soap 2' }),
   'POST /categories': () => ({ name: `Cat ${randomUUID()}` }),
@@ -149,6 +158,11 @@ const NOT_STRICT: Record<string, { status: number; code: string }> = {
   // Africa's Talking's delivery report (a form): only its known fields are read; a token
   // that is not the deployment's reads nothing.
   'POST /sms/delivery-reports/{token}': { status: 404, code: 'NOT_FOUND' },
+  'POST /bv-payments/callbacks/stk/{token}': { status: 404, code: 'NOT_FOUND' },
+  // C2B validation/confirmation: Safaricom's documents, stored raw and read by the worker
+  // (c2b-wire.ts); an unknown token stores nothing.
+  'POST /bv-payments/callbacks/c2b/{token}/validation': { status: 404, code: 'NOT_FOUND' },
+  'POST /bv-payments/callbacks/c2b/{token}/confirmation': { status: 404, code: 'NOT_FOUND' },
 };
 
 /** The top-level keys a body schema declares (through optional/default/pipe wrappers). */

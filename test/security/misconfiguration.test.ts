@@ -236,6 +236,16 @@ describe('proxy headers are ignored unless proxies are trusted', () => {
     const statuses: Record<string, number> = {};
     for (const [name, app] of Object.entries(apps)) {
       const owner = (await createBusiness(app.deps)).owner;
+      // The sale push needs the business's own M-Pesa app (the simulator's default one).
+      const till = await app.http.put('/business/mpesa').set('Authorization', owner.auth).send({
+        environment: 'sandbox',
+        type: 'paybill',
+        shortcode: simulator.options.shortcode,
+        consumerKey: simulator.options.consumerKey,
+        consumerSecret: simulator.options.consumerSecret,
+        passkey: simulator.options.passkey,
+      });
+      expect(till.status, till.text).toBe(200);
       const created = await app.http
         .post('/bv-payments/sale-stk-push')
         .set('Authorization', owner.auth)

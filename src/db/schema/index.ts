@@ -11,3 +11,4 @@ export * from './reports.js';
 export * from './shifts.js';
 export * from './customers.js';
 export * from './sms.js';
+export * from './till.js';

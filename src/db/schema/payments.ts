@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs, updatedAt } from './columns.js';
 import { businesses, users, type SubscriptionPlan } from './tenancy.js';
 
@@ -54,6 +54,11 @@ export const payments = pgTable(
     completedAt: timestampMs(),
     lastQueriedAt: timestampMs(),
     queryAttempts: integer().notNull().default(0),
+    /**
+     * Asked through the business's own Daraja app and shortcode (sale payments since M-Pesa
+     * at the till, modules/till); the status query must use the same credentials.
+     */
+    businessCredentials: boolean().notNull().default(false),
   },
   (table) => [
     index('payments_business_idx').on(table.businessId, table.createdAt),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   foreignKey,
   index,
   integer,
@@ -163,6 +164,11 @@ export const salePayments = pgTable(
     method: text().$type<PaymentMethod>().notNull(),
     amount: money().notNull(),
     reference: text(),
+    /**
+     * M-Pesa at the till (modules/till): this payment names a receipt another sale already
+     * claimed, or for another amount; a person must look.
+     */
+    needsReview: boolean().notNull().default(false),
     createdAt: createdAt(),
   },
   (table) => [

@@ -2,7 +2,9 @@ import type { AppDeps } from '../../deps.js';
 import { defineJob, defineQueue } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
-import type { QueryResult } from '../../mpesa/provider.js';
+import type { PaymentProvider, QueryResult } from '../../mpesa/provider.js';
+import { businessProviderOf } from '../till/till-daraja.js';
+import { findTillSettings } from '../till/till.repo.js';
 import { expirePayment, settlePayment } from './payment-settlement.js';
 import { isQueryDue } from './payments.rules.js';
 import {
@@ -13,6 +15,7 @@ import {
   lockPayment,
   markInboxProcessed,
   updatePayment,
+  type PaymentRow,
 } from './payments.repo.js';
 
 export interface ApplyResult {
@@ -136,13 +139,13 @@ export async function reconcilePending(
     options.limit ?? 100,
     options.businessId,
   );
-  const provider = paymentProviderOf(deps);
   for (const payment of due) {
+    const provider = await queryProviderFor(deps, payment);
     const expiring = now.getTime() - payment.createdAt.getTime() >= expireAfterSeconds * 1000;
     if (!expiring && !isQueryDue(payment.lastQueriedAt, payment.queryAttempts, now)) continue;
 
     let answer: QueryResult | { state: 'unavailable' } = { state: 'unavailable' };
-    if (payment.checkoutRequestId !== null) {
+    if (payment.checkoutRequestId !== null && provider !== undefined) {
       summary.queried += 1;
       try {
         answer = await provider.query(payment.checkoutRequestId);
@@ -179,6 +182,20 @@ export async function reconcilePending(
     if (result !== 'gone') summary[result] += 1;
   }
   return summary;
+}
+
+/**
+ * Who can answer the status query of a payment: the Daraja app that asked (the business's
+ * own for sales at the till; undefined when its settings are gone: the payment then waits
+ * for its callback or expires).
+ */
+async function queryProviderFor(
+  deps: AppDeps,
+  payment: PaymentRow,
+): Promise<PaymentProvider | undefined> {
+  if (!payment.businessCredentials) return paymentProviderOf(deps);
+  const settings = await findTillSettings(deps.db, payment.businessId);
+  return settings ? businessProviderOf(deps, settings) : undefined;
 }
 
 /** Applies a stored M-Pesa callback; enqueued through the outbox by the callback route. */

@@ -81,27 +81,47 @@ const getPaymentRoute = defineRoute({
   },
 });
 
-const mpesaCallback = defineRoute({
-  method: 'post',
-  path: '/bv-payments/mpesa/callback/{token}',
-  operationId: 'receiveMpesaCallback',
-  summary: 'Safaricom’s STK callback (the URL is secret per payment)',
-  description:
-    'Stored raw, then acknowledged at once; a worker applies it. Unknown token → 404 and nothing stored. Callers outside MPESA_CALLBACK_ALLOWLIST (when set) → 403.',
-  tags: TAGS,
-  access: 'public',
-  bodyLimit: '64kb',
-  request: { params: CallbackParams, body: CallbackBody },
-  problems: ['FORBIDDEN'],
-  responses: { 200: { description: 'Stored; Daraja need not retry', schema: CallbackAck } },
-  handler: async (ctx) => {
-    await receiveCallback(ctx.deps, {
-      token: ctx.input.params.token,
-      payload: ctx.input.body,
-      sourceIp: ctx.ip,
-    });
-    ctx.body = { ResultCode: 0, ResultDesc: 'Accepted' };
-  },
-});
+const stkCallback = (path: string, operationId: string, description: string) =>
+  defineRoute({
+    method: 'post',
+    path,
+    operationId,
+    summary: 'Safaricom’s STK callback (the URL is secret per payment)',
+    description: `Stored raw, then acknowledged at once; a worker applies it. Unknown token → 404 and nothing stored. Callers outside MPESA_CALLBACK_ALLOWLIST (when set) → 403.${description}`,
+    tags: TAGS,
+    access: 'public',
+    bodyLimit: '64kb',
+    request: { params: CallbackParams, body: CallbackBody },
+    problems: ['FORBIDDEN'],
+    responses: { 200: { description: 'Stored; Daraja need not retry', schema: CallbackAck } },
+    handler: async (ctx) => {
+      await receiveCallback(ctx.deps, {
+        token: ctx.input.params.token,
+        payload: ctx.input.body,
+        sourceIp: ctx.ip,
+      });
+      ctx.body = { ResultCode: 0, ResultDesc: 'Accepted' };
+    },
+  });
 
-export const paymentRoutes = [subscriptionStkPush, saleStkPush, getPaymentRoute, mpesaCallback];
+// Daraja refuses callback URLs containing "mpesa" (and safaricom, exe, exec, cmd, sql,
+// query): new payments are called back on the first path; the second keeps answering for
+// payments created before the move.
+const stkCallbackRoute = stkCallback(
+  '/bv-payments/callbacks/stk/{token}',
+  'receiveStkCallback',
+  '',
+);
+const legacyStkCallbackRoute = stkCallback(
+  '/bv-payments/mpesa/callback/{token}',
+  'receiveMpesaCallback',
+  ' The URL of payments created before the STK callback moved to /bv-payments/callbacks/stk/{token}.',
+);
+
+export const paymentRoutes = [
+  subscriptionStkPush,
+  saleStkPush,
+  getPaymentRoute,
+  stkCallbackRoute,
+  legacyStkCallbackRoute,
+];

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { BlockList, isIPv4 } from 'node:net';
 import type { AppDeps } from '../../deps.js';
 import type { SubscriptionPlan } from '../../db/schema/index.js';
@@ -9,6 +9,9 @@ import { applyCallbackJob } from './payments.job.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
+import type { PaymentProvider } from '../../mpesa/provider.js';
+import { businessProviderOf } from '../till/till-daraja.js';
+import { newCallbackToken, requireTillSettings } from '../till/till-settings.js';
 import { roleHas } from '../auth/permissions.js';
 import { toPaymentResource } from './payment-resource.js';
 import type { Payment, SaleStkPushBody } from './payments.schemas.js';
@@ -25,6 +28,9 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 interface StartPayment {
   purpose: 'subscription' | 'sale';
+  /** The platform's Daraja app (subscriptions) or the business's own (sales at the till). */
+  provider: PaymentProvider;
+  businessCredentials: boolean;
   plan: SubscriptionPlan | null;
   amount: number;
   phoneNumber: string;
@@ -38,7 +44,8 @@ interface StartPayment {
  * (and its callback token) already exists, so the customer's money still finds its payment.
  */
 async function startPayment(deps: AppDeps, caller: Caller, input: StartPayment): Promise<Payment> {
-  const token = randomBytes(32).toString('base64url');
+  // Hex: a base64 token could spell a word Daraja refuses in a callback URL (till.service.ts).
+  const token = newCallbackToken();
   const id = newId();
   const now = deps.clock();
   await insertPayment(deps.db, {
@@ -50,17 +57,18 @@ async function startPayment(deps: AppDeps, caller: Caller, input: StartPayment):
     phoneNumber: input.phoneNumber,
     callbackTokenHash: hashToken(token),
     reference: input.reference,
+    businessCredentials: input.businessCredentials,
     createdBy: caller.userId,
     createdAt: now,
     updatedAt: now,
   });
   try {
-    const ack = await paymentProviderOf(deps).initiate({
+    const ack = await input.provider.initiate({
       amount: input.amount,
       phoneNumber: input.phoneNumber,
       accountReference: input.accountReference,
       description: input.description,
-      callbackUrl: `${deps.config.publicUrl}/bv-payments/mpesa/callback/${token}`,
+      callbackUrl: `${deps.config.publicUrl}/bv-payments/callbacks/stk/${token}`,
     });
     return toPaymentResource(await recordRequested(deps.db, id, ack));
   } catch (error) {
@@ -83,6 +91,8 @@ export async function startSubscriptionPayment(
 ): Promise<Payment> {
   return startPayment(deps, caller, {
     purpose: 'subscription',
+    provider: paymentProviderOf(deps),
+    businessCredentials: false,
     plan: input.plan,
     amount: deps.config.plans[input.plan],
     phoneNumber: input.phoneNumber,
@@ -92,14 +102,18 @@ export async function startSubscriptionPayment(
   });
 }
 
-/** Prompts a customer's phone to pay at the till. */
+/** Prompts a customer's phone to pay at the till, through the business's own Daraja app. */
 export async function startSalePayment(
   deps: AppDeps,
   caller: Caller,
   input: SaleStkPushBody,
 ): Promise<Payment> {
+  // The business's own till or paybill; without its settings → 422.
+  const settings = await requireTillSettings(deps, caller.businessId);
   return startPayment(deps, caller, {
     purpose: 'sale',
+    provider: businessProviderOf(deps, settings),
+    businessCredentials: true,
     plan: null,
     amount: input.amount,
     phoneNumber: input.phoneNumber,

@@ -14,7 +14,8 @@ type PresentedLine = Pick<
   | 'tax'
   | 'total'
 >;
-type PresentedPayment = Pick<SalePaymentRow, 'method' | 'amount' | 'reference'>;
+type PresentedPayment = Pick<SalePaymentRow, 'method' | 'amount' | 'reference'> &
+  Partial<Pick<SalePaymentRow, 'needsReview'>>;
 
 /** The Sale resource (API.md) from its rows: the one presenter of reads and of a new sale. */
 export function toSale(row: SaleRow, lines: PresentedLine[], payments: PresentedPayment[]): Sale {
@@ -50,6 +51,8 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
       method: payment.method,
       amount: payment.amount,
       reference: payment.reference,
+      // M-Pesa at the till (modules/till): present only when a person must look.
+      ...(payment.needsReview ? { needsReview: true } : {}),
     })),
     customerPhone: row.customerPhone,
     customerId: row.customerId,

@@ -34,8 +34,11 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
         'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
         'total', l.total) order by l.position), '[]'::json)
       from sale_lines l where l.sale_id = s.id),
-    'payments', (select coalesce(json_agg(json_build_object('method', py.method,
-        'amount', py.amount, 'reference', py.reference) order by py.position), '[]'::json)
+    'payments', (select coalesce(json_agg(jsonb_build_object('method', py.method,
+        'amount', py.amount, 'reference', py.reference)
+        -- M-Pesa at the till (modules/till): shown only when a person must look.
+        || case when py.needs_review then '{"needsReview": true}'::jsonb else '{}'::jsonb end
+        order by py.position), '[]'::json)
       from sale_payments py where py.sale_id = s.id),
     'customerPhone', s.customer_phone, 'customerId', s.customer_id, 'note', s.note,
     'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason) as sale

@@ -116,6 +116,12 @@ const SalePayment = z
     method: z.enum(PAYMENT_METHODS),
     amount: computedCents(),
     reference: z.string().max(PAYMENT_REFERENCE_MAX).nullable(),
+    needsReview: z
+      .literal(true)
+      .optional()
+      .describe(
+        'M-Pesa at the till: the receipt this payment names pays another sale, or another amount (payment.conflict); a person must look',
+      ),
   })
   .meta({ id: 'SalePayment' });
 

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller.js';
 import { canonicalJson } from '../../lib/canonical-json.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
+import { claimReceiptsOfNewSales } from '../till/till.service.js';
 import { draftSale } from './sale-draft.js';
 import {
   lockProducts,
@@ -70,7 +71,31 @@ export async function recordSales(
   }
   for (const request of requests)
     if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, caller, request));
-  return requests.map((request) => outcomes.get(request) as SaleOutcome);
+  const answered = requests.map((request) => outcomes.get(request) as SaleOutcome);
+  return claimTillReceipts(deps, caller, answered);
+}
+
+/**
+ * M-Pesa at the till (modules/till), after the sales are committed: an M-Pesa payment
+ * naming a till receipt (TransID) claims it, or is flagged `needsReview` when another sale
+ * holds it or the amount differs. Only new sales; a replay answers as stored.
+ */
+async function claimTillReceipts(
+  deps: AppDeps,
+  caller: Caller,
+  outcomes: SaleOutcome[],
+): Promise<SaleOutcome[]> {
+  const created = outcomes.flatMap((outcome) =>
+    outcome.status === 'created' ? [outcome.sale] : [],
+  );
+  if (created.length === 0) return outcomes;
+  const claimed = await claimReceiptsOfNewSales(deps, caller.businessId, created);
+  const byId = new Map(claimed.map((sale) => [sale.id, sale]));
+  return outcomes.map((outcome) =>
+    outcome.status === 'created'
+      ? { ...outcome, sale: byId.get(outcome.sale.id) ?? outcome.sale }
+      : outcome,
+  );
 }
 
 export interface SyncItemResult {

@@ -10,6 +10,7 @@ export const WEBHOOK_EVENTS = [
   'customer.payment_received',
   'payment.succeeded',
   'payment.failed',
+  'payment.conflict',
   'subscription.activated',
   'webhook.test',
 ] as const;
