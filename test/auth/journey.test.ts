@@ -99,7 +99,19 @@ describe('the whole journey through HTTP', () => {
     const me = await http.get('/me').set('Authorization', bearer(cashier));
     expect(me.status).toBe(200);
     expect(me.body.permissions.sort()).toEqual(
-      ['catalog:read', 'locations:read', 'payments:sale', 'sales:create', 'sales:read-own'].sort(),
+      [
+        'catalog:read',
+        'locations:read',
+        'payments:sale',
+        'sales:create',
+        'sales:read-own',
+        // Part 2: a cashier runs their own shift, sells on credit to customers, sends receipts.
+        'shifts:operate',
+        'customers:read',
+        'customers:write',
+        'customers:payments',
+        'sms:receipt',
+      ].sort(),
     );
     expect((await http.get('/business').set('Authorization', bearer(cashier))).status).toBe(200);
     for (const [method, path, body] of [
