@@ -9,6 +9,7 @@ import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
+import { returnsRoutes } from './modules/returns/returns.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
@@ -28,6 +29,7 @@ export const allRoutes: RouteSpec[] = [
   ...inventoryRoutes,
   ...filesRoutes,
   ...salesRoutes,
+  ...returnsRoutes,
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,
