@@ -54,7 +54,7 @@ describe('POST /returns: offline-safe', () => {
       Array.from({ length: 8 }, () => postReturn(http, shop.manager, body)),
     );
     expect(responses.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
-    expect(new Set(responses.map((r) => r.body.id)).size).toBe(1);
+    expect(new Set(responses.map((r) => (r.body as { id: string }).id)).size).toBe(1);
     expect(await returnsOf(shop.id)).toHaveLength(1);
     expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 48, ledger: 48 });
   });
@@ -77,8 +77,8 @@ describe('POST /returns: offline-safe', () => {
         }),
       ),
     ]);
-    expect([x!.status, y!.status].sort()).toEqual([201, 422]);
-    expect([x!.body.code, y!.body.code]).toContain('IDEMPOTENCY_KEY_REUSED');
+    expect([x.status, y.status].sort()).toEqual([201, 422]);
+    expect([x.body.code, y.body.code]).toContain('IDEMPOTENCY_KEY_REUSED');
     expect(await returnsOf(shop.id)).toHaveLength(1);
   });
 });
@@ -130,9 +130,9 @@ describe('POST /returns: concurrent returns of one line', () => {
     expect([
       [201, 422],
       [422, 200],
-    ]).toContainEqual([returned!.status, voided!.status]);
+    ]).toContainEqual([returned.status, voided.status]);
     const after = await http.get(`/sales/${sale.id}`).set('Authorization', shop.owner.auth);
-    if (returned!.status === 201) {
+    if (returned.status === 201) {
       expect(after.body).toMatchObject({ status: 'completed', returnedTotal: 1000 });
       expect(await stockOf(deps, product.id)).toMatchObject({ stockQuantity: 49, ledger: 49 });
     } else {
