@@ -185,7 +185,7 @@ export async function sumReturns(db: DbOrTx, range: SummaryRange): Promise<numbe
     select coalesce(sum(r.total), 0)::bigint as "returns"
     from returns r
     where ${inRange(range, 'r')}`);
-  return Number(result.rows[0]?.returns ?? 0);
+  return result.rows[0]?.returns ?? 0;
 }
 
 const returnGroupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
