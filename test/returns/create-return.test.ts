@@ -266,6 +266,19 @@ describe('POST /returns: what may be returned', () => {
     expect(voided.body.errors[0].path).toBe('saleId');
   });
 
+  it('refuses a return dated more than 5 minutes in the future (422 occurredAt)', async () => {
+    const { shop, sale, lineA } = await discountedSale();
+    const future = await postReturn(
+      http,
+      shop.manager,
+      returnBody(sale, [{ saleLineId: lineA.id, quantity: 1 }], 988, {
+        occurredAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    );
+    expectProblem(future, 422, 'UNPROCESSABLE');
+    expect(future.body.errors[0].path).toBe('occurredAt');
+  });
+
   it('a sale with returns cannot be voided', async () => {
     const { shop, sale, lineA } = await discountedSale();
     await postReturn(

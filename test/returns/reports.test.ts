@@ -103,6 +103,16 @@ describe('reports with returns', () => {
     const returned = returns.reduce((sum, row) => sum + row.total, 0);
     expect(all.body.totals.returns).toBe(returned);
     expect(all.body.totals.net).toBe(all.body.totals.gross - all.body.totals.discount - returned);
+    // By location (all at Main): the one row carries every sale and return.
+    const byLocation = await http
+      .get('/reports/sales-summary?from=2026-03-01&to=2026-03-03&groupBy=location')
+      .set('Authorization', shop.owner.auth);
+    expect(byLocation.body.rows).toHaveLength(1);
+    expect(byLocation.body.rows[0]).toMatchObject({
+      label: 'Main',
+      returns: returned,
+      net: all.body.totals.net,
+    });
     // 3 March: returns only, so a row with no sales and a negative net.
     const onlyReturns = await http
       .get('/reports/sales-summary?from=2026-03-03&to=2026-03-03&groupBy=day')
