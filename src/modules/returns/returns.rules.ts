@@ -10,8 +10,11 @@ import { containedTax, roundDiv, toThousandths } from '../sales/sales.rules.js';
  * amount contains at the line's rate (sales.rules.ts containedTax, as a sale computes it).
  * The return that brings the returned quantity to `Q` takes exactly what is left of the
  * line's net and tax, so a line (and a sale) returned in any number of pieces refunds its
- * net (total) to the cent. An earlier piece never takes more than is left (clamped: only
- * reachable when a unit is worth less than a cent or two), so no later piece is negative.
+ * net (total) to the cent. Each piece's rounding is at most half a cent, so the last piece
+ * differs from its proportional share by at most half a cent per earlier piece; an earlier
+ * piece never takes more than is left (clamped: reachable only when a unit is worth less
+ * than that, e.g. 16 pieces of 7.5 cents), so no piece is negative, and a piece's VAT is
+ * capped by its total.
  */
 
 /** A sold line as returns read it, with what earlier returns already took from it. */
