@@ -93,7 +93,7 @@ export interface RefundInput {
 
 /**
  * The refunds must give back exactly the return's total (422 TOTALS_MISMATCH otherwise);
- * a refund to a customer account (`credit`) is refused until customer accounts exist.
+ * a refund to a customer account (`credit`) is refused until returns carry a customer (not yet wired).
  */
 export function checkRefunds(total: number, refunds: RefundInput[]): void {
   const credit = refunds.findIndex((refund) => refund.method === 'credit');
@@ -105,7 +105,7 @@ export function checkRefunds(total: number, refunds: RefundInput[]): void {
         errors: [
           {
             path: `refunds.${credit}.method`,
-            message: 'credit refunds need customer accounts',
+            message: 'credit refunds are not available on returns yet',
             code: 'not_supported',
           },
         ],

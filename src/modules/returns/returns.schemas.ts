@@ -33,7 +33,9 @@ const ReturnLineInput = z.strictObject({
 const RefundInput = z.strictObject({
   method: z
     .enum(REFUND_METHODS)
-    .describe('`credit` (to a customer account) is refused with 422 until customer accounts exist'),
+    .describe(
+      '`credit` (to a customer account) is refused with 422 until returns carry a customer (not yet wired)',
+    ),
   amount: z.int().min(0).max(MAX_SALE_AMOUNT).describe('Integer cents'),
   reference: z
     .string()
