@@ -11,6 +11,7 @@ import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { receiptRoutes } from './modules/receipts/receipts.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
+import { returnsRoutes } from './modules/returns/returns.routes.js';
 import { smsRoutes } from './modules/sms/sms.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { shiftRoutes } from './modules/shifts/shifts.routes.js';
@@ -33,6 +34,7 @@ export const allRoutes: RouteSpec[] = [
   ...inventoryRoutes,
   ...filesRoutes,
   ...salesRoutes,
+  ...returnsRoutes,
   ...shiftRoutes,
   ...receiptRoutes,
   ...customerRoutes,

@@ -842,7 +842,7 @@ export interface paths {
         put?: never;
         /**
          * Start a CSV export of the sales (one row per sale line); poll it until done
-         * @description A worker streams the file into storage. The CSV has a header and the columns saleNumber, receiptNumber, occurredAt (ISO 8601 in the business timezone, with its offset), status, cashier, productName, sku, quantity, unitPrice, discount (the line discount plus its share of the sale discount), tax, lineTotal (charged for the line after both discounts), paymentMethods (`;`-separated). Money is decimal shillings with two decimals (`150.00`). Voided sales are included with status `voided`.
+         * @description A worker streams the file into storage. The CSV has a header and the columns saleNumber, receiptNumber, occurredAt (ISO 8601 in the business timezone, with its offset), status, cashier, productName, sku, quantity, unitPrice, discount (the line discount plus its share of the sale discount), tax, lineTotal (charged for the line after both discounts), paymentMethods (`;`-separated), returnNumber. Money is decimal shillings with two decimals (`150.00`). Voided sales are included with status `voided`. Returns (credit notes) dated in the range follow the sales, one row per returned line with status `returned`, the return’s date, cashier and location, the sale’s number, negative quantity, tax and lineTotal, the refund methods and the return’s number: Σ lineTotal is the net.
          */
         post: operations["createReportExport"];
         delete?: never;
@@ -880,6 +880,47 @@ export interface paths {
          * @description Days are calendar days in the business timezone. Voided sales are excluded from every figure and counted in totals.voidedCount. Money is integer cents. At most 366 days.
          */
         get: operations["getSalesSummary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Returns, newest first by (occurredAt, id)
+         * @description `from`/`to` are inclusive days in the business timezone, applied to `occurredAt`. Limited to the caller’s assigned locations.
+         */
+        get: operations["listReturns"];
+        put?: never;
+        /**
+         * Record a return (credit note) of lines of a sale exactly once (offline-safe)
+         * @description The server computes the money from the sold lines. `refunds` must add up to the computed total (`422 TOTALS_MISMATCH`). Returning more of a line than is left, a line of another sale, or a voided sale is `422`; `credit` refunds are `422` until returns carry a customer (not yet wired). `locationId` defaults to the sale’s location. A replay with the same clientRequestId and body answers `200` with `Idempotent-Replayed: true`; another body is `422 IDEMPOTENCY_KEY_REUSED`. Emits `return.created`.
+         */
+        post: operations["createReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/returns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One return with its lines and refunds */
+        get: operations["getReturn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1512,6 +1553,57 @@ export interface components {
             /** @enum {string} */
             type: "sales";
         };
+        CreateReturnBody: {
+            /**
+             * Format: uuid
+             * @description Made by the till when the return is rung up (any UUID version); the idempotency key
+             */
+            clientRequestId: string;
+            lines: {
+                /** @description > 0, at most 3 decimals; with earlier returns, at most the quantity sold */
+                quantity: number;
+                /** @description Default true: the quantity goes back into stock at the return’s location (a `return` movement; only for products that track stock) */
+                restock?: boolean;
+                /**
+                 * Format: uuid
+                 * @description A line of the sale (`Sale.lines[].id`)
+                 */
+                saleLineId: string;
+            }[];
+            /**
+             * Format: uuid
+             * @description Where the goods come back; omitted → the sale’s location. Outside your assigned locations → 403
+             */
+            locationId?: string;
+            /**
+             * Format: date-time
+             * @description When the return happened on the till (ISO 8601 with offset); ≤ 5 min in the future
+             */
+            occurredAt: string;
+            reason: string;
+            /** @description Must add up to the return’s total (computed by the server), else TOTALS_MISMATCH */
+            refunds: {
+                /**
+                 * Format: int64
+                 * @description Integer cents
+                 */
+                amount: number;
+                /**
+                 * @description `credit` (to a customer account) is refused with 422 until returns carry a customer (not yet wired)
+                 * @enum {string}
+                 */
+                method: "cash" | "mpesa" | "card" | "other" | "credit";
+                /** @description e.g. the M-Pesa reversal code */
+                reference?: string;
+            }[];
+            /** Format: uuid */
+            saleId: string;
+            /**
+             * Format: uuid
+             * @description The till shift; kept as given (a return is never refused for its shift)
+             */
+            shiftId?: string;
+        };
         CreateSaleBody: {
             /**
              * Format: uuid
@@ -1818,7 +1910,7 @@ export interface components {
         };
         Me: {
             business: components["schemas"]["Business"];
-            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "shifts:operate" | "customers:read" | "customers:write" | "customers:payments" | "sms:receipt" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "shifts:read-all" | "reports:read" | "customers:credit-limit" | "sms:remind" | "sms:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "customers:delete" | "billing:manage" | "webhooks:manage")[];
+            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "shifts:operate" | "customers:read" | "customers:write" | "customers:payments" | "sms:receipt" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "returns:create" | "returns:read" | "shifts:read-all" | "reports:read" | "customers:credit-limit" | "sms:remind" | "sms:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "customers:delete" | "billing:manage" | "webhooks:manage")[];
             user: components["schemas"]["User"];
         };
         MpesaCallbackAck: {
@@ -2165,6 +2257,88 @@ export interface components {
             /** @description The opaque token exactly as it was handed out */
             token: string;
         };
+        Return: {
+            /**
+             * Format: uuid
+             * @description Who recorded the return
+             */
+            cashierId: string;
+            /** Format: uuid */
+            clientRequestId: string;
+            /** Format: uuid */
+            id: string;
+            lines: components["schemas"]["ReturnLine"][];
+            /** Format: uuid */
+            locationId: string;
+            /**
+             * Format: int64
+             * @description Gap-free per-business sequence of returns
+             */
+            number: number;
+            /** Format: date-time */
+            occurredAt: string;
+            reason: string;
+            /** Format: date-time */
+            receivedAt: string;
+            refunds: components["schemas"]["ReturnRefund"][];
+            /** Format: uuid */
+            saleId: string;
+            /** Format: uuid */
+            shiftId: string | null;
+            /**
+             * Format: int64
+             * @description Σ line totals
+             */
+            subtotal: number;
+            /**
+             * Format: int64
+             * @description Σ line taxes, contained in total
+             */
+            tax: number;
+            /**
+             * Format: int64
+             * @description = subtotal: what was refunded
+             */
+            total: number;
+        };
+        ReturnLine: {
+            /** Format: uuid */
+            id: string;
+            /** @description The sold line’s name */
+            name: string;
+            /** Format: uuid */
+            productId: string;
+            quantity: number;
+            restocked: boolean;
+            /** Format: uuid */
+            saleLineId: string;
+            /**
+             * Format: int64
+             * @description VAT contained in total, at the line’s rate
+             */
+            tax: number;
+            /**
+             * Format: int64
+             * @description round(sold line total after its share of the sale discount × quantity / quantity sold); the last return of a line takes exactly what is left
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description The sold line’s unit price, cents
+             */
+            unitPrice: number;
+        };
+        ReturnList: {
+            data: components["schemas"]["Return"][];
+            nextCursor: string | null;
+        };
+        ReturnRefund: {
+            /** Format: int64 */
+            amount: number;
+            /** @enum {string} */
+            method: "cash" | "mpesa" | "card" | "other" | "credit";
+            reference: string | null;
+        };
         Sale: {
             /** Format: uuid */
             cashierId: string;
@@ -2203,6 +2377,11 @@ export interface components {
             receiptNumber: string | null;
             /** Format: date-time */
             receivedAt: string;
+            /**
+             * Format: int64
+             * @description Σ totals of this sale’s returns (POST /returns)
+             */
+            returnedTotal: number;
             /**
              * Format: uuid
              * @description The till shift, as sent (null when none was sent)
@@ -2247,6 +2426,8 @@ export interface components {
             /** Format: uuid */
             productId: string;
             quantity: number;
+            /** @description Σ quantity returned of this line (POST /returns) */
+            returnedQuantity: number;
             /** @description Snapshot at receipt */
             sku: string | null;
             /**
@@ -2310,12 +2491,17 @@ export interface components {
             label: string;
             /**
              * Format: int64
-             * @description gross − discount (integer cents)
+             * @description gross − discount − returns (integer cents; negative for a group of returns only)
              */
             net: number;
             /**
              * Format: int64
-             * @description VAT contained in net (for payment methods, each sale’s tax apportioned by applied amount) (integer cents)
+             * @description Σ returns in the range: by the return’s own day, cashier (who recorded it) and location; for products their returned lines; for payment methods the refunds by method (integer cents)
+             */
+            returns: number;
+            /**
+             * Format: int64
+             * @description VAT contained in gross − discount (for payment methods, each sale’s tax apportioned by applied amount) (integer cents)
              */
             tax: number;
         };
@@ -2337,12 +2523,17 @@ export interface components {
             gross: number;
             /**
              * Format: int64
-             * @description gross − discount: what was charged (integer cents)
+             * @description gross − discount − returns (integer cents; negative when returns exceed sales)
              */
             net: number;
             /**
              * Format: int64
-             * @description Σ VAT contained in net (integer cents)
+             * @description Σ totals of the returns (credit notes) whose occurredAt falls in the range, at the locations read (integer cents)
+             */
+            returns: number;
+            /**
+             * Format: int64
+             * @description Σ VAT contained in what the sales charged (gross − discount) (integer cents)
              */
             tax: number;
             /**
@@ -2628,7 +2819,7 @@ export interface components {
              */
             transferId?: string;
             /** @enum {string} */
-            type: "sale" | "void" | "receive" | "adjust" | "count" | "transfer_out" | "transfer_in";
+            type: "sale" | "void" | "receive" | "adjust" | "count" | "transfer_out" | "transfer_in" | "return";
             /** Format: int32 */
             unitCost?: number;
         };
@@ -14305,6 +14496,606 @@ export interface operations {
             };
         };
     };
+    listReturns: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Inclusive day (business timezone) of occurredAt */
+                from?: string;
+                /** @description Default 50; above 200 is clamped to 200 */
+                limit?: string;
+                /** @description Only returns at this location */
+                locationId?: string;
+                /** @description Only the returns of this sale */
+                saleId?: string;
+                /** @description Inclusive day (business timezone) of occurredAt */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of returns */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnList"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateReturnBody"];
+            };
+        };
+        responses: {
+            /** @description Already recorded with this clientRequestId and body (a replay) */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description Recorded */
+            201: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description /returns/{id} */
+                    Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE`, `TOTALS_MISMATCH`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Totals mismatch; Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The return */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listSales: {
         parameters: {
             query?: {
@@ -18187,7 +18978,7 @@ export interface operations {
                 "application/json": {
                     description?: string;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events: ("sale.created" | "sale.voided" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events: ("sale.created" | "sale.voided" | "return.created" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos
@@ -18785,7 +19576,7 @@ export interface operations {
                     description?: string | null;
                     enabled?: boolean;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events?: ("sale.created" | "sale.voided" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events?: ("sale.created" | "sale.voided" | "return.created" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos

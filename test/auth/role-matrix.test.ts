@@ -30,7 +30,7 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
     ],
   },
   {
-    row: 'write catalog & images, inventory, read all sales, void sales, reports',
+    row: 'write catalog & images, inventory, read all sales, void sales, returns, reports',
     roles: ['owner', 'manager'],
     permissions: [
       'catalog:write',
@@ -38,6 +38,8 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
       'inventory:read',
       'sales:read-all',
       'sales:void',
+      'returns:create',
+      'returns:read',
       'reports:read',
       // Part 2 "Shifts": managers and owners read (and close) every shift.
       'shifts:read-all',
@@ -277,6 +279,9 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'GET /sales/{id}': ALL,
   'POST /sales/{id}/void': STAFF,
   'POST /sales/{id}/receipt/email': ALL,
+  'POST /returns': STAFF,
+  'GET /returns': STAFF,
+  'GET /returns/{id}': STAFF,
   'GET /sales/{id}/receipt': ALL,
   'POST /shifts': ALL,
   'GET /shifts': ALL,

@@ -11,7 +11,17 @@ interface Row {
   gross: number;
   discount: number;
   tax: number;
+  returns: number;
   net: number;
+}
+
+/** A return (the Return resource's fields the summary reads). */
+export interface RecordedReturn {
+  occurredAt: string;
+  cashierId: string;
+  total: number;
+  lines: { productId: string; total: number }[];
+  refunds: { method: string; amount: number }[];
 }
 
 /** The local calendar day of an instant, by the platform's own timezone database. */
@@ -33,7 +43,13 @@ export function expectedSummary(
   from: string,
   to: string,
   groupBy: Group,
+  returns: RecordedReturn[] = [],
 ) {
+  const returnsInRange = returns.filter((row) => {
+    const day = localDay(row.occurredAt, timezone);
+    return day >= from && day <= to;
+  });
+  const returned = returnsInRange.reduce((sum, row) => sum + row.total, 0);
   const inRange = sales.filter((sale) => {
     const day = localDay(sale.occurredAt, timezone);
     return day >= from && day <= to;
@@ -46,21 +62,31 @@ export function expectedSummary(
     gross: sum((sale) => sale.subtotal),
     discount: sum((sale) => sale.discount),
     tax: sum((sale) => sale.tax),
-    net: sum((sale) => sale.total),
+    returns: returned,
+    net: sum((sale) => sale.total) - returned,
     voidedCount: inRange.length - completed.length,
   };
 
   const rows = new Map<string, Row & { sales: Set<string> }>();
-  const add = (key: string, saleId: string, part: Omit<Row, 'key' | 'count'>) => {
-    const row = rows.get(key) ?? {
+  const rowOf = (key: string) =>
+    rows.get(key) ?? {
       key,
       count: 0,
       gross: 0,
       discount: 0,
       tax: 0,
+      returns: 0,
       net: 0,
       sales: new Set<string>(),
     };
+  const addReturn = (key: string, amount: number) => {
+    const row = rowOf(key);
+    row.returns += amount;
+    row.net -= amount;
+    rows.set(key, row);
+  };
+  const add = (key: string, saleId: string, part: Omit<Row, 'key' | 'count' | 'returns'>) => {
+    const row = rowOf(key);
     row.sales.add(saleId);
     row.count = row.sales.size;
     row.gross += part.gross;
@@ -112,6 +138,13 @@ export function expectedSummary(
         add(method, sale.id, { gross: Number(amount), discount: 0, tax, net: Number(amount) });
       }
     }
+  }
+  for (const row of returnsInRange) {
+    if (groupBy === 'day') addReturn(localDay(row.occurredAt, timezone), row.total);
+    if (groupBy === 'cashier') addReturn(row.cashierId, row.total);
+    if (groupBy === 'product') for (const line of row.lines) addReturn(line.productId, line.total);
+    if (groupBy === 'paymentMethod')
+      for (const refund of row.refunds) addReturn(refund.method, refund.amount);
   }
   const list = [...rows.values()].map(({ sales: _sales, ...row }) => row);
   list.sort((a, b) =>

@@ -145,6 +145,7 @@ describe('GET /reports/sales-summary', () => {
         gross: 30_000,
         discount: 0,
         tax: late!.tax,
+        returns: 0,
         net: 30_000,
       },
       {
@@ -154,6 +155,7 @@ describe('GET /reports/sales-summary', () => {
         gross: 4_998,
         discount: 0,
         tax: early!.tax,
+        returns: 0,
         net: 4_998,
       },
     ]);
@@ -167,6 +169,7 @@ describe('GET /reports/sales-summary', () => {
         gross: 30_000,
         discount: 0,
         tax: late!.tax,
+        returns: 0,
         net: 30_000,
       },
     ]);
@@ -185,7 +188,7 @@ describe('GET /reports/sales-summary', () => {
     const theirs = await summary(other, 'from=2026-05-10&to=2026-05-11', other.owner.auth);
     expect(theirs.body).toEqual({
       currency: 'KES',
-      totals: { count: 0, gross: 0, discount: 0, tax: 0, net: 0, voidedCount: 0 },
+      totals: { count: 0, gross: 0, discount: 0, tax: 0, returns: 0, net: 0, voidedCount: 0 },
       rows: [],
     });
   });

@@ -198,6 +198,7 @@ describe('a shop day through the SDK', () => {
       gross: kept.reduce((sum, sale) => sum + sale.subtotal, 0),
       discount: 0,
       tax: kept.reduce((sum, sale) => sum + sale.tax, 0),
+      returns: 0,
       net: kept.reduce((sum, sale) => sum + sale.total, 0),
       voidedCount: 1,
     });

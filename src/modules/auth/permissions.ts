@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   'inventory:read': ['owner', 'manager'],
   'sales:read-all': ['owner', 'manager'],
   'sales:void': ['owner', 'manager'],
+  'returns:create': ['owner', 'manager'],
+  'returns:read': ['owner', 'manager'],
   // Read every shift, and move cash in or close any (a shift a cashier left open).
   'shifts:read-all': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],

@@ -40,8 +40,10 @@ const createExport = defineRoute({
     'receiptNumber, occurredAt (ISO 8601 in the business timezone, with its offset), status, ' +
     'cashier, productName, sku, quantity, unitPrice, discount (the line discount plus its share ' +
     'of the sale discount), tax, lineTotal (charged for the line after both discounts), ' +
-    'paymentMethods (`;`-separated). Money is decimal shillings with two decimals (`150.00`). ' +
-    'Voided sales are included with status `voided`.',
+    'paymentMethods (`;`-separated), returnNumber. Money is decimal shillings with two decimals (`150.00`). ' +
+    'Voided sales are included with status `voided`. Returns (credit notes) dated in the range follow the sales, ' +
+    'one row per returned line with status `returned`, the return’s date, cashier and location, the sale’s number, ' +
+    'negative quantity, tax and lineTotal, the refund methods and the return’s number: Σ lineTotal is the net.',
   tags,
   access: 'reports:read',
   requiresActiveSubscription: true,

@@ -67,8 +67,13 @@ const SummaryTotals = z
     count: count().describe('Completed sales in the range'),
     gross: cents('Σ VAT-inclusive line totals (after line discounts) before the sale discount'),
     discount: cents('Σ sale discounts'),
-    tax: cents('Σ VAT contained in net'),
-    net: cents('gross − discount: what was charged'),
+    tax: cents('Σ VAT contained in what the sales charged (gross − discount)'),
+    returns: cents(
+      'Σ totals of the returns (credit notes) whose occurredAt falls in the range, at the locations read',
+    ),
+    net: z
+      .int()
+      .describe('gross − discount − returns (integer cents; negative when returns exceed sales)'),
     voidedCount: count().describe('Voided sales in the range (excluded from every other figure)'),
   })
   .meta({ id: 'SalesSummaryTotals' });
@@ -98,9 +103,14 @@ const SummaryRow = z
       'Σ sale discounts (for products, their lines’ shares; for payment methods always 0: the applied amounts are already net)',
     ),
     tax: cents(
-      'VAT contained in net (for payment methods, each sale’s tax apportioned by applied amount)',
+      'VAT contained in gross − discount (for payment methods, each sale’s tax apportioned by applied amount)',
     ),
-    net: cents('gross − discount'),
+    returns: cents(
+      'Σ returns in the range: by the return’s own day, cashier (who recorded it) and location; for products their returned lines; for payment methods the refunds by method',
+    ),
+    net: z
+      .int()
+      .describe('gross − discount − returns (integer cents; negative for a group of returns only)'),
   })
   .meta({ id: 'SalesSummaryRow' });
 

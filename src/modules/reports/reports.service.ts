@@ -13,8 +13,11 @@ import {
   type ReportExport,
   type SalesSummary,
   type SalesSummaryQuery,
+  type SummaryGroup,
 } from './reports.schemas.js';
-import { findCurrency, groupSales, sumSales } from './summary.repo.js';
+import type { GroupRow } from './summary.repo.js';
+import { findCurrency, groupReturns, groupSales, sumReturns, sumSales } from './summary.repo.js';
+import { MAX_SUMMARY_ROWS } from './reports.schemas.js';
 import { readScope } from '../locations/location-access.js';
 
 /** How long a download link works. */
@@ -37,21 +40,59 @@ export async function getSalesSummary(
     to: query.to,
     locationIds: await readScope(deps.db, caller, query.locationId),
   };
-  const [currency, totals, rows] = await Promise.all([
+  const [currency, totals, rows, returned, returnRows] = await Promise.all([
     findCurrency(deps.db, caller.businessId),
     sumSales(deps.db, range),
     groupSales(deps.db, range, query.groupBy),
+    sumReturns(deps.db, range),
+    groupReturns(deps.db, range, query.groupBy),
   ]);
   return {
     currency,
-    totals,
-    rows: rows.map((row) => ({
+    totals: { ...totals, returns: returned, net: totals.net - returned },
+    rows: withReturns(rows, returnRows, query.groupBy).map((row) => ({
       ...row,
       label:
         row.label ??
         (query.groupBy === 'paymentMethod' ? (methodLabel(row.key) ?? row.key) : row.key),
     })),
   };
+}
+
+/**
+ * The sales rows with each group's returns: `net` becomes gross − discount − returns, and a
+ * group with returns but no sales in the range (a day of refunds only) gets a row of its own.
+ * Days stay in ascending order; other groups are ordered by the new net, largest first.
+ */
+function withReturns(
+  rows: GroupRow[],
+  returnRows: { key: string; label: string | null; returns: number }[],
+  groupBy: SummaryGroup,
+) {
+  const returnsOf = new Map(returnRows.map((row) => [row.key, row]));
+  const merged = rows.map((row) => {
+    const returns = returnsOf.get(row.key)?.returns ?? 0;
+    returnsOf.delete(row.key);
+    return { ...row, returns, net: row.net - returns };
+  });
+  for (const row of returnsOf.values()) {
+    merged.push({
+      key: row.key,
+      label: row.label,
+      count: 0,
+      gross: 0,
+      discount: 0,
+      tax: 0,
+      returns: row.returns,
+      net: -row.returns,
+    });
+  }
+  merged.sort(
+    groupBy === 'day'
+      ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+      : (a, b) => b.net - a.net || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  return merged.slice(0, MAX_SUMMARY_ROWS);
 }
 
 /** Records an export request and its job in one transaction; the worker builds the file. */

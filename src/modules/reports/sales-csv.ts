@@ -18,6 +18,7 @@ export const SALES_CSV_COLUMNS = [
   'tax',
   'lineTotal',
   'paymentMethods',
+  'returnNumber',
 ] as const;
 
 export interface SalesCsvRange {
@@ -49,38 +50,80 @@ const spreadsheetSafe = (expression: string) =>
  * Run it in a transaction whose TimeZone is the business's (occurredAt carries that offset).
  * `discount` is the line's own discount plus its share of the sale discount; `lineTotal` is
  * what the line was charged after both (the sale's lineTotals add up to its total).
+ *
+ * Returns (credit notes) follow the sales, one row per returned line, as an accountant
+ * books a credit note: status `returned`, the return's own date, cashier (who recorded it)
+ * and location, the sold line's product, sale number and unit price, and negative quantity,
+ * tax and lineTotal; paymentMethods are the refund methods and returnNumber the return's
+ * number (empty on sale rows). So Σ lineTotal of the file is the summary's net.
  */
 export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): string {
   const literal = (value: string) => client.escapeLiteral(value);
   const tz = literal(range.timezone);
+  const inRange = (alias: string) => `${alias}.business_id = ${literal(range.businessId)}::uuid
+      and ${alias}.occurred_at >= (${literal(range.from)}::date)::timestamp at time zone ${tz}
+      and ${alias}.occurred_at < (${literal(range.to)}::date + 1)::timestamp at time zone ${tz}
+      ${range.locationIds ? `and ${alias}.location_id = any(${literal(`{${range.locationIds.join(',')}}`)}::uuid[])` : ''}`;
   return `copy (
-    select s.number as "saleNumber",
-      ${spreadsheetSafe('s.receipt_number')} as "receiptNumber",
-      to_char(s.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM') as "occurredAt",
-      s.status as "status",
-      ${spreadsheetSafe('u.name')} as "cashier",
-      ${spreadsheetSafe('loc.name')} as "location",
-      ${spreadsheetSafe('l.name')} as "productName",
-      ${spreadsheetSafe('l.sku')} as "sku",
-      trim_scale(l.quantity) as "quantity",
-      ${shillings('l.unit_price')} as "unitPrice",
-      ${shillings('l.discount + l.sale_discount_share')} as "discount",
-      ${shillings('l.tax')} as "tax",
-      ${shillings('l.total - l.sale_discount_share')} as "lineTotal",
-      pm.methods as "paymentMethods"
-    from sales s
-    join sale_lines l on l.sale_id = s.id
-    join users u on u.id = s.cashier_id
-    left join locations loc on loc.id = s.location_id
-    left join lateral (
-      select string_agg(distinct p.method, ';' order by p.method) as methods
-      from sale_payments p where p.sale_id = s.id
-    ) pm on true
-    where s.business_id = ${literal(range.businessId)}::uuid
-      and s.occurred_at >= (${literal(range.from)}::date)::timestamp at time zone ${tz}
-      and s.occurred_at < (${literal(range.to)}::date + 1)::timestamp at time zone ${tz}
-      ${range.locationIds ? `and s.location_id = any(${literal(`{${range.locationIds.join(',')}}`)}::uuid[])` : ''}
-    order by s.number, l.position
+    select "saleNumber", "receiptNumber", "occurredAt", "status", "cashier", "location",
+      "productName", "sku", "quantity", "unitPrice", "discount", "tax", "lineTotal",
+      "paymentMethods", "returnNumber"
+    from (
+      select 0 as kind, s.number as sort_number, l.position as sort_position,
+        s.number as "saleNumber",
+        ${spreadsheetSafe('s.receipt_number')} as "receiptNumber",
+        to_char(s.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM') as "occurredAt",
+        s.status as "status",
+        ${spreadsheetSafe('u.name')} as "cashier",
+        ${spreadsheetSafe('loc.name')} as "location",
+        ${spreadsheetSafe('l.name')} as "productName",
+        ${spreadsheetSafe('l.sku')} as "sku",
+        trim_scale(l.quantity) as "quantity",
+        ${shillings('l.unit_price')} as "unitPrice",
+        ${shillings('l.discount + l.sale_discount_share')} as "discount",
+        ${shillings('l.tax')} as "tax",
+        ${shillings('l.total - l.sale_discount_share')} as "lineTotal",
+        pm.methods as "paymentMethods",
+        null::bigint as "returnNumber"
+      from sales s
+      join sale_lines l on l.sale_id = s.id
+      join users u on u.id = s.cashier_id
+      left join locations loc on loc.id = s.location_id
+      left join lateral (
+        select string_agg(distinct p.method, ';' order by p.method) as methods
+        from sale_payments p where p.sale_id = s.id
+      ) pm on true
+      where ${inRange('s')}
+      union all
+      select 1, r.number, rl.position,
+        s.number,
+        ${spreadsheetSafe('s.receipt_number')},
+        to_char(r.occurred_at, 'YYYY-MM-DD"T"HH24:MI:SS.MSTZH:TZM'),
+        'returned',
+        ${spreadsheetSafe('u.name')},
+        ${spreadsheetSafe('loc.name')},
+        ${spreadsheetSafe('rl.name')},
+        ${spreadsheetSafe('sl.sku')},
+        trim_scale(-rl.quantity),
+        ${shillings('rl.unit_price')},
+        ${shillings('0')},
+        ${shillings('-rl.tax')},
+        ${shillings('-rl.total')},
+        rm.methods,
+        r.number
+      from returns r
+      join return_lines rl on rl.return_id = r.id
+      join sale_lines sl on sl.id = rl.sale_line_id
+      join sales s on s.id = r.sale_id
+      join users u on u.id = r.cashier_id
+      join locations loc on loc.id = r.location_id
+      left join lateral (
+        select string_agg(distinct f.method, ';' order by f.method) as methods
+        from return_refunds f where f.return_id = r.id
+      ) rm on true
+      where ${inRange('r')}
+    ) rows
+    order by kind, sort_number, sort_position
   ) to stdout with (format csv, header true)`;
 }
 

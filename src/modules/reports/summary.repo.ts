@@ -176,6 +176,63 @@ export async function groupSales(
   }));
 }
 
+// Returns (credit notes) count where and when they were made: their own occurredAt, location
+// and cashier, like a credit note in the books; their money is the refunded total.
+
+/** Σ totals of the returns in the range (their occurredAt on the local days, their location). */
+export async function sumReturns(db: DbOrTx, range: SummaryRange): Promise<number> {
+  const result = await db.execute<{ returns: number }>(sql`
+    select coalesce(sum(r.total), 0)::bigint as "returns"
+    from returns r
+    where ${inRange(range, 'r')}`);
+  return result.rows[0]?.returns ?? 0;
+}
+
+const returnGroupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
+  day: (range) => sql`
+    select to_char((r.occurred_at at time zone ${range.timezone})::date, 'YYYY-MM-DD') as "key",
+      null as "label", sum(r.total)::bigint as "returns"
+    from returns r where ${inRange(range, 'r')}
+    group by 1`,
+  cashier: (range) => sql`
+    select r.cashier_id::text as "key", min(u.name) as "label", sum(r.total)::bigint as "returns"
+    from returns r join users u on u.id = r.cashier_id
+    where ${inRange(range, 'r')}
+    group by r.cashier_id`,
+  location: (range) => sql`
+    select r.location_id::text as "key", min(loc.name) as "label",
+      sum(r.total)::bigint as "returns"
+    from returns r join locations loc on loc.id = r.location_id
+    where ${inRange(range, 'r')}
+    group by r.location_id`,
+  product: (range) => sql`
+    select l.product_id::text as "key", min(p.name) as "label", sum(l.total)::bigint as "returns"
+    from returns r
+    join return_lines l on l.return_id = r.id
+    join products p on p.id = l.product_id
+    where ${inRange(range, 'r')}
+    group by l.product_id`,
+  paymentMethod: (range) => sql`
+    select f.method as "key", null as "label", sum(f.amount)::bigint as "returns"
+    from returns r join return_refunds f on f.return_id = r.id
+    where ${inRange(range, 'r')}
+    group by f.method`,
+};
+
+/** Σ returned money per group (the same keys as groupSales), with the group's label. */
+export async function groupReturns(
+  db: DbOrTx,
+  range: SummaryRange,
+  groupBy: SummaryGroup,
+): Promise<{ key: string; label: string | null; returns: number }[]> {
+  const result = await db.execute(returnGroupQueries[groupBy](range));
+  return result.rows.map((row) => ({
+    key: String(row.key),
+    label: typeof row.label === 'string' ? row.label : null,
+    returns: Number(row.returns),
+  }));
+}
+
 /** The business's currency. */
 export async function findCurrency(db: DbOrTx, businessId: string): Promise<string> {
   const result = await db.execute<{ currency: string }>(
