@@ -24,7 +24,7 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
     ],
   },
   {
-    row: 'write catalog & images, inventory, read all sales, void sales, reports',
+    row: 'write catalog & images, inventory, read all sales, void sales, returns, reports',
     roles: ['owner', 'manager'],
     permissions: [
       'catalog:write',
@@ -32,6 +32,8 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
       'inventory:read',
       'sales:read-all',
       'sales:void',
+      'returns:create',
+      'returns:read',
       'reports:read',
     ],
   },
@@ -265,6 +267,9 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'GET /sales/{id}': ALL,
   'POST /sales/{id}/void': STAFF,
   'POST /sales/{id}/receipt/email': ALL,
+  'POST /returns': STAFF,
+  'GET /returns': STAFF,
+  'GET /returns/{id}': STAFF,
   'POST /bv-payments/subscription-stk-push': OWNER,
   'POST /bv-payments/sale-stk-push': ALL,
   'GET /bv-payments/{id}': ALL,

@@ -62,6 +62,7 @@ describe('POST /sales', () => {
       note: 'regular',
       voidedAt: null,
       voidReason: null,
+      returnedTotal: 0,
       payments: [
         { method: 'mpesa', amount: 20_000, reference: 'QK12ABC' },
         { method: 'cash', amount: 10_000, reference: null },
@@ -79,6 +80,7 @@ describe('POST /sales', () => {
         discount: 0,
         tax: 3_862,
         total: 29_000,
+        returnedQuantity: 0,
       },
     ]);
     expect(Date.parse(sale.receivedAt)).toBeGreaterThan(Date.parse(body.occurredAt as string));

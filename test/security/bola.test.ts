@@ -3,7 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type supertest from 'supertest';
+import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { returns } from '../../src/db/schema/index.js';
 import { exportStorageKey } from '../../src/modules/reports/exports.job.js';
 import { startDarajaSimulator } from '../../src/mpesa/simulator/simulator.js';
 import { allRoutes } from '../../src/routes.js';
@@ -11,6 +13,7 @@ import { signedFileUrl } from '../../src/storage/storage-url.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
+import { returnBody } from '../helpers/returns.js';
 import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helpers/security.js';
 
 /*
@@ -79,6 +82,20 @@ const make = (b: TestBusiness) => {
     sale: async () => {
       const product = await insertProduct(deps, b.id, b.owner.id);
       return created(await as('post', '/sales').send(saleBody([{ product }]))).id;
+    },
+    /** A sale of B with one unit returned; B's return id. */
+    saleReturn: async () => {
+      const product = await insertProduct(deps, b.id, b.owner.id);
+      const sale = created(await as('post', '/sales').send(saleBody([{ product }]))) as {
+        id: string;
+        total: number;
+        lines: { id: string }[];
+      };
+      return created(
+        await as('post', '/returns').send(
+          returnBody(sale, [{ saleLineId: sale.lines[0]!.id, quantity: 1 }], sale.total),
+        ),
+      ).id;
     },
     webhook: async () =>
       created(await as('post', '/webhooks').send({ url: 'http://127.0.0.1:9/hook', events: ['*'] }))
@@ -187,6 +204,7 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     body: { email: 'attacker@example.test' },
     allowed: 202,
   }),
+  'GET /returns/{id}': async (b) => ({ path: `/returns/${await b.saleReturn()}`, allowed: 200 }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,
     allowed: 200,
@@ -317,7 +335,18 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
     cashier: string;
     webhook: string;
     delivery: string;
+    sale: { id: string; lineId: string; total: number };
   }
+
+  /** A sale of B, made through the API, that A will try to return. */
+  const soldBy = async (b: TestBusiness) => {
+    const product = await insertProduct(deps, b.id, b.owner.id);
+    const sale = await http
+      .post('/sales')
+      .set('Authorization', b.owner.auth)
+      .send(saleBody([{ product }]));
+    return { id: sale.body.id, lineId: sale.body.lines[0].id, total: sale.body.total };
+  };
 
   const CASES: BodyCase[] = [
     {
@@ -328,6 +357,21 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
         return http.post('/sales').set('Authorization', a.cashier.auth).send(body);
       },
       refused: { status: 422, code: 'UNPROCESSABLE', path: 'lines.0.productId' },
+    },
+    {
+      name: "POST /returns of B's sale",
+      send: (_, foreign) =>
+        http
+          .post('/returns')
+          .set('Authorization', a.owner.auth)
+          .send(
+            returnBody(
+              { id: foreign.sale.id },
+              [{ saleLineId: foreign.sale.lineId, quantity: 1 }],
+              foreign.sale.total,
+            ),
+          ),
+      refused: { status: 404, code: 'NOT_FOUND' },
     },
     {
       name: "POST /sales/sync with B's productId (the batch answers 200, that sale rejected)",
@@ -402,6 +446,7 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
         cashier: b.cashier.id,
         webhook,
         delivery: await fixtures.delivery(webhook),
+        sale: await soldBy(b),
       };
       const beforeB = await businessSnapshot(deps.pool, b.id);
       const salesOfA = await countSaleRows(deps, a.id);
@@ -431,8 +476,11 @@ describe('BOLA: another business’s ids inside bodies, queries and mixed paths'
     const fixtures = make(b);
     const category = await fixtures.category();
     await fixtures.sale();
+    const returned = await fixtures.saleReturn();
+    const [theirs] = await deps.db.select().from(returns).where(eq(returns.id, returned));
     const cases = [
       `/sales?cashierId=${b.owner.id}`,
+      `/returns?saleId=${theirs!.saleId}`,
       `/products?categoryId=${category}&includeArchived=true`,
     ];
     for (const url of cases) {

@@ -283,6 +283,8 @@ async function businessRowCounts(businessId: string): Promise<Record<string, num
   const tables = [
     'sales',
     'sale_lines',
+    'returns',
+    'return_lines',
     'products',
     'categories',
     'stock_movements',

@@ -9,6 +9,7 @@ import { allRoutes } from '../../src/routes.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { insertProduct, defaultLocationId, saleBody } from '../helpers/sales-factories.js';
+import { returnBody } from '../helpers/returns.js';
 import { businessSnapshot, expectProblem, routeKey } from '../helpers/security.js';
 
 /*
@@ -98,6 +99,10 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /sales/sync': () => ({ sales: [validSale()] }),
   'POST /sales/{id}/void': () => ({ reason: 'mistake' }),
   'POST /sales/{id}/receipt/email': () => ({ email: 'customer@example.test' }),
+  'POST /returns': () =>
+    returnBody({ id: PLACEHOLDER }, [{ saleLineId: PLACEHOLDER, quantity: 1 }], 100, {
+      shiftId: randomUUID(),
+    }),
   'POST /bv-payments/subscription-stk-push': () => ({
     plan: 'monthly',
     phoneNumber: '254700000005',

@@ -101,6 +101,7 @@ export const STOCK_MOVEMENT_TYPES = [
   'count',
   'transfer_out',
   'transfer_in',
+  'return',
 ] as const;
 export type StockMovementType = (typeof STOCK_MOVEMENT_TYPES)[number];
 

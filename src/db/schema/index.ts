@@ -5,6 +5,7 @@ export * from './idempotency.js';
 export * from './catalog.js';
 export * from './auth.js';
 export * from './sales.js';
+export * from './returns.js';
 export * from './payments.js';
 export * from './jobs.js';
 export * from './reports.js';

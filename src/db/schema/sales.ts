@@ -70,6 +70,8 @@ export const sales = pgTable(
     voidedAt: timestampMs(),
     voidReason: text(),
     voidedBy: uuid().references(() => users.id),
+    /** Σ the totals of this sale's returns (returns.ts), kept in the return's transaction. */
+    returnedTotal: money().notNull().default(0),
   },
   (table) => [
     // The target of lines' and payments' (sale, business) foreign keys.
@@ -114,6 +116,8 @@ export const saleLines = pgTable(
     saleDiscountShare: money().notNull(),
     tax: money().notNull(),
     total: money().notNull(),
+    /** Σ the quantities returned of this line; never more than `quantity` (guarded update). */
+    returnedQuantity: quantity().notNull().default(0),
   },
   (table) => [
     // Two checks per line instead of three, and no line can join a sale or a product of

@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   'inventory:read': ['owner', 'manager'],
   'sales:read-all': ['owner', 'manager'],
   'sales:void': ['owner', 'manager'],
+  'returns:create': ['owner', 'manager'],
+  'returns:read': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],
   'invites:cashier': ['owner', 'manager'],
   'invites:manager': ['owner'],

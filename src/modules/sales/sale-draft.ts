@@ -95,6 +95,7 @@ export function draftSale(
     voidedAt: null,
     voidReason: null,
     voidedBy: null,
+    returnedTotal: 0,
   };
   const lineRows = lines.map(({ line, product, input }, index): SaleLineRow => {
     const computed = amounts.lines[index];
@@ -115,6 +116,7 @@ export function draftSale(
       saleDiscountShare: computed.saleDiscountShare,
       tax: computed.tax,
       total: computed.total,
+      returnedQuantity: 0,
     };
   });
   const paymentRows = body.payments.map((payment, index) => ({

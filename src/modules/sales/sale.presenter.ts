@@ -13,6 +13,7 @@ type PresentedLine = Pick<
   | 'discount'
   | 'tax'
   | 'total'
+  | 'returnedQuantity'
 >;
 type PresentedPayment = Pick<SalePaymentRow, 'method' | 'amount' | 'reference'>;
 
@@ -44,6 +45,7 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
       discount: line.discount,
       tax: line.tax,
       total: line.total,
+      returnedQuantity: line.returnedQuantity,
     })),
     payments: payments.map((payment) => ({
       method: payment.method,
@@ -54,5 +56,6 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
     note: row.note,
     voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
     voidReason: row.voidReason,
+    returnedTotal: row.returnedTotal,
   };
 }

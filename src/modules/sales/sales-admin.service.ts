@@ -1,6 +1,6 @@
 import type { AppDeps } from '../../deps.js';
 import { writeOutbox } from '../../jobs/outbox.js';
-import { notFound } from '../../lib/errors.js';
+import { notFound, unprocessable } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { UUID_PATTERN } from '../../lib/ids.js';
 import { applyStockChanges } from '../inventory/inventory.service.js';
@@ -12,6 +12,7 @@ import {
   loadSales,
   lockSaleRow,
   markSaleVoided,
+  saleHasReturns,
 } from './sales.repo.js';
 import type { ListSalesQuery, Sale } from './sales.schemas.js';
 import type { Caller } from '../auth/caller.js';
@@ -77,6 +78,8 @@ function decodeSaleCursor(cursor: string): { occurredAt: Date; id: string } {
 /**
  * Voids a sale once: stock its sale movements took is given back through 'void' movements
  * and `sale.voided` is emitted. Voiding a voided sale answers it unchanged and writes nothing.
+ * A sale with returns cannot be voided (422): its returns already gave back part of it. The
+ * sale row lock serialises this with POST /returns, which takes the same lock.
  */
 export async function voidSale(
   deps: AppDeps,
@@ -92,6 +95,11 @@ export async function voidSale(
       const [sale] = await loadSales(tx, [row]);
       if (!sale) throw notFound('Sale');
       return sale;
+    }
+    if (await saleHasReturns(tx, caller.businessId, id)) {
+      throw unprocessable('A sale with returns cannot be voided; return the rest instead', [
+        { path: 'id', message: 'The sale has returns', code: 'has_returns' },
+      ]);
     }
     const taken = await findSaleStockMovements(tx, caller.businessId, id);
     if (taken.length > 0) {

@@ -31,13 +31,14 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
     'lines', (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
         'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
         'catalogPrice', l.catalog_price, 'discount', l.discount, 'tax', l.tax,
-        'total', l.total) order by l.position), '[]'::json)
+        'total', l.total, 'returnedQuantity', l.returned_quantity) order by l.position), '[]'::json)
       from sale_lines l where l.sale_id = s.id),
     'payments', (select coalesce(json_agg(json_build_object('method', py.method,
         'amount', py.amount, 'reference', py.reference) order by py.position), '[]'::json)
       from sale_payments py where py.sale_id = s.id),
     'customerPhone', s.customer_phone, 'note', s.note,
-    'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason) as sale
+    'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason,
+    'returnedTotal', s.returned_total) as sale
   from sales s
   where s.business_id = ${businessId} and s.client_request_id = any(${clientRequestIds}::uuid[])`;
 
@@ -119,6 +120,26 @@ export async function markSaleVoided(
     .returning();
   if (!row) throw new Error(`sale ${id} vanished while locked`);
   return row;
+}
+
+/** True when some of the sale's lines were returned (POST /returns). */
+export async function saleHasReturns(
+  db: DbOrTx,
+  businessId: string,
+  saleId: string,
+): Promise<boolean> {
+  const [row] = await db
+    .select({ id: saleLines.id })
+    .from(saleLines)
+    .where(
+      and(
+        eq(saleLines.businessId, businessId),
+        eq(saleLines.saleId, saleId),
+        sql`${saleLines.returnedQuantity} > 0`,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }
 
 /** The stock a sale took: its 'sale' movements, per product. */

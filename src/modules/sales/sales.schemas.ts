@@ -99,6 +99,10 @@ const SaleLine = z
     discount: computedCents().describe('Line discount, cents'),
     tax: computedCents().describe('VAT contained in the line after its share of the sale discount'),
     total: computedCents().describe('round(quantity × unitPrice) − discount'),
+    returnedQuantity: z
+      .number()
+      .min(0)
+      .describe('Σ quantity returned of this line (POST /returns)'),
   })
   .meta({ id: 'SaleLine' });
 
@@ -135,6 +139,7 @@ export const Sale = z
     note: z.string().max(NOTE_MAX).nullable(),
     voidedAt: timestamp().nullable(),
     voidReason: z.string().max(VOID_REASON_MAX).nullable(),
+    returnedTotal: computedCents().describe('Σ totals of this sale’s returns (POST /returns)'),
   })
   .meta({ id: 'Sale' });
 export type Sale = z.infer<typeof Sale>;
@@ -185,7 +190,8 @@ export const SyncSalesResponse = z
   })
   .meta({ id: 'SyncSalesResponse' });
 
-const day = z
+/** A calendar day (YYYY-MM-DD), for list filters. */
+export const day = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, 'Expected YYYY-MM-DD')
   .max(10)
@@ -198,6 +204,17 @@ const day = z
     },
   );
 
+/** `limit` of a list: default 50, above 200 clamped to 200. */
+export const pageLimit = z
+  .string()
+  .regex(/^\d+$/, 'Expected a positive integer')
+  .max(6)
+  .transform(Number)
+  .refine((value) => value >= 1, 'Must be at least 1')
+  .transform((value) => Math.min(value, 200))
+  .optional()
+  .describe('Default 50; above 200 is clamped to 200');
+
 export const ListSalesQuery = z
   .object({
     from: day.optional().describe('Inclusive day (business timezone) of occurredAt'),
@@ -206,15 +223,7 @@ export const ListSalesQuery = z
     cashierId: z.uuid().optional(),
     locationId: z.uuid().optional().describe('Only sales at this location'),
     cursor: z.string().max(MAX_CURSOR_LENGTH).optional(),
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'Expected a positive integer')
-      .max(6)
-      .transform(Number)
-      .refine((value) => value >= 1, 'Must be at least 1')
-      .transform((value) => Math.min(value, 200))
-      .optional()
-      .describe('Default 50; above 200 is clamped to 200'),
+    limit: pageLimit,
   })
   .refine((query) => !query.from || !query.to || query.from <= query.to, {
     message: '`from` must not be after `to`',

@@ -1,11 +1,9 @@
-
-import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
 import { SALES_CLIENT_REQUEST_UNIQUE } from '../../db/schema/index.js';
 import { violatedUniqueConstraint } from '../../db/pg-errors.js';
 import type { AppDeps } from '../../deps.js';
 import type { Caller } from '../auth/caller.js';
-import { canonicalJson } from '../../lib/canonical-json.js';
+import { replayOf, requestFingerprint } from '../../lib/client-request.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
 import { draftSale } from './sale-draft.js';
@@ -130,16 +128,12 @@ export async function createSale(
  * normalised, UUIDs lower-cased as PostgreSQL compares them).
  */
 export const hashSaleBody = (body: CreateSaleBody): string =>
-  createHash('sha256')
-    .update(
-      canonicalJson({
-        ...body,
-        clientRequestId: body.clientRequestId.toLowerCase(),
-        lines: body.lines.map((line) => ({ ...line, productId: line.productId.toLowerCase() })),
-        ...(body.locationId ? { locationId: body.locationId.toLowerCase() } : {}),
-      }),
-    )
-    .digest('hex');
+  requestFingerprint({
+    ...body,
+    clientRequestId: body.clientRequestId.toLowerCase(),
+    lines: body.lines.map((line) => ({ ...line, productId: line.productId.toLowerCase() })),
+    ...(body.locationId ? { locationId: body.locationId.toLowerCase() } : {}),
+  });
 
 /** One sale on its own; where it lost a race (or failed a rule the winner passed), the winner's sale. */
 async function recordAlone(
@@ -264,14 +258,10 @@ async function draftAndWrite(
 
 function replay(request: SaleRequest, stored: StoredSale): SaleOutcome {
   const { clientRequestId } = request.body;
-  if (stored.requestHash === request.requestHash)
-    return { clientRequestId, status: 'duplicate', sale: stored.sale };
-  const error = new AppError(
-    'IDEMPOTENCY_KEY_REUSED',
-    'This clientRequestId was already used for a sale with different content; a new sale needs a new clientRequestId',
-    { errors: [{ path: 'clientRequestId', message: 'already used', code: 'idempotency' }] },
-  );
-  return { clientRequestId, status: 'rejected', error };
+  const outcome = replayOf({ ...stored, resource: stored.sale }, request.requestHash, 'sale');
+  return outcome.status === 'duplicate'
+    ? { clientRequestId, status: 'duplicate', sale: outcome.resource }
+    : { clientRequestId, status: 'rejected', error: outcome.error };
 }
 
 const productIdsOf = (requests: SaleRequest[]) =>

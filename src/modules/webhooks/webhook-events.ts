@@ -2,6 +2,7 @@
 export const WEBHOOK_EVENTS = [
   'sale.created',
   'sale.voided',
+  'return.created',
   'product.created',
   'product.updated',
   'product.archived',
