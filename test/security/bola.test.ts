@@ -205,6 +205,10 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     allowed: 202,
   }),
   'GET /returns/{id}': async (b) => ({ path: `/returns/${await b.saleReturn()}`, allowed: 200 }),
+  'GET /returns/{id}/receipt': async (b) => ({
+    path: `/returns/${await b.saleReturn()}/receipt?format=text`,
+    allowed: 200,
+  }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,
     allowed: 200,
