@@ -929,6 +929,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/returns/{id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The printable credit note of a return: JSON, fixed-width text or ESC/POS bytes
+         * @description As the sale receipt, titled CREDIT NOTE, naming the sale it returns; the refunds are listed as the payments. Who may read the return may read its credit note.
+         */
+        get: operations["getReturnReceipt"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sales": {
         parameters: {
             query?: never;
@@ -14955,6 +14975,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Return"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReturnReceipt: {
+        parameters: {
+            query?: {
+                /** @description `json` (this document), `text` (fixed-width, UTF-8) or `escpos` (printer bytes) */
+                format?: "json" | "text" | "escpos";
+                /** @description Paper width in millimetres: 58 mm prints 32 columns, 80 mm prints 48 */
+                width?: "58" | "80";
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit note */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Receipt"];
+                    "application/octet-stream": string;
+                    "text/plain": string;
                 };
             };
             /** @description `VALIDATION_FAILED` — Validation failed */

@@ -282,6 +282,7 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'POST /returns': STAFF,
   'GET /returns': STAFF,
   'GET /returns/{id}': STAFF,
+  'GET /returns/{id}/receipt': STAFF,
   'GET /sales/{id}/receipt': ALL,
   'POST /shifts': ALL,
   'GET /shifts': ALL,

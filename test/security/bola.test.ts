@@ -325,6 +325,10 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
       allowed: 200,
       anonymous: true,
     }),
+  'GET /returns/{id}/receipt': async (b) => ({
+    path: `/returns/${await b.saleReturn()}/receipt?format=text`,
+    allowed: 200,
+  }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,
     allowed: 200,

@@ -80,7 +80,9 @@ export function layoutReceipt(receipt: ReceiptDocument, width: number): ReceiptR
   text(receipt.title, 'center', true);
   pair(receipt.kind === 'return' ? 'Credit note no.' : 'Sale no.', String(receipt.number));
   if (receipt.originalSaleNumber !== null) pair('For sale no.', String(receipt.originalSaleNumber));
-  if (receipt.receiptNumber) pair('Receipt no.', receipt.receiptNumber);
+  if (receipt.receiptNumber) {
+    pair(receipt.kind === 'return' ? 'Sale receipt no.' : 'Receipt no.', receipt.receiptNumber);
+  }
   pair('Date', receipt.localTime);
   pair('Cashier', receipt.cashier.name);
   rows.push({ kind: 'rule' });

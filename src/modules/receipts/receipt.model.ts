@@ -1,4 +1,6 @@
+import type { Return } from '../returns/returns.schemas.js';
 import type { Sale } from '../sales/sales.schemas.js';
+import { lineGross } from '../sales/sales.rules.js';
 
 /**
  * What a printed receipt says, independent of how it is printed: the JSON format is this
@@ -156,6 +158,64 @@ export function saleReceipt(
     change: sale.change,
     voided: sale.status === 'voided',
     etims: signedEtimsBlock(sale.etims),
+  };
+}
+
+/** What a credit note needs beyond the Return: the sale it returns and the line rates. */
+export interface ReturnReceiptContext extends Omit<ReceiptContext, 'lineTerms'> {
+  sale: { number: number; receiptNumber: string | null };
+  /** Per return line id: the VAT rate it was sold at. */
+  taxRates: Map<string, number>;
+}
+
+/**
+ * The credit note of a return. A returned line's total already carries its share of the
+ * sale's discounts (returns.rules.ts), so the line shows what the quantity cost at the sold
+ * price and the discount given back with it; the refunds are the "payments".
+ */
+export function returnReceipt(
+  ret: Return & { etims?: EtimsBlock | { status: string } | null },
+  context: ReturnReceiptContext,
+): ReceiptDocument {
+  const lines = ret.lines.map((line) => {
+    const gross = Number(lineGross(line.quantity, line.unitPrice));
+    return {
+      name: line.name,
+      sku: null,
+      quantity: line.quantity,
+      unitPrice: line.unitPrice,
+      discount: Math.max(0, gross - line.total),
+      total: line.total,
+      taxRate: context.taxRates.get(line.id) ?? 0,
+      tax: line.tax,
+    };
+  });
+  return {
+    kind: 'return',
+    title: 'CREDIT NOTE',
+    business: context.business,
+    location: context.location,
+    number: ret.number,
+    receiptNumber: context.sale.receiptNumber,
+    originalSaleNumber: context.sale.number,
+    occurredAt: ret.occurredAt,
+    localTime: localTime(ret.occurredAt, context.timezone),
+    timezone: context.timezone,
+    cashier: { id: ret.cashierId, name: context.cashierName },
+    lines: lines.map(({ tax: _tax, ...line }) => line),
+    subtotal: ret.subtotal,
+    discount: 0,
+    tax: ret.tax,
+    total: ret.total,
+    vat: vatBands(lines),
+    payments: ret.refunds.map((refund) => ({
+      method: refund.method,
+      amount: refund.amount,
+      reference: refund.reference ?? null,
+    })),
+    change: 0,
+    voided: false,
+    etims: signedEtimsBlock(ret.etims),
   };
 }
 

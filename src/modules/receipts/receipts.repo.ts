@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import type { ReceiptContext } from './receipt.model.js';
+import type { ReceiptContext, ReturnReceiptContext } from './receipt.model.js';
 
 type ContextRow = {
   businessName: string;
@@ -55,5 +55,57 @@ export async function findSaleReceiptContext(
         { taxRate: line.taxRate, saleDiscountShare: Number(line.saleDiscountShare) },
       ]),
     ),
+  };
+}
+
+type ReturnContextRow = {
+  businessName: string;
+  businessPhone: string | null;
+  locationId: string;
+  locationName: string;
+  locationAddress: string | null;
+  locationPhone: string | null;
+  cashierName: string | null;
+  saleNumber: string | number;
+  saleReceiptNumber: string | null;
+  taxRates: { id: string; taxRate: number }[];
+};
+
+/** A credit note's context: the business, the return's location and cashier, the sale returned. */
+export async function findReturnReceiptContext(
+  db: DbOrTx,
+  businessId: string,
+  returnId: string,
+  timezone: string,
+): Promise<ReturnReceiptContext | undefined> {
+  const result = await db.execute<ReturnContextRow>(sql`
+    select b.name as "businessName", b.phone as "businessPhone",
+           l.id as "locationId", l.name as "locationName", l.address as "locationAddress",
+           l.phone as "locationPhone", u.name as "cashierName",
+           s.number as "saleNumber", s.receipt_number as "saleReceiptNumber",
+           (select coalesce(json_agg(json_build_object('id', rl.id, 'taxRate', rl.tax_rate)),
+                            '[]'::json)
+              from return_lines rl where rl.return_id = r.id and rl.business_id = r.business_id)
+             as "taxRates"
+      from returns r
+      join businesses b on b.id = r.business_id
+      join sales s on s.id = r.sale_id and s.business_id = r.business_id
+      join locations l on l.id = r.location_id and l.business_id = r.business_id
+      left join users u on u.id = r.cashier_id and u.business_id = r.business_id
+     where r.business_id = ${businessId} and r.id = ${returnId}`);
+  const row = result.rows[0];
+  if (!row) return undefined;
+  return {
+    business: { name: row.businessName, phone: row.businessPhone },
+    location: {
+      id: row.locationId,
+      name: row.locationName,
+      address: row.locationAddress,
+      phone: row.locationPhone,
+    },
+    cashierName: row.cashierName ?? 'Former staff',
+    timezone,
+    sale: { number: Number(row.saleNumber), receiptNumber: row.saleReceiptNumber },
+    taxRates: new Map(row.taxRates.map((line) => [line.id, line.taxRate])),
   };
 }

@@ -1,9 +1,15 @@
 import { requireAuth } from '../../http/context.js';
 import { defineRoute } from '../../http/route.js';
 import { z } from '../../lib/zod.js';
+import { ReturnParams } from '../returns/returns.schemas.js';
 import { SaleParams } from '../sales/sales.schemas.js';
 import { Receipt, ReceiptQuery } from './receipts.schemas.js';
-import { getSaleReceipt, renderReceipt } from './receipts.service.js';
+import {
+  getReturnReceipt,
+  getSaleReceipt,
+  renderReceipt,
+  type RenderedReceipt,
+} from './receipts.service.js';
 
 const PRINTED_FORMS = {
   'text/plain': z
@@ -32,13 +38,47 @@ const saleReceipt = defineRoute({
   },
   handler: async (ctx) => {
     const receipt = await getSaleReceipt(ctx.deps, requireAuth(ctx), ctx.input.params.id);
-    const rendered = renderReceipt(receipt, ctx.input.query.format, ctx.input.query.width);
-    ctx.type = rendered.type;
-    if (rendered.type === 'application/octet-stream') {
-      ctx.set('Content-Disposition', `inline; filename="receipt-${receipt.number}.bin"`);
-    }
-    ctx.body = rendered.body;
+    send(
+      ctx,
+      renderReceipt(receipt, ctx.input.query.format, ctx.input.query.width),
+      `receipt-${receipt.number}`,
+    );
   },
 });
 
-export const receiptRoutes = [saleReceipt];
+const returnReceipt = defineRoute({
+  method: 'get',
+  path: '/returns/{id}/receipt',
+  operationId: 'getReturnReceipt',
+  summary: 'The printable credit note of a return: JSON, fixed-width text or ESC/POS bytes',
+  description:
+    'As the sale receipt, titled CREDIT NOTE, naming the sale it returns; the refunds are listed as the payments. Who may read the return may read its credit note.',
+  tags: ['Returns'],
+  access: 'returns:read',
+  request: { params: ReturnParams, query: ReceiptQuery },
+  responses: {
+    200: { description: 'The credit note', schema: Receipt, alternatives: PRINTED_FORMS },
+  },
+  handler: async (ctx) => {
+    const receipt = await getReturnReceipt(ctx.deps, requireAuth(ctx), ctx.input.params.id);
+    send(
+      ctx,
+      renderReceipt(receipt, ctx.input.query.format, ctx.input.query.width),
+      `credit-note-${receipt.number}`,
+    );
+  },
+});
+
+function send(
+  ctx: { type: string; body: unknown; set(name: string, value: string): void },
+  rendered: RenderedReceipt,
+  name: string,
+) {
+  ctx.type = rendered.type;
+  if (rendered.type === 'application/octet-stream') {
+    ctx.set('Content-Disposition', `inline; filename="${name}.bin"`);
+  }
+  ctx.body = rendered.body;
+}
+
+export const receiptRoutes = [saleReceipt, returnReceipt];

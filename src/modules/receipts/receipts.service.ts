@@ -1,11 +1,12 @@
 import type { AppDeps } from '../../deps.js';
 import { notFound } from '../../lib/errors.js';
 import type { Caller } from '../auth/caller.js';
+import { getReturn } from '../returns/returns.service.js';
 import { getSale } from '../sales/sales-admin.service.js';
 import { renderReceiptEscPos, renderReceiptText } from './receipt-render.js';
-import { saleReceipt, type ReceiptDocument } from './receipt.model.js';
+import { returnReceipt, saleReceipt, type ReceiptDocument } from './receipt.model.js';
 import type { PaperWidth } from './receipt-layout.js';
-import { findSaleReceiptContext } from './receipts.repo.js';
+import { findReturnReceiptContext, findSaleReceiptContext } from './receipts.repo.js';
 
 export type ReceiptFormat = 'json' | 'text' | 'escpos';
 
@@ -47,4 +48,21 @@ export async function getSaleReceipt(
   );
   if (!context) throw notFound('Sale');
   return saleReceipt(sale, context);
+}
+
+export async function getReturnReceipt(
+  deps: AppDeps,
+  caller: Caller,
+  returnId: string,
+): Promise<ReceiptDocument> {
+  // getReturn applies the read rules (the caller's locations).
+  const ret = await getReturn(deps, caller, returnId);
+  const context = await findReturnReceiptContext(
+    deps.db,
+    caller.businessId,
+    ret.id,
+    caller.businessTimezone,
+  );
+  if (!context) throw notFound('Return');
+  return returnReceipt(ret, context);
 }
