@@ -9,6 +9,7 @@ import { jobsArea } from './config/jobs.js';
 import { mpesaArea } from './config/mpesa.js';
 import { observabilityArea } from './config/observability.js';
 import { plansArea } from './config/plans.js';
+import { realtimeArea } from './config/realtime.js';
 import { NodeEnv, processArea } from './config/process.js';
 import { redisArea } from './config/redis.js';
 import { storageArea } from './config/storage.js';
@@ -36,6 +37,7 @@ const AREAS = {
   mpesa: mpesaArea,
   plans: plansArea,
   observability: observabilityArea,
+  realtime: realtimeArea,
 };
 
 type Areas = typeof AREAS;
@@ -55,6 +57,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
+    ...AREAS.realtime.build(parsed.realtime, runtime),
   };
 }
 

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, timestampMs } from './columns.js';
 
 export const OUTBOX_KINDS = ['event', 'email', 'job'] as const;
@@ -30,6 +40,11 @@ export const outbox = pgTable(
     lastError: text(),
     /** W3C trace context of the request that wrote the row; the worker's job continues it. */
     traceContext: jsonb().$type<Record<string, string>>(),
+    /**
+     * Events only: the live-update id (`GET /realtime`), assigned by the relay's sequencer
+     * once the row is committed, in commit order (ids are in insert order, which is not).
+     */
+    eventSeq: bigint({ mode: 'number' }),
   },
   (table) => [
     index('outbox_pending_idx')
@@ -38,5 +53,14 @@ export const outbox = pgTable(
     index('outbox_dispatched_idx')
       .on(table.dispatchedAt)
       .where(sql`${table.dispatchedAt} is not null`),
+    uniqueIndex('outbox_event_seq_idx')
+      .on(table.eventSeq)
+      .where(sql`${table.eventSeq} is not null`),
+    index('outbox_business_event_seq_idx')
+      .on(table.businessId, table.eventSeq)
+      .where(sql`${table.eventSeq} is not null`),
+    index('outbox_unsequenced_idx')
+      .on(table.id)
+      .where(sql`${table.kind} = 'event' and ${table.eventSeq} is null`),
   ],
 );
