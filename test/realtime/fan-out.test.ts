@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { subscribe, type LiveEvent, type WebSocketConstructor } from '../../sdk/src/realtime.js';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually } from '../helpers/jobs.js';
 import type { SpawnedProcess } from '../helpers/process.js';
@@ -113,6 +115,20 @@ describe('GET /realtime across two API processes and a worker', () => {
   it('closes sockets with 1012 on SIGTERM; the client resumes on the other process without losing events', async () => {
     const business = await createBusiness(stack.deps);
     const client = await live(api2.base, business.owner.token);
+    // The SDK on Node 20 (the `ws` WebSocket), behind a "balancer" that sends its first
+    // connection to API 2 and every later one to API 1.
+    const received: LiveEvent[] = [];
+    const statuses: string[] = [];
+    let connections = 0;
+    const sdk = subscribe({
+      baseUrl: () => (connections++ === 0 ? api2.base : api1.base),
+      getToken: () => business.manager.token,
+      onEvent: (event) => received.push(event),
+      onStatus: (status) => statuses.push(status),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      backoff: { initialMs: 100, maxMs: 1_000 },
+    });
+    await eventually(() => statuses.includes('live'), 20_000, 'the SDK to be live');
     await writeEvents(stack.deps, business.id, 5, { payload: (n) => ({ n }) });
     await eventually(() => client.events().length >= 5, 20_000, 'the first five');
     const lastSeen = client.events().at(-1)!.id!;
@@ -127,5 +143,16 @@ describe('GET /realtime across two API processes and a worker', () => {
       Array.from({ length: 15 }, (_, n) => n),
     );
     expect(await api2.proc.exited).toBe(0);
+    // The SDK reconnected to API 1 by itself and resumed: all fifteen, once each, in the
+    // stream's order (commit order: the writers run in parallel).
+    await eventually(() => received.length >= 15, 20_000, 'the SDK to get all fifteen');
+    sdk.close();
+    expect(received.map((event) => (event.data as { n: number }).n).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 15 }, (_, n) => n),
+    );
+    const ids = received.map((event) => Number(event.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(15);
+    expect(statuses.filter((status) => status === 'live').length).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });
