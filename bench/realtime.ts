@@ -213,7 +213,7 @@ log(
 );
 
 // 3. Delivery latency: sales one after the other (4 at a time) to the seeded shop, whose 100
-// sockets include 10 owners/managers (see every sale) and the selling cashier (their own).
+// sockets include its owner and 8 managers (see every sale) and the selling cashier (their own).
 const saleIds: string[] = [];
 for (let n = 0; n < latencySales; n += 4) {
   await Promise.all(
@@ -256,7 +256,7 @@ log(
   `delivery of ${saleIds.length} sale.created to ${audience} sockets each: from the transaction start p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms; from the HTTP answer p50 ${percentile(afterAnswer, 50)} ms, p99 ${percentile(afterAnswer, 99)} ms; missing ${missing}`,
 );
 
-// 4. Sale throughput with the sockets connected (every sale reaches 11 of them).
+// 4. Sale throughput with the sockets connected (every sale reaches 10 of them).
 const withSockets = await salesLoad(`POST /sales with ${sockets.length} sockets`);
 log(`with sockets: ${withSockets.okPerSecond.toFixed(0)} sales/s (p99 ${withSockets.p99Ms} ms)`);
 const rssLoaded = await rssMb(apiPid);
