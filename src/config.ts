@@ -12,6 +12,7 @@ import { plansArea } from './config/plans.js';
 import { realtimeArea } from './config/realtime.js';
 import { NodeEnv, processArea } from './config/process.js';
 import { redisArea } from './config/redis.js';
+import { smsArea } from './config/sms.js';
 import { storageArea } from './config/storage.js';
 import { webhooksArea } from './config/webhooks.js';
 
@@ -35,6 +36,7 @@ const AREAS = {
   storage: storageArea,
   jobs: jobsArea,
   mpesa: mpesaArea,
+  sms: smsArea,
   plans: plansArea,
   observability: observabilityArea,
   realtime: realtimeArea,
@@ -55,6 +57,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.storage.build(parsed.storage, runtime),
     ...AREAS.jobs.build(parsed.jobs, runtime),
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
+    ...AREAS.sms.build(parsed.sms, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
     ...AREAS.realtime.build(parsed.realtime, runtime),

@@ -150,7 +150,17 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
       description: response.description,
       headers: { ...everyAnswer, ...Object.fromEntries(own) },
       ...(response.schema
-        ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
+        ? {
+            content: {
+              [response.contentType ?? 'application/json']: { schema: response.schema },
+              ...Object.fromEntries(
+                Object.entries(response.alternatives ?? {}).map(([type, schema]) => [
+                  type,
+                  { schema },
+                ]),
+              ),
+            },
+          }
         : {}),
     };
   }
@@ -188,7 +198,11 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
               required: true,
               description: bodyLimitNote(spec),
               content: {
-                [spec.bodyType === 'multipart' ? 'multipart/form-data' : 'application/json']: {
+                [spec.bodyType === 'multipart'
+                  ? 'multipart/form-data'
+                  : spec.bodyType === 'form'
+                    ? 'application/x-www-form-urlencoded'
+                    : 'application/json']: {
                   schema: request.body,
                 },
               },

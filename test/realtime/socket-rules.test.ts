@@ -207,13 +207,14 @@ describe('GET /realtime: auth, limits, slow readers and who sees what', () => {
     type Seat = 'owner' | 'manager' | 'cashier' | 'cashier2';
     const SEATS: Seat[] = ['owner', 'manager', 'cashier', 'cashier2'];
     // Written out from API.md, not derived from the code under test: a cashier sees catalog,
-    // stock and their own sales and payments; billing and webhooks are the owner's.
+    // stock, the shop's customers (debt book) and their own sales and payments; billing and
+    // webhooks are the owner's.
     const mayReceive = (seat: Seat, type: string) => {
       const area = type.split('.')[0]!;
       if (seat === 'owner') return true;
       if (area === 'subscription' || area === 'webhook') return false;
       if (seat === 'manager') return true;
-      if (area === 'product' || area === 'inventory') return true;
+      if (area === 'product' || area === 'inventory' || area === 'customer') return true;
       // The sale and payment events below belong to `cashier`.
       if (area === 'sale' || area === 'payment') return seat === 'cashier';
       return false;

@@ -8,4 +8,7 @@ export * from './sales.js';
 export * from './payments.js';
 export * from './jobs.js';
 export * from './reports.js';
+export * from './shifts.js';
+export * from './customers.js';
+export * from './sms.js';
 export * from './realtime.js';

@@ -12,12 +12,14 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
+import { customers } from './customers.js';
 import { businesses, locations, users } from './tenancy.js';
 
 export const SALE_STATUSES = ['completed', 'voided'] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
 
-export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other'] as const;
+/** `credit`: on the customer's account (the debt book; the sale names its customer). */
+export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other', 'credit'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 /** Money in sales is bigint cents: 1,000,000 units × a large price overflows int4. */
@@ -57,6 +59,12 @@ export const sales = pgTable(
       .references(() => users.id),
     /** The branch that sold; null only on sales older than branches until the backfill. */
     locationId: uuid(),
+    /**
+     * The till shift the sale was rung up in, as the device sent it. No foreign key: a sale
+     * is never refused because of its shift (it may arrive before the shift does); it joins
+     * its shift within its own business (src/modules/shifts/).
+     */
+    shiftId: uuid(),
     occurredAt: timestampMs().notNull(),
     receivedAt: timestampMs().notNull(),
     status: text().$type<SaleStatus>().notNull().default('completed'),
@@ -66,6 +74,8 @@ export const sales = pgTable(
     total: money().notNull(),
     change: money().notNull(),
     customerPhone: text(),
+    /** The customer with an account (customers area); required by a `credit` payment. */
+    customerId: uuid(),
     note: text(),
     voidedAt: timestampMs(),
     voidReason: text(),
@@ -79,9 +89,18 @@ export const sales = pgTable(
       columns: [table.locationId, table.businessId],
       foreignColumns: [locations.id, locations.businessId],
     }),
+    foreignKey({
+      name: 'sales_customer_business_fk',
+      columns: [table.customerId, table.businessId],
+      foreignColumns: [customers.id, customers.businessId],
+    }),
     uniqueIndex(SALES_CLIENT_REQUEST_UNIQUE).on(table.businessId, table.clientRequestId),
     uniqueIndex('sales_number_unique').on(table.businessId, table.number),
     index('sales_business_occurred_idx').on(table.businessId, table.occurredAt, table.id),
+    // Built concurrently after the migrations (src/db/backfills.ts), not in 0007's transaction.
+    index('sales_shift_idx')
+      .on(table.businessId, table.shiftId)
+      .where(sql`${table.shiftId} is not null`),
     index('sales_cashier_occurred_idx').on(
       table.businessId,
       table.cashierId,

@@ -22,7 +22,9 @@ const ACCESS: readonly (readonly [prefix: string, access: EventAccess])[] = [
   ['stock.', { all: 'catalog:read' }],
   ['sale.', SALES],
   ['return.', SALES],
-  ['shift.', SALES],
+  ['shift.', { all: 'shifts:read-all', own: 'shifts:operate' }],
+  // The debt book is shared by the shop's tills (customers:read includes cashiers).
+  ['customer.', { all: 'customers:read' }],
   ['payment.', { all: 'sales:read-all', own: 'payments:sale' }],
   ['subscription.', { all: 'billing:manage' }],
   ['webhook.', { all: 'webhooks:manage' }],

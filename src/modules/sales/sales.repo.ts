@@ -26,7 +26,8 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
     'id', s.id, 'number', s.number, 'receiptNumber', s.receipt_number,
     'clientRequestId', s.client_request_id, 'status', s.status,
     'occurredAt', ${isoInstant(sql`s.occurred_at`)}, 'receivedAt', ${isoInstant(sql`s.received_at`)},
-    'cashierId', s.cashier_id, 'locationId', s.location_id, 'subtotal', s.subtotal, 'discount', s.discount, 'tax', s.tax,
+    'cashierId', s.cashier_id, 'locationId', s.location_id,
+    'shiftId', s.shift_id, 'subtotal', s.subtotal, 'discount', s.discount, 'tax', s.tax,
     'total', s.total, 'change', s.change,
     'lines', (select coalesce(json_agg(json_build_object('id', l.id, 'productId', l.product_id,
         'name', l.name, 'sku', l.sku, 'quantity', l.quantity, 'unitPrice', l.unit_price,
@@ -36,7 +37,7 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
     'payments', (select coalesce(json_agg(json_build_object('method', py.method,
         'amount', py.amount, 'reference', py.reference) order by py.position), '[]'::json)
       from sale_payments py where py.sale_id = s.id),
-    'customerPhone', s.customer_phone, 'note', s.note,
+    'customerPhone', s.customer_phone, 'customerId', s.customer_id, 'note', s.note,
     'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason) as sale
   from sales s
   where s.business_id = ${businessId} and s.client_request_id = any(${clientRequestIds}::uuid[])`;

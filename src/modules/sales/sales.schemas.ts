@@ -10,8 +10,8 @@ const cents = (description: string) =>
 /** Money the server computed: never negative (bounded above only by safe integers). */
 const computedCents = () => z.int().min(0);
 
-const MAX_LINES = 200;
-const MAX_PAYMENTS = 10;
+export const MAX_LINES = 200;
+export const MAX_PAYMENTS = 10;
 const RECEIPT_NUMBER_MAX = 64;
 const CUSTOMER_PHONE_MAX = 32;
 const NOTE_MAX = 1000;
@@ -65,6 +65,11 @@ export const CreateSaleBody = z
     clientRequestId: anyUuid().describe(
       'Made by the POS when the sale is rung up (any UUID version); the idempotency key',
     ),
+    shiftId: anyUuid()
+      .optional()
+      .describe(
+        'The till shift it was rung up in (the id the till made when opening it). Never a reason to refuse the sale: an unknown id is kept and the sale joins the shift when it arrives; a sale reaching the server after its shift closed is counted as late and leaves the closed figures unchanged',
+      ),
     occurredAt: timestamp({ offset: true }).describe(
       'When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future',
     ),
@@ -79,6 +84,10 @@ export const CreateSaleBody = z
     discount: cents('Off the whole sale, spread over lines in proportion').optional(),
     payments: z.array(PaymentInput).min(1).max(MAX_PAYMENTS),
     customerPhone: z.string().trim().min(1).max(CUSTOMER_PHONE_MAX).optional(),
+    customerId: z
+      .uuid()
+      .optional()
+      .describe('The customer with an account (POST /customers); required by a `credit` payment'),
     note: z.string().max(NOTE_MAX).optional(),
     total: cents(
       'The total the device computed; checked against the server (TOTALS_MISMATCH)',
@@ -124,6 +133,7 @@ export const Sale = z
       .uuid()
       .nullable()
       .describe('The location that sold (null only on sales older than branches)'),
+    shiftId: anyUuid().nullable().describe('The till shift, as sent (null when none was sent)'),
     subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
     discount: computedCents(),
     tax: computedCents().describe('Σ line taxes, contained in total (never added)'),
@@ -132,6 +142,7 @@ export const Sale = z
     lines: z.array(SaleLine).max(MAX_LINES),
     payments: z.array(SalePayment).max(MAX_PAYMENTS),
     customerPhone: z.string().max(CUSTOMER_PHONE_MAX).nullable(),
+    customerId: z.uuid().nullable().describe('The customer with an account, if any'),
     note: z.string().max(NOTE_MAX).nullable(),
     voidedAt: timestamp().nullable(),
     voidReason: z.string().max(VOID_REASON_MAX).nullable(),
