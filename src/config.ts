@@ -10,6 +10,7 @@ import { jobsArea } from './config/jobs.js';
 import { mpesaArea } from './config/mpesa.js';
 import { observabilityArea } from './config/observability.js';
 import { plansArea } from './config/plans.js';
+import { realtimeArea } from './config/realtime.js';
 import { NodeEnv, processArea } from './config/process.js';
 import { redisArea } from './config/redis.js';
 import { smsArea } from './config/sms.js';
@@ -40,6 +41,7 @@ const AREAS = {
   plans: plansArea,
   observability: observabilityArea,
   amqp: amqpArea,
+  realtime: realtimeArea,
 };
 
 type Areas = typeof AREAS;
@@ -61,6 +63,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
     ...AREAS.amqp.build(parsed.amqp, runtime),
+    ...AREAS.realtime.build(parsed.realtime, runtime),
   };
 }
 

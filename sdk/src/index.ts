@@ -12,6 +12,15 @@ export {
   type ConditionalResult,
   type EtagStore,
 } from './conditional.js';
+export {
+  subscribe,
+  type LiveEvent,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStatus,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './realtime.js';
 export type { Tokens } from './auth-fetch.js';
 export type { components, paths } from './schema.js';
 

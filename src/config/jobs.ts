@@ -4,7 +4,7 @@ import { defineArea, integer, trimmedString } from './area.js';
 /** Background work: the outbox relay, BullMQ worker locks and the queue dashboard. */
 export const jobsArea = defineArea({
   schema: z.object({
-    OUTBOX_POLL_MS: integer(10, 5_000).default(500),
+    OUTBOX_POLL_MS: integer(10, 60_000).default(5_000),
     OUTBOX_RETENTION_DAYS: integer(1, 365).default(7),
     WORKER_LOCK_DURATION_MS: integer(500, 600_000).default(30_000),
     WORKER_STALLED_INTERVAL_MS: integer(500, 600_000).default(30_000),

@@ -6,14 +6,15 @@ import { closeDeps, createDeps } from '../deps.js';
 import { createLogger } from '../lib/logger.js';
 import { trackPool } from '../lib/metrics.js';
 import { onShutdownSignal } from '../lib/shutdown.js';
+import { startRealtime } from '../modules/realtime/realtime.hub.js';
 import { allRoutes } from '../routes.js';
 import type { RouteSpec } from './route.js';
 import { listen } from './server.js';
 
 /**
  * The API process: dependencies → migrations (development) → buildApp() → listen, and on
- * SIGTERM/SIGINT: /ready turns 503, no new connections, in-flight requests finish within
- * SHUTDOWN_TIMEOUT_MS, pools close, exit 0.
+ * SIGTERM/SIGINT: WebSockets close with 1012, /ready turns 503, no new connections,
+ * in-flight requests finish within SHUTDOWN_TIMEOUT_MS, pools close, exit 0.
  */
 export async function runApiProcess(
   config: Config,
@@ -38,12 +39,16 @@ export async function runApiProcess(
     port: config.port,
     lifecycle: deps.lifecycle,
   });
+  // GET /realtime (WebSocket upgrades on the same server).
+  const realtime = await startRealtime(running.server, deps);
   logger.info(
     { port: running.port },
     `API listening on port ${running.port}; reference at ${config.publicUrl}/docs`,
   );
 
   onShutdownSignal(logger, async () => {
+    // Sockets first (1012: reconnect elsewhere and resume), then the HTTP drain.
+    await realtime.close();
     const { abandoned } = await running.drain(config.http.shutdownTimeoutMs);
     if (abandoned > 0)
       logger.warn({ abandoned }, 'requests still running at the shutdown deadline were cut');

@@ -8,6 +8,9 @@ import { outboxPlanner, queueDefinitions } from './registry.js';
 import { jobOptionsFor, type PlannedJob, type QueueDefinition } from './types.js';
 import { withTimeout } from '../lib/timeout.js';
 import { startPublish, type Publish } from '../observability/trace.js';
+import { listenTo } from '../db/listen.js';
+import { sequenceEvents } from '../modules/realtime/realtime.repo.js';
+import { realtimeChannel } from '../modules/realtime/realtime.hub.js';
 
 type OutboxRow = typeof outbox.$inferSelect;
 
@@ -30,11 +33,18 @@ export interface OutboxRelayOptions {
   businessIds?: ReadonlySet<string>;
   /** The queues jobs are routed to and their job options (default: the registry). */
   definitions?: QueueDefinition[];
+  /**
+   * Number new events for live updates and announce them on Redis (default true). Off for
+   * tests that run several relays of separate "deployments" on one database.
+   */
+  sequence?: boolean;
 }
 
 export interface OutboxRelay {
   /** Moves one batch; resolves to how many rows were dispatched. */
   relayBatch: () => Promise<number>;
+  /** Numbers one batch of new events (live updates) and announces it; resolves to the count. */
+  sequenceBatch: () => Promise<number>;
   close: () => Promise<void>;
 }
 
@@ -43,6 +53,12 @@ export interface OutboxRelay {
  * LOCKED`, so any number of relays share the work without overlap), turns each into BullMQ
  * jobs with deterministic ids, marks them dispatched, and commits. With Redis down the
  * batch rolls back and nothing is lost; it is retried every poll until Redis answers.
+ *
+ * It is woken by PostgreSQL (`LISTEN outbox_insert`, a trigger NOTIFYs at every insert's
+ * commit); the poll every `pollMs` (5 s) is only the safety net for a lost notification,
+ * retries and rows made available later. Before dispatching, it numbers new events for
+ * live updates (`event_seq`, realtime.repo.ts) and announces them on Redis so every API
+ * process pushes them to its sockets.
  */
 export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}): OutboxRelay {
   const pollMs = options.pollMs ?? deps.config.outbox.pollMs;
@@ -58,8 +74,45 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   let stopped = false;
   let failing = false;
   let wake: (() => void) | undefined;
+  // Set by a notification that arrives while a batch runs: go round again at once.
+  const signal = { woken: false };
+  const wasWoken = () => signal.woken;
+  const sequence = options.sequence ?? true;
+  let sequenceFailing = false;
 
   trackOutboxLag(deps.db);
+
+  const notified = () => {
+    signal.woken = true;
+    wake?.();
+  };
+  const listener = listenTo(deps.pool, ['outbox_insert'], notified, deps.logger, {
+    // Rows committed while the connection was down were not announced: look now.
+    onConnected: notified,
+  });
+
+  const sequenceBatch = async (): Promise<number> => {
+    const batch = await sequenceEvents(deps.db, 500);
+    if (batch.count > 0 && redis.status === 'ready') {
+      // A lost announcement is caught by the API processes' own poll (REALTIME_POLL_MS).
+      await redis.publish(realtimeChannel(config), String(batch.lastSeq)).catch(() => 0);
+    }
+    return batch.count;
+  };
+
+  const sequenceAll = async () => {
+    if (!sequence) return;
+    try {
+      while ((await sequenceBatch()) === 500 && !stopped);
+      if (sequenceFailing) deps.logger.info('outbox relay: numbering events again');
+      sequenceFailing = false;
+    } catch (error) {
+      if (!sequenceFailing) {
+        deps.logger.warn({ err: error }, 'outbox relay: cannot number events; will retry');
+      }
+      sequenceFailing = true;
+    }
+  };
 
   const queueFor = (name: string): Queue => {
     let queue = queues.get(name);
@@ -136,11 +189,13 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
   const loop = async () => {
     while (!stopped) {
       let moved = 0;
+      signal.woken = false;
+      await sequenceAll();
       try {
         if (redis.status !== 'ready') {
-          // Still connecting at start-up is not an outage: wait for the next poll quietly.
+          // Still connecting at start-up is not an outage: look again shortly, quietly.
           if (redis.status === 'connecting' || redis.status === 'connect') {
-            await new Promise((resolve) => setTimeout(resolve, pollMs));
+            await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, 100)));
             continue;
           }
           throw new Error('Redis is not connected');
@@ -154,7 +209,7 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
         if (!failing) deps.logger.warn({ err: error }, 'outbox relay: cannot dispatch; will retry');
         failing = true;
       }
-      if (moved === batchSize) continue;
+      if (moved === batchSize || wasWoken()) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);
         wake = () => {
@@ -169,10 +224,12 @@ export function startOutboxRelay(deps: AppDeps, options: OutboxRelayOptions = {}
 
   return {
     relayBatch,
+    sequenceBatch,
     close: async () => {
       stopped = true;
       wake?.();
       await running;
+      await listener.close();
       await Promise.all([...queues.values()].map((queue) => queue.close()));
       redis.disconnect();
     },

@@ -13,3 +13,4 @@ export * from './shifts.js';
 export * from './customers.js';
 export * from './sms.js';
 export * from './till.js';
+export * from './realtime.js';

@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { createdAt, timestampMs } from './columns.js';
 
 export const OUTBOX_KINDS = ['event', 'email', 'job'] as const;
@@ -36,6 +46,11 @@ export const outbox = pgTable(
      * the publisher and are never published (docs/events-rabbitmq.md).
      */
     amqpPublishedAt: timestampMs(),
+    /**
+     * Events only: the live-update id (`GET /realtime`), assigned by the relay's sequencer
+     * once the row is committed, in commit order (ids are in insert order, which is not).
+     */
+    eventSeq: bigint({ mode: 'number' }),
   },
   (table) => [
     index('outbox_pending_idx')
@@ -49,5 +64,14 @@ export const outbox = pgTable(
     index('outbox_amqp_pending_idx')
       .on(table.id)
       .where(sql`${table.kind} = 'event' and ${table.amqpPublishedAt} is null`),
+    uniqueIndex('outbox_event_seq_idx')
+      .on(table.eventSeq)
+      .where(sql`${table.eventSeq} is not null`),
+    index('outbox_business_event_seq_idx')
+      .on(table.businessId, table.eventSeq)
+      .where(sql`${table.eventSeq} is not null`),
+    index('outbox_unsequenced_idx')
+      .on(table.id)
+      .where(sql`${table.kind} = 'event' and ${table.eventSeq} is null`),
   ],
 );
