@@ -84,8 +84,22 @@ async function isDarajaSimulator(url: string): Promise<boolean> {
 }
 
 const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv };
+// Without ETIMS_BASE_URL the API and the worker talk to the KRA eTIMS OSCU simulator on
+// ETIMS_SIMULATOR_PORT (config/etims.ts): run it as its own process beside them. The PINs
+// of SIMULATOR_PINS (src/etims/simulator/simulator.ts) pick its slow, down, duplicate and
+// refusing modes per business.
+const etimsSimulator = !config.etims.simulated
+  ? []
+  : [
+      {
+        command: `node --import tsx src/etims/simulator/main.ts --port ${config.etims.simulatorPort}`,
+        name: 'etims-sim',
+        prefixColor: 'yellow',
+      },
+    ];
 const { result } = concurrently(
   [
+    ...etimsSimulator,
     {
       command: 'tsx watch --clear-screen=false --import ./src/otel-register.ts src/server.ts',
       name: 'api',

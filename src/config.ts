@@ -4,6 +4,7 @@ import type { ConfigArea, Runtime } from './config/area.js';
 import { authArea } from './config/auth.js';
 import { dbArea } from './config/db.js';
 import { emailArea } from './config/email.js';
+import { etimsArea } from './config/etims.js';
 import { httpArea } from './config/http.js';
 import { jobsArea } from './config/jobs.js';
 import { mpesaArea } from './config/mpesa.js';
@@ -34,6 +35,7 @@ const AREAS = {
   storage: storageArea,
   jobs: jobsArea,
   mpesa: mpesaArea,
+  etims: etimsArea,
   plans: plansArea,
   observability: observabilityArea,
 };
@@ -53,6 +55,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.storage.build(parsed.storage, runtime),
     ...AREAS.jobs.build(parsed.jobs, runtime),
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
+    ...AREAS.etims.build(parsed.etims, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
   };

@@ -15,6 +15,7 @@ export const PERMISSIONS = {
   'inventory:read': ['owner', 'manager'],
   'sales:read-all': ['owner', 'manager'],
   'sales:void': ['owner', 'manager'],
+  'etims:retry': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],
   'invites:cashier': ['owner', 'manager'],
   'invites:manager': ['owner'],

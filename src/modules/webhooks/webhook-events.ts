@@ -2,6 +2,8 @@
 export const WEBHOOK_EVENTS = [
   'sale.created',
   'sale.voided',
+  'sale.etims_signed',
+  'sale.etims_failed',
   'product.created',
   'product.updated',
   'product.archived',
