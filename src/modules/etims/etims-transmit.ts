@@ -138,9 +138,10 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
 
   // 1. The invoice number, once, committed before the first send.
   if (document.invoiceNumber === null) {
-    document = await deps.db.transaction(async (tx) => {
-      const locked = await repo.lockDocument(tx, documentId, true);
-      if (!locked) throw new Error(`etims document ${documentId} vanished`);
+    const numbered = await deps.db.transaction(async (tx) => {
+      // Locked: another worker is on it (numbering or sending); it will finish the job.
+      const locked = await repo.lockDocument(tx, documentId, false);
+      if (!locked) return undefined;
       if (locked.invoiceNumber !== null) return locked;
       const invoiceNumber = await repo.takeInvoiceNumber(tx, locked.businessId, device.branchId);
       return repo.updateDocument(
@@ -154,6 +155,8 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
         deps.clock(),
       );
     });
+    if (!numbered) return 'busy';
+    document = numbered;
   }
   const invoiceNumber = document.invoiceNumber!;
   const branchId = document.branchId ?? device.branchId;

@@ -17,7 +17,12 @@ type PresentedLine = Pick<
 type PresentedPayment = Pick<SalePaymentRow, 'method' | 'amount' | 'reference'>;
 
 /** The Sale resource (API.md) from its rows: the one presenter of reads and of a new sale. */
-export function toSale(row: SaleRow, lines: PresentedLine[], payments: PresentedPayment[]): Sale {
+export function toSale(
+  row: SaleRow,
+  lines: PresentedLine[],
+  payments: PresentedPayment[],
+  etims: Sale['etims'] = null,
+): Sale {
   return {
     id: row.id,
     number: row.number,
@@ -54,5 +59,6 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
     note: row.note,
     voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
     voidReason: row.voidReason,
+    etims,
   };
 }

@@ -15,6 +15,7 @@ import {
 } from './sales.repo.js';
 import type { ListSalesQuery, Sale } from './sales.schemas.js';
 import type { Caller } from '../auth/caller.js';
+import { queueCreditNoteForVoid } from '../etims/etims.service.js';
 
 /** Cashiers without `sales:read-all` see only the sales they rang up. */
 const ownSalesOnly = (caller: Caller) =>
@@ -108,6 +109,8 @@ export async function voidSale(
         })),
       );
     }
+    // KRA eTIMS: a transmitted (or queued) invoice is cancelled by a credit note.
+    await queueCreditNoteForVoid(tx, caller.businessId, id);
     const voided = await markSaleVoided(tx, caller.businessId, id, {
       voidedAt: deps.clock(),
       voidReason: reason,

@@ -1,4 +1,3 @@
-
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
 import { SALES_CLIENT_REQUEST_UNIQUE } from '../../db/schema/index.js';
@@ -19,6 +18,7 @@ import {
 } from './sale-write.repo.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
+import { etimsBlocksOfSales } from '../etims/etims-block.js';
 
 /** What became of one sale: recorded now, recorded before (a replay), or refused. */
 export type SaleOutcome =
@@ -71,7 +71,29 @@ export async function recordSales(
   }
   for (const request of requests)
     if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, caller, request));
-  return requests.map((request) => outcomes.get(request) as SaleOutcome);
+  return withEtimsBlocks(
+    deps,
+    caller.businessId,
+    requests.map((request) => outcomes.get(request) as SaleOutcome),
+  );
+}
+
+/** The `etims` block of each answered sale (new or replayed), read in one query. */
+async function withEtimsBlocks(
+  deps: AppDeps,
+  businessId: string,
+  outcomes: SaleOutcome[],
+): Promise<SaleOutcome[]> {
+  const ids = outcomes.flatMap((outcome) =>
+    outcome.status === 'rejected' ? [] : [outcome.sale.id],
+  );
+  if (ids.length === 0) return outcomes;
+  const blocks = await etimsBlocksOfSales(deps.db, businessId, ids);
+  return outcomes.map((outcome) =>
+    outcome.status === 'rejected'
+      ? outcome
+      : { ...outcome, sale: { ...outcome.sale, etims: blocks.get(outcome.sale.id) ?? null } },
+  );
 }
 
 export interface SyncItemResult {
