@@ -23,9 +23,11 @@ export const etimsArea = defineArea({
     const simulator = `http://127.0.0.1:${env.ETIMS_SIMULATOR_PORT}/etims-api`;
     return {
       etims: {
-        /** The OSCU base URL (`…/etims-api`) for a business in `environment`. */
-        baseUrlFor: (environment: keyof typeof OSCU_HOSTS): string =>
-          override ?? (runtime.isProduction ? OSCU_HOSTS[environment] : simulator),
+        /** The OSCU base URL (`…/etims-api`) for a business in each `environment`. */
+        baseUrls: {
+          sandbox: override ?? (runtime.isProduction ? OSCU_HOSTS.sandbox : simulator),
+          production: override ?? (runtime.isProduction ? OSCU_HOSTS.production : simulator),
+        },
         /** No ETIMS_BASE_URL outside production: the local simulator. */
         simulated: override === undefined && !runtime.isProduction,
         timeoutMs: env.ETIMS_HTTP_TIMEOUT_MS,

@@ -3,7 +3,13 @@ import { Writable } from 'node:stream';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, expect } from 'vitest';
 import type { AppDeps } from '../../src/deps.js';
-import { etimsDocuments, outbox, type EtimsDocumentRow } from '../../src/db/schema/index.js';
+import {
+  etimsDocuments,
+  etimsSettings,
+  outbox,
+  type EtimsDocumentRow,
+} from '../../src/db/schema/index.js';
+import { newId } from '../../src/lib/ids.js';
 import {
   startOscuSimulator,
   type OscuMode,
@@ -112,4 +118,21 @@ export function invoicesAtKra(simulator: OscuSimulator, pin: string, trdInvcNo: 
   return [...simulator.state.invoices.values()].filter(
     (invoice) => invoice.request.tin === pin && String(invoice.request.trdInvcNo) === trdInvcNo,
   );
+}
+
+/** A sale's eTIMS invoice as a KRA refusal leaves it (for fixtures that need one to retry). */
+export async function giveFailedEtimsInvoice(deps: AppDeps, businessId: string, saleId: string) {
+  await deps.db
+    .insert(etimsSettings)
+    .values({ businessId, kraPin: 'P051234567X', environment: 'sandbox', enabled: false })
+    .onConflictDoNothing();
+  await deps.db.insert(etimsDocuments).values({
+    id: newId(),
+    businessId,
+    saleId,
+    kind: 'sale',
+    status: 'failed',
+    errorCode: '910',
+    errorMessage: 'Request parameter error',
+  });
 }

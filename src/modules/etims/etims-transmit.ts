@@ -45,7 +45,7 @@ export type TransmitResult =
 
 export function etimsClient(deps: AppDeps, environment: 'sandbox' | 'production') {
   return new EtimsClient({
-    baseUrl: deps.config.etims.baseUrlFor(environment),
+    baseUrl: deps.config.etims.baseUrls[environment],
     timeoutMs: deps.config.etims.timeoutMs,
     logger: deps.logger,
   });
