@@ -103,6 +103,19 @@ describe('eTIMS transmission of a sale', () => {
     expect(block?.qrUrl).toBe(
       `https://etims-sbx.kra.go.ke/common/link/etims/receipt/indexEtimsReceiptData?Data=${pin}00${atKra?.signature.rcptSign}`,
     );
+    // The receipt prints the signed block and its QR code.
+    const receipt = await http
+      .get(`/sales/${sale.id}/receipt?format=json`)
+      .set('Authorization', business.cashier.auth);
+    expect(receipt.status, receipt.text).toBe(200);
+    expect(receipt.body.etims).toMatchObject({
+      signature: atKra?.signature.rcptSign,
+      qrUrl: block?.qrUrl,
+    });
+    const text = await http
+      .get(`/sales/${sale.id}/receipt?format=text`)
+      .set('Authorization', business.cashier.auth);
+    expect(text.text).toContain(atKra?.signature.rcptSign);
     const events = await deps.db
       .select()
       .from(outbox)
@@ -163,6 +176,11 @@ describe('eTIMS transmission of a sale', () => {
       invoiceNumber: 1,
       signature: null,
     });
+    const receipt = await http
+      .get(`/sales/${sale.id}/receipt?format=json`)
+      .set('Authorization', business.cashier.auth);
+    expect(receipt.status, receipt.text).toBe(200);
+    expect(receipt.body.etims).toBeNull();
   });
 
   it('a refusal is failed with KRA code, managers are told, and a manager can retry after the fix', async () => {
