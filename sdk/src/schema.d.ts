@@ -1865,6 +1865,7 @@ export interface components {
             currency: string;
             /** @description Days in ascending order; other groups by net, largest first, at most 1000 (totals cover every sale). Voided sales excluded. */
             rows: components["schemas"]["SalesSummaryRow"][];
+            taxByType: components["schemas"]["TaxByType"];
             totals: components["schemas"]["SalesSummaryTotals"];
         };
         SalesSummaryRow: {
@@ -2040,6 +2041,69 @@ export interface components {
         SyncSalesResponse: {
             /** @description One per input sale, in input order */
             results: components["schemas"]["SyncSaleResult"][];
+        };
+        /** @description KRA eTIMS tax bands: A exempt, B 16 %, C zero-rated, D non-VAT, E 8 % (completed sales; Σ tax = totals.tax) */
+        TaxByType: {
+            A: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            B: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            C: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            D: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            E: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
         };
         UpdateBusiness: {
             lowStockEmails?: boolean;

@@ -155,6 +155,8 @@ describe('sales CSV exports', () => {
         tax: (first!.lines[0]!.tax / 100).toFixed(2),
         lineTotal: expect.stringMatching(/^\d+\.\d\d$/),
         paymentMethods: 'cash;mpesa',
+        etimsInvoiceNumber: '',
+        etimsReceiptNumber: '',
       },
       expect.objectContaining({
         productName: 'Sugar\nloose',
@@ -317,7 +319,7 @@ describe('sales CSV exports', () => {
     // An empty range is a header alone, in the documented column order.
     expect(file.body).toBe(`${SALES_CSV_COLUMNS.join(',')}\n`);
     expect(SALES_CSV_COLUMNS.join(',')).toBe(
-      'saleNumber,receiptNumber,occurredAt,status,cashier,location,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods',
+      'saleNumber,receiptNumber,occurredAt,status,cashier,location,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods,etimsInvoiceNumber,etimsReceiptNumber',
     );
   });
 

@@ -14,7 +14,7 @@ import {
   type SalesSummary,
   type SalesSummaryQuery,
 } from './reports.schemas.js';
-import { findCurrency, groupSales, sumSales } from './summary.repo.js';
+import { findCurrency, groupSales, sumSales, sumTaxByType } from './summary.repo.js';
 import { readScope } from '../locations/location-access.js';
 
 /** How long a download link works. */
@@ -37,14 +37,16 @@ export async function getSalesSummary(
     to: query.to,
     locationIds: await readScope(deps.db, caller, query.locationId),
   };
-  const [currency, totals, rows] = await Promise.all([
+  const [currency, totals, rows, taxByType] = await Promise.all([
     findCurrency(deps.db, caller.businessId),
     sumSales(deps.db, range),
     groupSales(deps.db, range, query.groupBy),
+    sumTaxByType(deps.db, range),
   ]);
   return {
     currency,
     totals,
+    taxByType,
     rows: rows.map((row) => ({
       ...row,
       label:

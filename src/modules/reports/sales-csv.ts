@@ -18,6 +18,8 @@ export const SALES_CSV_COLUMNS = [
   'tax',
   'lineTotal',
   'paymentMethods',
+  'etimsInvoiceNumber',
+  'etimsReceiptNumber',
 ] as const;
 
 export interface SalesCsvRange {
@@ -67,7 +69,9 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
       ${shillings('l.discount + l.sale_discount_share')} as "discount",
       ${shillings('l.tax')} as "tax",
       ${shillings('l.total - l.sale_discount_share')} as "lineTotal",
-      pm.methods as "paymentMethods"
+      pm.methods as "paymentMethods",
+      ed.invoice_number as "etimsInvoiceNumber",
+      ed.receipt_number as "etimsReceiptNumber"
     from sales s
     join sale_lines l on l.sale_id = s.id
     join users u on u.id = s.cashier_id
@@ -76,6 +80,8 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
       select string_agg(distinct p.method, ';' order by p.method) as methods
       from sale_payments p where p.sale_id = s.id
     ) pm on true
+    left join etims_documents ed on ed.business_id = s.business_id and ed.sale_id = s.id
+      and ed.kind = 'sale' and ed.return_id is null
     where s.business_id = ${literal(range.businessId)}::uuid
       and s.occurred_at >= (${literal(range.from)}::date)::timestamp at time zone ${tz}
       and s.occurred_at < (${literal(range.to)}::date + 1)::timestamp at time zone ${tz}
