@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveTaxType, TAX_TYPE_CODES, TAX_TYPE_RATES, type TaxType } from './tax-type.rules.js';
+import { resolveTaxType, TAX_TYPE_CODES, TAX_TYPE_RATES } from './tax-type.rules.js';
 
 const taxType = fc.constantFrom(...TAX_TYPE_CODES);
 const rate = fc.oneof(fc.constantFrom(0, 800, 1600), fc.integer({ min: 0, max: 10_000 }));
 const current = fc.option(
-  taxType.map((type) => ({ taxType: type as TaxType | undefined, taxRate: TAX_TYPE_RATES[type] })),
+  taxType.map((type) => ({ taxType: type, taxRate: TAX_TYPE_RATES[type] })),
   { nil: undefined },
 );
 

@@ -71,8 +71,13 @@ export function paymentTypeOf(payments: { method: PaymentMethod; amount: number 
   for (const payment of payments)
     totals.set(payment.method, (totals.get(payment.method) ?? 0) + payment.amount);
   let best: PaymentMethod | null = null;
-  for (const [method, amount] of totals)
-    if (best === null || amount > totals.get(best)!) best = method;
+  let most = -1;
+  for (const [method, amount] of totals) {
+    if (amount > most) {
+      best = method;
+      most = amount;
+    }
+  }
   return best;
 }
 

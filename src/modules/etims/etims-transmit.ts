@@ -158,7 +158,8 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
     if (!numbered) return 'busy';
     document = numbered;
   }
-  const invoiceNumber = document.invoiceNumber!;
+  const invoiceNumber = document.invoiceNumber;
+  if (invoiceNumber === null) throw new Error(`etims document ${documentId} has no number`);
   const branchId = document.branchId ?? device.branchId;
   const credentials = credentialsOf(deps, device);
   const client = etimsClient(deps, settings.environment);
@@ -181,7 +182,7 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
     customerPhone: loaded.sale.customerPhone,
     registrarName: loaded.cashierName || REGISTRAR_ID,
     lines: loaded.lines.map((line) => ({
-      itemCode: itemCodes.get(line.productId)!,
+      itemCode: itemCodes.get(line.productId) ?? '',
       itemClassCode: line.itemClassCode ?? DEFAULT_ITEM_CLASS_CODE,
       name: line.name,
       unit: line.unit,
@@ -287,11 +288,10 @@ async function ensureItemsRegistered(
   const rows = await repo.findProductsForItems(deps.db, document.businessId, productIds);
   for (const product of rows) {
     const registered =
-      product.itemCode !== null &&
       product.registeredVersion === product.version &&
       (product.registeredBranches ?? []).includes(credentials.bhfId);
-    if (registered) {
-      codes.set(product.id, product.itemCode!);
+    if (product.itemCode !== null && registered) {
+      codes.set(product.id, product.itemCode);
       continue;
     }
     const outcome = await registerItem(deps, client, credentials, document.businessId, product);
@@ -412,7 +412,9 @@ async function reportStock(deps: AppDeps, document: repo.EtimsDocumentRow): Prom
   const io = await client.saveStockIo(credentials, buildStockIoRequest(sale));
   if (io.kind === 'retryable') throw new EtimsRetryable(`eTIMS insertStockIO: ${io.message}`);
   if (io.kind === 'success' || io.kind === 'duplicate') {
-    const tracked = items.filter((item) => item.trackStock && item.itemCode !== null);
+    const tracked = items.flatMap((item) =>
+      item.trackStock && item.itemCode !== null ? [{ ...item, itemCode: item.itemCode }] : [],
+    );
     const levels = await repo.stockAt(
       deps.db,
       document.businessId,
@@ -423,7 +425,7 @@ async function reportStock(deps: AppDeps, document: repo.EtimsDocumentRow): Prom
       const master = await client.saveStockMaster(credentials, {
         tin: device.kraPin,
         bhfId: credentials.bhfId,
-        itemCd: item.itemCode!,
+        itemCd: item.itemCode,
         rsdQty: Math.round((levels.get(item.id) ?? 0) * 100) / 100,
         regrId: REGISTRAR_ID,
         regrNm: REGISTRAR_ID,

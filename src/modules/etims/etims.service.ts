@@ -175,7 +175,7 @@ export async function initializeEtims(
       sdcId: info.sdcId ?? null,
       mrcNo: info.mrcNo ?? null,
       dvcId: info.dvcId ?? null,
-      info: info as Record<string, unknown>,
+      info: info,
       cmcKeyCiphertext: encryptSecret(cmcKey, deps.config.webhooks.secretKey),
       initializedAt: now,
     });

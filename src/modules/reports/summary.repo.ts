@@ -69,7 +69,8 @@ export type TaxByType = Record<'A' | 'B' | 'C' | 'D' | 'E', { taxable: number; t
  * line whose rate differs from the product's current one goes by its own rate).
  */
 export async function sumTaxByType(db: DbOrTx, range: SummaryRange): Promise<TaxByType> {
-  const result = await db.execute<{ type: string; taxable: number; tax: number }>(sql`
+  // bigint sums arrive as text.
+  const result = await db.execute<{ type: string; taxable: string; tax: string }>(sql`
     select
       case when p.tax_type is not null and l.tax_rate = case p.tax_type when 'B' then 1600
           when 'E' then 800 else 0 end then p.tax_type
@@ -86,7 +87,7 @@ export async function sumTaxByType(db: DbOrTx, range: SummaryRange): Promise<Tax
     (['A', 'B', 'C', 'D', 'E'] as const).map((type) => [type, { taxable: 0, tax: 0 }]),
   ) as TaxByType;
   for (const row of result.rows) {
-    const band = bands[row.type as keyof TaxByType];
+    const band = bands[row.type as keyof TaxByType] as TaxByType['A'] | undefined;
     if (band) {
       band.taxable += Number(row.taxable);
       band.tax += Number(row.tax);

@@ -203,7 +203,7 @@ export async function loadSales(db: DbOrTx, rows: SaleRow[]): Promise<Sale[]> {
       .where(inArray(salePayments.saleId, ids))
       .orderBy(asc(salePayments.saleId), asc(salePayments.position)),
     // Rows of one business (every caller reads within its tenant).
-    etimsBlocksOfSales(db, rows[0]!.businessId, ids),
+    etimsBlocksOfSales(db, rows[0]?.businessId ?? '', ids),
   ]);
   return rows.map((row) =>
     toSale(
