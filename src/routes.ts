@@ -3,6 +3,7 @@ import { authRoutes } from './modules/auth/auth.routes.js';
 import { businessRoutes } from './modules/business/business.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { customerRoutes } from './modules/customers/customers.routes.js';
+import { etimsRoutes } from './modules/etims/etims.routes.js';
 import { filesRoutes } from './modules/files/files.routes.js';
 import { inventoryRoutes } from './modules/inventory/inventory.routes.js';
 import { locationRoutes } from './modules/locations/locations.routes.js';
@@ -44,4 +45,5 @@ export const allRoutes: RouteSpec[] = [
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,
+  ...etimsRoutes,
 ];

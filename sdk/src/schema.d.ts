@@ -139,6 +139,50 @@ export interface paths {
         patch: operations["updateBusiness"];
         trace?: never;
     };
+    "/business/etims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * KRA eTIMS settings and the device of each location (owner)
+         * @description The KRA PIN is never returned (only its last characters); keys never leave the server.
+         */
+        get: operations["getEtimsSettings"];
+        /**
+         * Set the KRA PIN, environment and switch eTIMS on or off (owner)
+         * @description Switching on records `enabledAt`: only sales that occur from then on are transmitted; earlier sales are never sent.
+         */
+        put: operations["putEtimsSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/business/etims/initialize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Initialise the OSCU device of every location with KRA (owner)
+         * @description Runs KRA's selectInitOsdcInfo for each open location's `etimsBranchId` and keeps the answer (the communication key encrypted at rest). Locations already initialised are left alone; a location KRA refuses is reported with KRA's code.
+         */
+        post: operations["initializeEtims"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/business/mpesa": {
         parameters: {
             query?: never;
@@ -990,6 +1034,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sales/{id}/etims/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a sale's failed eTIMS invoice (or credit note) again after a fix
+         * @description Failed documents go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.
+         */
+        post: operations["retrySaleEtims"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sales/{id}/receipt": {
         parameters: {
             query?: never;
@@ -1530,6 +1594,7 @@ export interface components {
              */
             cost?: number;
             description?: string;
+            etimsItemClassCode?: string;
             /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number;
             name: string;
@@ -1542,9 +1607,13 @@ export interface components {
             /**
              * Format: int32
              * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
-             * @default 0
              */
-            taxRate: number;
+            taxRate?: number;
+            /**
+             * @description KRA eTIMS tax type: A exempt (0), B 16 % (1600), C zero-rated (0), D non-VAT (0), E 8 % (800); must agree with taxRate
+             * @enum {string}
+             */
+            taxType?: "A" | "B" | "C" | "D" | "E";
             /** @default true */
             trackStock: boolean;
             /** @default each */
@@ -1805,6 +1874,104 @@ export interface components {
             /** @enum {string} */
             type: "sale" | "payment" | "return" | "void";
         };
+        EtimsBlock: {
+            /** @description A voided sale: the credit note that cancels it at KRA */
+            creditNote?: {
+                /** Format: int64 */
+                invoiceNumber: number | null;
+                /** Format: int64 */
+                receiptNumber: number | null;
+                signature: string | null;
+                /** @enum {string} */
+                status: "pending" | "signed" | "failed";
+            } | null;
+            /** @description KRA's refusal (status failed) */
+            error?: {
+                code: string;
+                message: string;
+            };
+            internalData: string | null;
+            /**
+             * Format: int64
+             * @description Our invoice number (invcNo) at KRA, per branch; null until first sent
+             */
+            invoiceNumber: number | null;
+            /**
+             * Format: uri
+             * @description KRA's receipt check link, for the QR code
+             */
+            qrUrl: string | null;
+            /**
+             * Format: int64
+             * @description KRA's receipt number (curRcptNo)
+             */
+            receiptNumber: number | null;
+            /** @description yyyyMMddhhmmss, East Africa Time */
+            sdcDateTime: string | null;
+            /** @description The control unit id (printed as CU ID) */
+            sdcId: string | null;
+            /** @description rcptSign */
+            signature: string | null;
+            /** @enum {string} */
+            status: "pending" | "signed" | "failed";
+            /**
+             * Format: int64
+             * @description totRcptNo
+             */
+            totalReceiptNumber: number | null;
+        };
+        EtimsDevice: {
+            etimsBranchId: string;
+            initialized: boolean;
+            /** Format: date-time */
+            initializedAt: string | null;
+            /** Format: uuid */
+            locationId: string;
+            mrcNo: string | null;
+            /** @description The control unit id printed on receipts */
+            sdcId: string | null;
+        };
+        EtimsInitializeResult: {
+            devices: {
+                error: {
+                    code: string;
+                    message: string;
+                } | null;
+                etimsBranchId: string;
+                initialized: boolean;
+                /** Format: date-time */
+                initializedAt: string | null;
+                /** Format: uuid */
+                locationId: string;
+                mrcNo: string | null;
+                /** @enum {string} */
+                result: "initialized" | "already-initialized" | "failed";
+                /** @description The control unit id printed on receipts */
+                sdcId: string | null;
+            }[];
+        };
+        EtimsSettings: {
+            /** @description False until PUT /business/etims */
+            configured: boolean;
+            devices: components["schemas"]["EtimsDevice"][];
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When it was last switched on: only sales from then on are transmitted
+             */
+            enabledAt: string | null;
+            /** @enum {string|null} */
+            environment: "sandbox" | "production" | null;
+            /** @description The last 3 characters of the PIN, to recognise it (the PIN is never returned) */
+            kraPinHint: string | null;
+        };
+        EtimsSettingsBody: {
+            enabled: boolean;
+            /** @enum {string} */
+            environment: "sandbox" | "production";
+            /** @description The taxpayer PIN; write-only (never returned, never logged) */
+            kraPin: string;
+        };
         ForgotPassword: {
             /**
              * Format: email
@@ -1886,6 +2053,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             description?: string;
+            etimsItemClassCode?: string;
             /** Format: uuid */
             id: string;
             /** Format: uri */
@@ -1911,6 +2079,11 @@ export interface components {
              * @description Basis points: 1600 = 16%
              */
             taxRate: number;
+            /**
+             * @description Absent only on an old product whose taxRate is no eTIMS band rate
+             * @enum {string}
+             */
+            taxType?: "A" | "B" | "C" | "D" | "E";
             trackStock: boolean;
             unit: string;
             /**
@@ -1930,7 +2103,7 @@ export interface components {
         };
         Me: {
             business: components["schemas"]["Business"];
-            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "shifts:operate" | "customers:read" | "customers:write" | "customers:payments" | "sms:receipt" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "returns:create" | "returns:read" | "shifts:read-all" | "reports:read" | "customers:credit-limit" | "sms:remind" | "sms:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "customers:delete" | "billing:manage" | "webhooks:manage")[];
+            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "shifts:operate" | "customers:read" | "customers:write" | "customers:payments" | "sms:receipt" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "returns:create" | "returns:read" | "shifts:read-all" | "etims:retry" | "reports:read" | "customers:credit-limit" | "sms:remind" | "sms:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "customers:delete" | "billing:manage" | "webhooks:manage")[];
             user: components["schemas"]["User"];
         };
         MpesaCallbackAck: {
@@ -2045,6 +2218,7 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             description?: string;
+            etimsItemClassCode?: string;
             /** Format: uuid */
             id: string;
             /** Format: uri */
@@ -2066,6 +2240,11 @@ export interface components {
              * @description Basis points: 1600 = 16%
              */
             taxRate: number;
+            /**
+             * @description Absent only on an old product whose taxRate is no eTIMS band rate
+             * @enum {string}
+             */
+            taxType?: "A" | "B" | "C" | "D" | "E";
             trackStock: boolean;
             unit: string;
             /**
@@ -2377,6 +2556,53 @@ export interface components {
             customerPhone: string | null;
             /** Format: int64 */
             discount: number;
+            /** @description KRA eTIMS: null when the business has eTIMS off, or the sale occurred before it was switched on */
+            etims: {
+                /** @description A voided sale: the credit note that cancels it at KRA */
+                creditNote?: {
+                    /** Format: int64 */
+                    invoiceNumber: number | null;
+                    /** Format: int64 */
+                    receiptNumber: number | null;
+                    signature: string | null;
+                    /** @enum {string} */
+                    status: "pending" | "signed" | "failed";
+                } | null;
+                /** @description KRA's refusal (status failed) */
+                error?: {
+                    code: string;
+                    message: string;
+                };
+                internalData: string | null;
+                /**
+                 * Format: int64
+                 * @description Our invoice number (invcNo) at KRA, per branch; null until first sent
+                 */
+                invoiceNumber: number | null;
+                /**
+                 * Format: uri
+                 * @description KRA's receipt check link, for the QR code
+                 */
+                qrUrl: string | null;
+                /**
+                 * Format: int64
+                 * @description KRA's receipt number (curRcptNo)
+                 */
+                receiptNumber: number | null;
+                /** @description yyyyMMddhhmmss, East Africa Time */
+                sdcDateTime: string | null;
+                /** @description The control unit id (printed as CU ID) */
+                sdcId: string | null;
+                /** @description rcptSign */
+                signature: string | null;
+                /** @enum {string} */
+                status: "pending" | "signed" | "failed";
+                /**
+                 * Format: int64
+                 * @description totRcptNo
+                 */
+                totalReceiptNumber: number | null;
+            } | null;
             /** Format: uuid */
             id: string;
             lines: components["schemas"]["SaleLine"][];
@@ -2487,6 +2713,7 @@ export interface components {
             currency: string;
             /** @description Days in ascending order; other groups by net, largest first, at most 1000 (totals cover every sale). Voided sales excluded. */
             rows: components["schemas"]["SalesSummaryRow"][];
+            taxByType: components["schemas"]["TaxByType"];
             totals: components["schemas"]["SalesSummaryTotals"];
         };
         SalesSummaryRow: {
@@ -2893,6 +3120,69 @@ export interface components {
             /** @description One per input sale, in input order */
             results: components["schemas"]["SyncSaleResult"][];
         };
+        /** @description KRA eTIMS tax bands: A exempt, B 16 %, C zero-rated, D non-VAT, E 8 % (completed sales; Σ tax = totals.tax) */
+        TaxByType: {
+            A: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            B: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            C: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            D: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+            E: {
+                /**
+                 * Format: int64
+                 * @description VAT contained in it (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive amount of the band, after discounts (integer cents)
+                 */
+                taxable: number;
+            };
+        };
         /** @description A payment a customer made into the business’s till. */
         TillPayment: {
             /**
@@ -2993,6 +3283,7 @@ export interface components {
              */
             cost?: number | null;
             description?: string | null;
+            etimsItemClassCode?: string | null;
             /** @description At most 3 decimals (0.5 kg) */
             lowStockThreshold?: number | null;
             name?: string;
@@ -3007,6 +3298,11 @@ export interface components {
              * @description VAT rate in basis points: 1600 = 16 %, 800 = 8 %, 0 = exempt
              */
             taxRate?: number;
+            /**
+             * @description KRA eTIMS tax type: A exempt (0), B 16 % (1600), C zero-rated (0), D non-VAT (0), E 8 % (800); must agree with taxRate
+             * @enum {string}
+             */
+            taxType?: "A" | "B" | "C" | "D" | "E";
             trackStock?: boolean;
             unit?: string;
         };
@@ -4334,6 +4630,517 @@ export interface operations {
             };
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEtimsSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EtimsSettings"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putEtimsSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EtimsSettingsBody"];
+            };
+        };
+        responses: {
+            /** @description The settings */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EtimsSettings"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    initializeEtims: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each location */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EtimsInitializeResult"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS`, `CONFLICT` — Request in progress; Conflict */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;
@@ -15873,6 +16680,218 @@ export interface operations {
             };
         };
     };
+    retrySaleEtims: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Opaque key of 1–255 visible ASCII characters (a UUID is recommended). The same key with the same body replays the stored answer. */
+                "idempotency-key"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sale's eTIMS block */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EtimsBlock"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_REQUEST_IN_PROGRESS` — Request in progress */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `IDEMPOTENCY_KEY_REUSED` — Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getSaleReceipt: {
         parameters: {
             query?: {
@@ -19174,7 +20193,7 @@ export interface operations {
                 "application/json": {
                     description?: string;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events: ("sale.created" | "sale.voided" | "return.created" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos
@@ -19772,7 +20791,7 @@ export interface operations {
                     description?: string | null;
                     enabled?: boolean;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events?: ("sale.created" | "sale.voided" | "return.created" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events?: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos

@@ -6,6 +6,7 @@ import { mpesaQueue } from '../modules/payments/payments.job.js';
 import { reportsQueue } from '../modules/reports/exports.job.js';
 import { smsQueue } from '../modules/sms/sms.job.js';
 import { tillQueue } from '../modules/till/till.job.js';
+import { etimsQueue } from '../modules/etims/etims.job.js';
 import type { Db } from '../db/client.js';
 import type { OutboxKind } from '../db/schema/index.js';
 import {
@@ -25,6 +26,7 @@ export const queueDefinitions: QueueDefinition[] = [
   reportsQueue,
   smsQueue,
   tillQueue,
+  etimsQueue,
 ];
 
 /** An outbox row as the relay hands it to a planner. */

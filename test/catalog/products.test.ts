@@ -35,6 +35,7 @@ describe('products CRUD', () => {
       taxRate: 1600,
       unit: 'kg',
       trackStock: true,
+      taxType: 'B',
       stockQuantity: 0,
       stock: [],
       lowStockThreshold: 2.5,

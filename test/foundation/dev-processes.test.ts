@@ -56,7 +56,7 @@ afterAll(async () => {
   for (const folder of folders) await rm(folder, { recursive: true, force: true });
 });
 
-async function checkout(pgPort: number, simulatorPort: number) {
+async function checkout(pgPort: number, simulatorPort: number, oscuPort: number) {
   const folder = await mkdtemp(path.join(os.tmpdir(), 'bapi-dev-'));
   folders.push(folder);
   const apiPort = await freePort();
@@ -75,6 +75,8 @@ async function checkout(pgPort: number, simulatorPort: number) {
       EMBEDDED_PG_DIR: path.join(folder, 'postgres'),
       EMBEDDED_PG_PORT: String(pgPort),
       MPESA_SIMULATOR_PORT: String(simulatorPort),
+      ETIMS_BASE_URL: '',
+      ETIMS_SIMULATOR_PORT: String(oscuPort),
       HOST: '127.0.0.1',
       PORT: String(apiPort),
       REDIS_URL: inject('redisUrl'),
@@ -89,7 +91,8 @@ describe('pnpm dev beside other commands and another checkout', () => {
   it('seed and jobs:dead use the running embedded PostgreSQL; a second checkout starts; Ctrl-C exits 0', async () => {
     const pgPort = await freePort();
     const simulatorPort = await freePort();
-    const first = await checkout(pgPort, simulatorPort);
+    const oscuPort = await freePort();
+    const first = await checkout(pgPort, simulatorPort, oscuPort);
     const devA = pnpm(['dev'], first.env);
     started.push(devA);
     await waitForOutput(devA, 'Daraja simulator on');
@@ -107,13 +110,16 @@ describe('pnpm dev beside other commands and another checkout', () => {
     expect(dead.output()).toContain('no dead jobs');
 
     // Another checkout: its own data folder, but the same ports in its configuration.
-    const second = await checkout(pgPort, simulatorPort);
+    const second = await checkout(pgPort, simulatorPort, oscuPort);
     const devB = pnpm(['dev'], second.env);
     started.push(devB);
     await waitForHttp(`http://127.0.0.1:${second.apiPort}/health`, 120_000);
     expect(devB.output()).toContain(`Port ${pgPort} is taken`);
     expect(devB.output()).toContain(
       `using the Daraja simulator already running on http://127.0.0.1:${simulatorPort}`,
+    );
+    expect(devB.output()).toContain(
+      `using the OSCU simulator already running on http://127.0.0.1:${oscuPort}/etims-api`,
     );
     expect((await fetch(`http://127.0.0.1:${second.apiPort}/ready`)).status).toBe(200);
 

@@ -156,6 +156,8 @@ describe('sales CSV exports', () => {
         lineTotal: expect.stringMatching(/^\d+\.\d\d$/),
         paymentMethods: 'cash;mpesa',
         returnNumber: '',
+        etimsInvoiceNumber: '',
+        etimsReceiptNumber: '',
       },
       expect.objectContaining({
         productName: 'Sugar\nloose',
@@ -318,7 +320,7 @@ describe('sales CSV exports', () => {
     // An empty range is a header alone, in the documented column order.
     expect(file.body).toBe(`${SALES_CSV_COLUMNS.join(',')}\n`);
     expect(SALES_CSV_COLUMNS.join(',')).toBe(
-      'saleNumber,receiptNumber,occurredAt,status,cashier,location,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods,returnNumber',
+      'saleNumber,receiptNumber,occurredAt,status,cashier,location,productName,sku,quantity,unitPrice,discount,tax,lineTotal,paymentMethods,returnNumber,etimsInvoiceNumber,etimsReceiptNumber',
     );
   });
 

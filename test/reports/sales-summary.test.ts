@@ -189,6 +189,9 @@ describe('GET /reports/sales-summary', () => {
     expect(theirs.body).toEqual({
       currency: 'KES',
       totals: { count: 0, gross: 0, discount: 0, tax: 0, returns: 0, net: 0, voidedCount: 0 },
+      taxByType: Object.fromEntries(
+        ['A', 'B', 'C', 'D', 'E'].map((type) => [type, { taxable: 0, tax: 0 }]),
+      ),
       rows: [],
     });
   });

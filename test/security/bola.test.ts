@@ -14,6 +14,7 @@ import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
 import { countSaleRows, insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { returnBody } from '../helpers/returns.js';
+import { giveFailedEtimsInvoice } from '../helpers/etims.js';
 import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helpers/security.js';
 
 /*
@@ -253,6 +254,13 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     body: { reason: 'not yours' },
     allowed: 200,
   }),
+  // B's sale with a failed eTIMS invoice (B has eTIMS on; the document is written as the
+  // refusal would leave it): A's retry is 404 and changes nothing, B's queues it again.
+  'POST /sales/{id}/etims/retry': async (b, shop) => {
+    const saleId = await b.sale();
+    await giveFailedEtimsInvoice(deps, shop.id, saleId);
+    return { path: `/sales/${saleId}/etims/retry`, allowed: 200 };
+  },
   'POST /sales/{id}/receipt/email': async (b) => ({
     path: `/sales/${await b.sale()}/receipt/email`,
     body: { email: 'attacker@example.test' },

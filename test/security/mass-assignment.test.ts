@@ -90,6 +90,7 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
     consumerSecret: 'mass-secret',
     passkey: 'mass-passkey',
   }),
+  'PUT /business/etims': () => ({ kraPin: 'P051234567X', environment: 'sandbox', enabled: false }),
   'POST /products': () => ({ name: 'Soap', price: 100, cost: 50 }),
   'PATCH /products/{id}': () => ({ name: 'Soap 2' }),
   'POST /categories': () => ({ name: `Cat ${randomUUID()}` }),

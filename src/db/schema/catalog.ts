@@ -57,6 +57,13 @@ export const products = pgTable(
     cost: integer(),
     /** Basis points: 1600 = 16%. */
     taxRate: integer().notNull().default(0),
+    /**
+     * eTIMS tax type A–E, consistent with taxRate (catalog tax-type rules). Null on products
+     * older than eTIMS: read as derived from taxRate (1600 → B, 800 → E, 0 → A).
+     */
+    taxType: text(),
+    /** eTIMS item classification code (itemClsCd), when the shop set one. */
+    etimsItemClassCode: text(),
     unit: text().notNull().default('each'),
     trackStock: boolean().notNull().default(true),
     /** Cached sum of this product's stock_movements.delta, updated in the same transaction. */

@@ -14,3 +14,4 @@ export * from './customers.js';
 export * from './sms.js';
 export * from './till.js';
 export * from './realtime.js';
+export * from './etims.js';

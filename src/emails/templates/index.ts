@@ -1,4 +1,5 @@
 import type { EmailTemplate } from '../template.js';
+import { etimsFailedTemplate } from './etims-failed.js';
 import { inviteTemplate } from './invite.js';
 import { lowStockDigestTemplate } from './low-stock-digest.js';
 import { passwordResetTemplate } from './password-reset.js';
@@ -15,5 +16,6 @@ export const emailTemplates: ReadonlyMap<string, EmailTemplate> = new Map(
     subscriptionReceiptTemplate,
     lowStockDigestTemplate,
     webhookDisabledTemplate,
+    etimsFailedTemplate,
   ].map((template) => [template.name, template]),
 );

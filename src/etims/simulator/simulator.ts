@@ -168,9 +168,15 @@ export async function startOscuSimulator(
     });
     req.on('end', () => handle(req, res, raw));
   });
-  await new Promise<void>((resolve) =>
-    server.listen(overrides.port ?? 0, overrides.host ?? '127.0.0.1', resolve),
-  );
+  // A taken port rejects (EADDRINUSE) instead of an unhandled 'error' event, so `pnpm dev`
+  // can share another checkout's simulator.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(overrides.port ?? 0, overrides.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
 

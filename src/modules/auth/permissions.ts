@@ -25,6 +25,7 @@ export const PERMISSIONS = {
   'returns:read': ['owner', 'manager'],
   // Read every shift, and move cash in or close any (a shift a cashier left open).
   'shifts:read-all': ['owner', 'manager'],
+  'etims:retry': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],
   'customers:credit-limit': ['owner', 'manager'],
   'sms:remind': ['owner', 'manager'],

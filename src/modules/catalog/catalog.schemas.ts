@@ -1,6 +1,18 @@
 import { NextCursor, pageItems } from '../../lib/cursor.js';
 import { threeDecimals, timestamp, z } from '../../lib/zod.js';
 import { MAX_IMAGE_BYTES } from './image-limits.js';
+import { TAX_TYPE_CODES } from './tax-type.rules.js';
+
+const TaxType = z.enum(TAX_TYPE_CODES as ['A', 'B', 'C', 'D', 'E']).meta({
+  description:
+    'KRA eTIMS tax type: A exempt (0), B 16 % (1600), C zero-rated (0), D non-VAT (0), E 8 % (800); must agree with taxRate',
+});
+/** KRA's item classification code (itemClsCd), e.g. 5020230500. */
+const EtimsItemClassCode = z
+  .string()
+  .trim()
+  .max(10)
+  .regex(/^[0-9A-Za-z]{1,10}$/, 'up to 10 letters or digits');
 
 /** Quantities: numbers with at most 3 decimals (numeric(14,3)), never strings. */
 export const hasAtMost3Decimals = (value: number) =>
@@ -37,6 +49,10 @@ export const ProductSchema = z
       .meta({ description: 'Minor units (cents), VAT-inclusive' }),
     cost: z.int().min(0).max(MAX_MONEY).optional().meta({ description: 'Minor units (cents)' }),
     taxRate: z.int().min(0).max(10_000).meta({ description: 'Basis points: 1600 = 16%' }),
+    taxType: TaxType.optional().meta({
+      description: 'Absent only on an old product whose taxRate is no eTIMS band rate',
+    }),
+    etimsItemClassCode: z.string().max(10).optional(),
     unit: z.string().max(UNIT_MAX),
     trackStock: z.boolean(),
     stockQuantity: z
@@ -92,7 +108,9 @@ export const CreateProductBody = z
     categoryId: productFields.categoryId.optional(),
     price: productFields.price,
     cost: productFields.cost.optional(),
-    taxRate: productFields.taxRate.default(0),
+    taxRate: productFields.taxRate.optional(),
+    taxType: TaxType.optional(),
+    etimsItemClassCode: EtimsItemClassCode.optional(),
     unit: productFields.unit.default('each'),
     trackStock: productFields.trackStock.default(true),
     lowStockThreshold: productFields.lowStockThreshold.optional(),
@@ -111,6 +129,8 @@ export const UpdateProductBody = z
     price: productFields.price.optional(),
     cost: productFields.cost.nullable().optional(),
     taxRate: productFields.taxRate.optional(),
+    taxType: TaxType.optional(),
+    etimsItemClassCode: EtimsItemClassCode.nullable().optional(),
     unit: productFields.unit.optional(),
     trackStock: productFields.trackStock.optional(),
     lowStockThreshold: productFields.lowStockThreshold.nullable().optional(),

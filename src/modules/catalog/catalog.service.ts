@@ -13,6 +13,8 @@ import {
   type ProductPageParams,
 } from './product-page.statement.js';
 import { withUniqueFields } from './unique-fields.js';
+import { effectiveTaxType, resolveTaxType, type TaxType } from './tax-type.rules.js';
+import { queueItemRegistration } from '../etims/etims-items.js';
 import type {
   Category,
   CreateProductInput,
@@ -39,6 +41,8 @@ export function toProduct(config: Config, row: repo.ProductRow): Product {
     price: row.price,
     ...(row.cost !== null ? { cost: row.cost } : {}),
     taxRate: row.taxRate,
+    ...(effectiveTaxType(row) !== undefined ? { taxType: effectiveTaxType(row) } : {}),
+    ...(row.etimsItemClassCode !== null ? { etimsItemClassCode: row.etimsItemClassCode } : {}),
     unit: row.unit,
     trackStock: row.trackStock,
     stockQuantity: row.stockQuantity,
@@ -73,6 +77,19 @@ export function beginCatalogWrite(tx: DbOrTx, businessId: string): Promise<Date>
 /** The stamp for the `index`-th product (in id order) a transaction changes: unique per business. */
 export const stampOf = repo.stampOf;
 
+/** The tax fields a write stores, or 422 naming the field that disagrees. */
+function taxOrThrow(choice: ReturnType<typeof resolveTaxType>): {
+  taxType: TaxType;
+  taxRate: number;
+} {
+  if (!choice.ok) {
+    throw unprocessable(choice.message, [
+      { path: choice.field, message: choice.message, code: 'tax_type_mismatch' },
+    ]);
+  }
+  return { taxType: choice.taxType, taxRate: choice.taxRate };
+}
+
 /** Creates a product (stock starts at 0: levels only ever change through the ledger). */
 export async function createProduct(
   deps: AppDeps,
@@ -82,16 +99,19 @@ export async function createProduct(
   return withUniqueFields(() =>
     deps.db.transaction(async (tx) => {
       if (input.categoryId) await assertCategory(tx, caller.businessId, input.categoryId);
+      const tax = taxOrThrow(resolveTaxType(input));
       const stamp = await beginCatalogWrite(tx, caller.businessId);
       const row = await repo.insertProduct(tx, {
         id: newId(),
         businessId: caller.businessId,
         ...input,
+        ...tax,
         createdAt: stamp,
         updatedAt: stamp,
       });
       const product = toProduct(deps.config, row);
       await writeProductEvent(tx, caller.businessId, 'product.created', product);
+      await queueItemRegistration(tx, caller.businessId, row.id);
       return product;
     }),
   );
@@ -192,12 +212,19 @@ export async function updateProduct(
   return withUniqueFields(() =>
     deps.db.transaction(async (tx) => {
       if (input.categoryId) await assertCategory(tx, caller.businessId, input.categoryId);
+      let changes = input;
+      if (input.taxType !== undefined || input.taxRate !== undefined) {
+        const existing = await repo.findProduct(tx, caller.businessId, id);
+        if (!existing) throw notFound('Product');
+        const current = { taxType: effectiveTaxType(existing), taxRate: existing.taxRate };
+        changes = { ...input, ...taxOrThrow(resolveTaxType(input, current)) };
+      }
       const stamp = await beginCatalogWrite(tx, caller.businessId);
       const row = await repo.updateProduct(
         tx,
         caller.businessId,
         id,
-        input,
+        changes,
         stamp,
         expectedVersion,
       );
@@ -211,6 +238,7 @@ export async function updateProduct(
       }
       const product = toProduct(deps.config, row);
       await writeProductEvent(tx, caller.businessId, 'product.updated', product);
+      await queueItemRegistration(tx, caller.businessId, row.id);
       return product;
     }),
   );

@@ -41,6 +41,9 @@ const productJson = (imageUrlPrefix: unknown) => sql`(
     || ',"price":' || p.price::text
     || coalesce(',"cost":' || p.cost::text, '')
     || ',"taxRate":' || p.tax_rate::text
+    || coalesce(',"taxType":"' || coalesce(p.tax_type, case p.tax_rate when 1600 then 'B'
+      when 800 then 'E' when 0 then 'A' end) || '"', '')
+    || coalesce(',"etimsItemClassCode":' || ${jsonString(sql`p.etims_item_class_code`)}, '')
     || ',"unit":' || ${jsonString(sql`p.unit`)}
     || ',"trackStock":' || p.track_stock::text
     || ',"stockQuantity":' || trim_scale(p.stock_quantity)::text

@@ -79,12 +79,7 @@ export async function createInvite(
   const expiresAt = new Date(now.getTime() + deps.config.auth.inviteTtlSeconds * 1000);
   const { token, hash } = newOpaqueToken();
   return deps.db.transaction(async (tx) => {
-    const locationIds = await checkAssignment(
-      tx,
-      caller,
-      input.locationIds ?? [],
-      'locationIds',
-    );
+    const locationIds = await checkAssignment(tx, caller, input.locationIds ?? [], 'locationIds');
     const [inviter, business] = await Promise.all([
       getUserRow(tx, caller, caller.userId),
       getBusinessRow(tx, caller),

@@ -225,6 +225,9 @@ export function signedEtimsBlock(
 ): EtimsBlock | null {
   if (!etims || !('status' in etims) || etims.status !== 'signed') return null;
   const block = etims as unknown as EtimsBlock;
+  // Signed by KRA's 994 (it already held the invoice; the answer repeats no signature):
+  // nothing to print (docs/api.md "KRA eTIMS").
+  if (!block.signature || !block.qrUrl) return null;
   return {
     receiptNumber: block.receiptNumber,
     totalReceiptNumber: block.totalReceiptNumber,

@@ -118,6 +118,25 @@ export const SalesSummary = z
   .object({
     currency: z.string().length(3).describe('ISO 4217, e.g. KES'),
     totals: SummaryTotals,
+    taxByType: z
+      .object(
+        Object.fromEntries(
+          (['A', 'B', 'C', 'D', 'E'] as const).map((type) => [
+            type,
+            z.object({
+              taxable: cents('VAT-inclusive amount of the band, after discounts'),
+              tax: cents('VAT contained in it'),
+            }),
+          ]),
+        ) as Record<
+          'A' | 'B' | 'C' | 'D' | 'E',
+          z.ZodObject<{ taxable: ReturnType<typeof cents>; tax: ReturnType<typeof cents> }>
+        >,
+      )
+      .describe(
+        'KRA eTIMS tax bands: A exempt, B 16 %, C zero-rated, D non-VAT, E 8 % (completed sales; Σ tax = totals.tax)',
+      )
+      .meta({ id: 'TaxByType' }),
     rows: z
       .array(SummaryRow)
       .max(MAX_SUMMARY_ROWS)

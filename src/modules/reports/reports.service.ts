@@ -16,7 +16,14 @@ import {
   type SummaryGroup,
 } from './reports.schemas.js';
 import type { GroupRow } from './summary.repo.js';
-import { findCurrency, groupReturns, groupSales, sumReturns, sumSales } from './summary.repo.js';
+import {
+  findCurrency,
+  groupReturns,
+  groupSales,
+  sumReturns,
+  sumSales,
+  sumTaxByType,
+} from './summary.repo.js';
 import { MAX_SUMMARY_ROWS } from './reports.schemas.js';
 import { readScope } from '../locations/location-access.js';
 
@@ -40,16 +47,18 @@ export async function getSalesSummary(
     to: query.to,
     locationIds: await readScope(deps.db, caller, query.locationId),
   };
-  const [currency, totals, rows, returned, returnRows] = await Promise.all([
+  const [currency, totals, rows, returned, returnRows, taxByType] = await Promise.all([
     findCurrency(deps.db, caller.businessId),
     sumSales(deps.db, range),
     groupSales(deps.db, range, query.groupBy),
     sumReturns(deps.db, range),
     groupReturns(deps.db, range, query.groupBy),
+    sumTaxByType(deps.db, range),
   ]);
   return {
     currency,
     totals: { ...totals, returns: returned, net: totals.net - returned },
+    taxByType,
     rows: withReturns(rows, returnRows, query.groupBy).map((row) => ({
       ...row,
       label:

@@ -19,6 +19,8 @@ export const SALES_CSV_COLUMNS = [
   'lineTotal',
   'paymentMethods',
   'returnNumber',
+  'etimsInvoiceNumber',
+  'etimsReceiptNumber',
 ] as const;
 
 export interface SalesCsvRange {
@@ -67,7 +69,7 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
   return `copy (
     select "saleNumber", "receiptNumber", "occurredAt", "status", "cashier", "location",
       "productName", "sku", "quantity", "unitPrice", "discount", "tax", "lineTotal",
-      "paymentMethods", "returnNumber"
+      "paymentMethods", "returnNumber", "etimsInvoiceNumber", "etimsReceiptNumber"
     from (
       select 0 as kind, s.number as sort_number, l.position as sort_position,
         s.number as "saleNumber",
@@ -84,7 +86,9 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
         ${shillings('l.tax')} as "tax",
         ${shillings('l.total - l.sale_discount_share')} as "lineTotal",
         pm.methods as "paymentMethods",
-        null::bigint as "returnNumber"
+        null::bigint as "returnNumber",
+        ed.invoice_number as "etimsInvoiceNumber",
+        ed.receipt_number as "etimsReceiptNumber"
       from sales s
       join sale_lines l on l.sale_id = s.id
       join users u on u.id = s.cashier_id
@@ -93,6 +97,8 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
         select string_agg(distinct p.method, ';' order by p.method) as methods
         from sale_payments p where p.sale_id = s.id
       ) pm on true
+      left join etims_documents ed on ed.business_id = s.business_id and ed.sale_id = s.id
+        and ed.kind = 'sale' and ed.return_id is null
       where ${inRange('s')}
       union all
       select 1, r.number, rl.position,
@@ -110,7 +116,9 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
         ${shillings('-rl.tax')},
         ${shillings('-rl.total')},
         rm.methods,
-        r.number
+        r.number,
+        red.invoice_number,
+        red.receipt_number
       from returns r
       join return_lines rl on rl.return_id = r.id
       join sale_lines sl on sl.id = rl.sale_line_id
@@ -121,6 +129,7 @@ export function salesCsvCopySql(client: pg.ClientBase, range: SalesCsvRange): st
         select string_agg(distinct f.method, ';' order by f.method) as methods
         from return_refunds f where f.return_id = r.id
       ) rm on true
+      left join etims_documents red on red.business_id = r.business_id and red.return_id = r.id
       where ${inRange('r')}
     ) rows
     order by kind, sort_number, sort_position

@@ -61,6 +61,41 @@ export async function sumSales(db: DbOrTx, range: SummaryRange): Promise<TotalsR
   return totals;
 }
 
+export type TaxByType = Record<'A' | 'B' | 'C' | 'D' | 'E', { taxable: number; tax: number }>;
+
+/**
+ * KRA eTIMS bands A–E of the completed sales in the range: each line's amount after its share
+ * of the sale discount (VAT included) and its tax, in the band of its product's tax type (a
+ * line whose rate differs from the product's current one goes by its own rate).
+ */
+export async function sumTaxByType(db: DbOrTx, range: SummaryRange): Promise<TaxByType> {
+  // bigint sums arrive as text.
+  const result = await db.execute<{ type: string; taxable: string; tax: string }>(sql`
+    select
+      case when p.tax_type is not null and l.tax_rate = case p.tax_type when 'B' then 1600
+          when 'E' then 800 else 0 end then p.tax_type
+        else case l.tax_rate when 1600 then 'B' when 800 then 'E' when 0 then 'A' else 'B' end
+      end as "type",
+      sum(l.total - l.sale_discount_share)::bigint as "taxable",
+      sum(l.tax)::bigint as "tax"
+    from sales s
+    join sale_lines l on l.sale_id = s.id and l.business_id = s.business_id
+    join products p on p.id = l.product_id and p.business_id = l.business_id
+    where ${inRange(range)} and s.status = 'completed'
+    group by 1`);
+  const bands = Object.fromEntries(
+    (['A', 'B', 'C', 'D', 'E'] as const).map((type) => [type, { taxable: 0, tax: 0 }]),
+  ) as TaxByType;
+  for (const row of result.rows) {
+    const band = bands[row.type as keyof TaxByType] as TaxByType['A'] | undefined;
+    if (band) {
+      band.taxable += Number(row.taxable);
+      band.tax += Number(row.tax);
+    }
+  }
+  return bands;
+}
+
 const groupQueries: Record<SummaryGroup, (range: SummaryRange) => SQL> = {
   day: (range) => sql`
     select to_char(g.day, 'YYYY-MM-DD') as "key", null as "label", g.*

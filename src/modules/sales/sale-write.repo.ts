@@ -11,6 +11,7 @@ import type {
 import { newId } from '../../lib/ids.js';
 import { outboxTraceContext } from '../../observability/trace.js';
 import { writeOneSale, writeSaleBatch } from './sale-write.statement.js';
+import { ETIMS_TRANSMIT_JOB_TYPE } from '../etims/etims-job-type.js';
 import { storedSalesQuery, type StoredSale } from './sales.repo.js';
 import type { Sale } from './sales.schemas.js';
 
@@ -166,9 +167,18 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
       movements.map((row, index) => ({ ...row, messageId: newId(), ordinal: index + 1 })),
     ),
     levels: JSON.stringify(levels),
+    // etims*: used only when the business has eTIMS on (the statement's etims_invoices).
     outbox: JSON.stringify(
-      write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
+      write.payloads.map((payload) => ({
+        messageId: newId(),
+        saleId: payload.id,
+        payload,
+        etimsDocumentId: newId(),
+        etimsMessageId: newId(),
+        occurredAt: payload.occurredAt,
+      })),
     ),
+    etimsJobType: ETIMS_TRANSMIT_JOB_TYPE,
     products: JSON.stringify(write.products),
     // Customers area: one ledger entry per credit sale (`ordinal` orders a customer's entries).
     credits: JSON.stringify(

@@ -17,6 +17,8 @@ export interface WriteParams extends Record<string, unknown> {
   credits: string;
   /** The request's W3C trace context, saved with its outbox rows (src/observability/). */
   traceContext: string | null;
+  /** KRA eTIMS: the outbox type of the transmit job (modules/etims/etims.job.ts). */
+  etimsJobType: string;
 }
 
 type WriteRow = { ok: boolean; id: string | null; number: number | null };
@@ -159,6 +161,18 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       from placed a
       returning 1
     ),
+    -- KRA eTIMS (modules/etims): a business with eTIMS on gets one pending invoice per sale
+    -- that occurred since it was switched on; the transmit job is queued below.
+    etims_invoices as (
+      insert into etims_documents (id, business_id, sale_id, kind)
+      select e."etimsDocumentId", ${p('businessId')}::uuid, e."saleId", 'sale'
+      from jsonb_to_recordset(${p('outbox')}::jsonb)
+          as e("saleId" uuid, "etimsDocumentId" uuid, "occurredAt" timestamptz)
+        join inserted_sales on inserted_sales.id = e."saleId"
+        join etims_settings es on es.business_id = ${p('businessId')}::uuid
+      where es.enabled and e."occurredAt" >= es.enabled_at
+      returning id
+    ),
     outbox_rows as (
       insert into outbox (message_id, business_id, kind, type, payload, trace_context)
       select o."messageId", ${p('businessId')}::uuid, 'event', 'sale.created',
@@ -178,6 +192,13 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       from placed a
       where a.threshold is not null and a.level_after - a.delta > a.threshold
         and a.level_after <= a.threshold
+      union all
+      select e."etimsMessageId", ${p('businessId')}::uuid, 'job', ${p('etimsJobType')}::text,
+        jsonb_build_object('documentId', etims_invoices.id), ${p('traceContext')}::jsonb
+      from etims_invoices
+        join jsonb_to_recordset(${p('outbox')}::jsonb)
+          as e("etimsDocumentId" uuid, "etimsMessageId" uuid)
+          on e."etimsDocumentId" = etims_invoices.id
       returning 1
     ),
     -- ---- Customers area (the debt book): what credit payments put on customers' accounts.

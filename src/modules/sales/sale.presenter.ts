@@ -19,7 +19,12 @@ type PresentedPayment = Pick<SalePaymentRow, 'method' | 'amount' | 'reference'> 
   Partial<Pick<SalePaymentRow, 'needsReview'>>;
 
 /** The Sale resource (API.md) from its rows: the one presenter of reads and of a new sale. */
-export function toSale(row: SaleRow, lines: PresentedLine[], payments: PresentedPayment[]): Sale {
+export function toSale(
+  row: SaleRow,
+  lines: PresentedLine[],
+  payments: PresentedPayment[],
+  etims: Sale['etims'] = null,
+): Sale {
   return {
     id: row.id,
     number: row.number,
@@ -62,5 +67,6 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
     voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
     voidReason: row.voidReason,
     returnedTotal: row.returnedTotal,
+    etims,
   };
 }

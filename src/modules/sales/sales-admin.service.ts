@@ -17,6 +17,7 @@ import {
 } from './sales.repo.js';
 import type { ListSalesQuery, Sale } from './sales.schemas.js';
 import type { Caller } from '../auth/caller.js';
+import { queueCreditNoteForVoid } from '../etims/etims.service.js';
 
 /** Cashiers without `sales:read-all` see only the sales they rang up. */
 const ownSalesOnly = (caller: Caller) =>
@@ -123,6 +124,8 @@ export async function voidSale(
       saleId: id,
       createdBy: caller.userId,
     });
+    // KRA eTIMS: a transmitted (or queued) invoice is cancelled by a credit note.
+    await queueCreditNoteForVoid(tx, caller.businessId, id);
     const voided = await markSaleVoided(tx, caller.businessId, id, {
       voidedAt: deps.clock(),
       voidReason: reason,

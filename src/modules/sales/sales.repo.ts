@@ -10,6 +10,7 @@ import {
   type SaleRow,
   type SaleStatus,
 } from '../../db/schema/index.js';
+import { etimsBlocksOfSales } from '../etims/etims-block.js';
 import { toSale } from './sale.presenter.js';
 import type { Sale } from './sales.schemas.js';
 
@@ -215,7 +216,7 @@ export async function listSaleRows(db: DbOrTx, filter: SaleListFilter): Promise<
 export async function loadSales(db: DbOrTx, rows: SaleRow[]): Promise<Sale[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
-  const [lines, payments] = await Promise.all([
+  const [lines, payments, etims] = await Promise.all([
     db
       .select()
       .from(saleLines)
@@ -226,12 +227,15 @@ export async function loadSales(db: DbOrTx, rows: SaleRow[]): Promise<Sale[]> {
       .from(salePayments)
       .where(inArray(salePayments.saleId, ids))
       .orderBy(asc(salePayments.saleId), asc(salePayments.position)),
+    // Rows of one business (every caller reads within its tenant).
+    etimsBlocksOfSales(db, rows[0]?.businessId ?? '', ids),
   ]);
   return rows.map((row) =>
     toSale(
       row,
       lines.filter((line) => line.saleId === row.id),
       payments.filter((payment) => payment.saleId === row.id),
+      etims.get(row.id) ?? null,
     ),
   );
 }

@@ -3,6 +3,7 @@ import { MAX_CURSOR_LENGTH, NextCursor, pageItems } from '../../lib/cursor.js';
 import { anyUuid, threeDecimals, timestamp, z } from '../../lib/zod.js';
 import { PAYMENT_METHODS, SALE_STATUSES } from '../../db/schema/index.js';
 import { MAX_SALE_AMOUNT, hasAtMostThreeDecimals } from './sales.rules.js';
+import { EtimsBlock } from '../etims/etims.schemas.js';
 
 const cents = (description: string) =>
   z.int().min(0).max(MAX_SALE_AMOUNT).describe(`${description} (integer cents)`);
@@ -157,6 +158,9 @@ export const Sale = z
     voidedAt: timestamp().nullable(),
     voidReason: z.string().max(VOID_REASON_MAX).nullable(),
     returnedTotal: computedCents().describe('Σ totals of this sale’s returns (POST /returns)'),
+    etims: EtimsBlock.nullable().describe(
+      'KRA eTIMS: null when the business has eTIMS off, or the sale occurred before it was switched on',
+    ),
   })
   .meta({ id: 'Sale' });
 export type Sale = z.infer<typeof Sale>;

@@ -18,6 +18,7 @@ import {
 } from './sale-write.repo.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
+import { etimsBlocksOfSales } from '../etims/etims-block.js';
 
 /** What became of one sale: recorded now, recorded before (a replay), or refused. */
 export type SaleOutcome =
@@ -71,7 +72,7 @@ export async function recordSales(
   for (const request of requests)
     if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, caller, request));
   const answered = requests.map((request) => outcomes.get(request) as SaleOutcome);
-  return claimTillReceipts(deps, caller, answered);
+  return withEtimsBlocks(deps, caller.businessId, await claimTillReceipts(deps, caller, answered));
 }
 
 /**
@@ -94,6 +95,24 @@ async function claimTillReceipts(
     outcome.status === 'created'
       ? { ...outcome, sale: byId.get(outcome.sale.id) ?? outcome.sale }
       : outcome,
+  );
+}
+
+/** The `etims` block of each answered sale (new or replayed), read in one query. */
+async function withEtimsBlocks(
+  deps: AppDeps,
+  businessId: string,
+  outcomes: SaleOutcome[],
+): Promise<SaleOutcome[]> {
+  const ids = outcomes.flatMap((outcome) =>
+    outcome.status === 'rejected' ? [] : [outcome.sale.id],
+  );
+  if (ids.length === 0) return outcomes;
+  const blocks = await etimsBlocksOfSales(deps.db, businessId, ids);
+  return outcomes.map((outcome) =>
+    outcome.status === 'rejected'
+      ? outcome
+      : { ...outcome, sale: { ...outcome.sale, etims: blocks.get(outcome.sale.id) ?? null } },
   );
 }
 

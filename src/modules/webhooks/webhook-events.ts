@@ -3,6 +3,8 @@ export const WEBHOOK_EVENTS = [
   'sale.created',
   'sale.voided',
   'return.created',
+  'sale.etims_signed',
+  'sale.etims_failed',
   'product.created',
   'product.updated',
   'product.archived',
