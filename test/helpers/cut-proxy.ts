@@ -14,6 +14,10 @@ export interface CutProxy {
   cuts: () => number;
   /** Refuse (reset) every new connection while true: the server is "unreachable". */
   setDown(down: boolean): void;
+  /** Send new connections to another port (the API restarted elsewhere). */
+  setTarget(port: number): void;
+  /** Called with each request's first line as it arrives (before the server answers). */
+  onRequest: ((firstLine: string) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -28,13 +32,14 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   const sockets = new Set<net.Socket>();
   let cuts = 0;
   let down = false;
+  let target = targetPort;
 
   const server = net.createServer((client) => {
     if (down) {
       client.resetAndDestroy();
       return;
     }
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    const upstream = net.connect(target, '127.0.0.1');
     sockets.add(client);
     sockets.add(upstream);
     // Cutting: the client's socket is gone, the server's stays until it has answered (into
@@ -84,6 +89,7 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
         buffer = buffer.subarray(end + 4);
         const firstLine = head.split('\r\n')[0] ?? '';
         requests.push(firstLine);
+        proxy.onRequest?.(firstLine);
         const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
         bodyLeft = length ? Number(length[1]) : 0;
         const rule = rules.find(
@@ -107,7 +113,11 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
-  return {
+  const proxy: CutProxy = {
+    onRequest: undefined,
+    setTarget: (port) => {
+      target = port;
+    },
     port,
     base: `http://127.0.0.1:${port}`,
     requests,
@@ -123,4 +133,5 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
         server.close(() => resolve());
       }),
   };
+  return proxy;
 }
