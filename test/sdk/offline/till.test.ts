@@ -260,3 +260,74 @@ describe('sync', () => {
     ]);
   });
 });
+
+describe('the catalog mirror', () => {
+  it('fetches the delta by updatedSince, answers 304 when nothing changed, and reads the local copy', async () => {
+    const { business, product } = await shop();
+    const other = await insertProduct(ctx.deps, business.id, business.manager.id, {
+      name: 'Archived soon',
+    });
+    const { till, file } = await openTill(business);
+
+    expect(await till.catalog.refresh()).toEqual({ changed: 2 });
+    expect((await till.catalog.products()).map((item) => item.id).sort()).toEqual(
+      [product.id, other.id].sort(),
+    );
+
+    // Nothing changed: the same delta URL with the stored ETag → 304, nothing re-read.
+    const before = proxy.requests.length;
+    expect(await till.catalog.refresh()).toEqual({ changed: 0 });
+    expect(proxy.requests.slice(before)).toEqual([
+      expect.stringMatching(/^GET \/products\?limit=200&updatedSince=/),
+    ]);
+
+    // A price change and an archive made elsewhere reach the mirror through the delta.
+    const patched = await fetch(`${directBase}/products/${product.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: business.manager.auth },
+      body: JSON.stringify({ price: 7_500 }),
+    });
+    expect(patched.status).toBe(200);
+    const archived = await fetch(`${directBase}/products/${other.id}`, {
+      method: 'DELETE',
+      headers: { authorization: business.manager.auth },
+    });
+    expect(archived.status).toBe(204);
+    expect(await till.catalog.refresh()).toEqual({ changed: 2 });
+    expect(await till.catalog.products()).toEqual([
+      expect.objectContaining({ id: product.id, price: 7_500 }),
+    ]);
+
+    // The copy is on disk: another till on the same storage reads it with no network.
+    const { till: reopened } = await openTill(business, file, { baseUrl: 'http://127.0.0.1:9' });
+    expect((await reopened.catalog.product(product.id))?.price).toBe(7_500);
+  });
+
+  it('runs a delta when the event source delivers a catalog or stock event, and passes every event on', async () => {
+    const { business, product } = await shop();
+    let deliver: ((event: { type: string }) => void) | undefined;
+    let stopped = false;
+    const { till } = await openTill(business, undefined, {
+      events: {
+        subscribe: (onEvent) => {
+          deliver = onEvent;
+          return () => {
+            stopped = true;
+          };
+        },
+      },
+    });
+    const seen: string[] = [];
+    till.on('event', (event) => seen.push(event.type));
+    deliver!({ type: 'sale.created' });
+    deliver!({ type: 'product.updated' });
+    await eventually(
+      async () => (await till.catalog.product(product.id)) !== undefined,
+      10_000,
+      'the delta after product.updated',
+    );
+    expect(seen).toEqual(['sale.created', 'product.updated']);
+    await till.close();
+    expect(stopped).toBe(true);
+  });
+});
