@@ -18,12 +18,18 @@ import { insertProduct, type TestProduct } from '../../helpers/sales-factories.j
 // (behind a TCP proxy that can cut a connection after the request reached the server).
 
 const ctx = createTestApp();
+// One request a minute, counted apart from the other tests: the second one is 429.
+const limited = createTestApp({
+  env: { RATE_LIMIT_MAX: '1', REDIS_PREFIX: `sdk-till-rl-${randomUUID().slice(0, 8)}` },
+});
+let limitedBase: string;
 let directBase: string;
 let proxy: CutProxy;
 let dir: string;
 
 beforeAll(async () => {
   directBase = (await listenForTest(ctx.app)).baseUrl;
+  limitedBase = (await listenForTest(limited.app)).baseUrl;
   proxy = await startCutProxy(Number(new URL(directBase).port));
   dir = await mkdtemp(path.join(os.tmpdir(), 'till-'));
 });
@@ -67,6 +73,8 @@ const sale = (product: TestProduct, overrides: Record<string, unknown> = {}) => 
   payments: [{ method: 'cash' as const, amount: product.price }],
   ...overrides,
 });
+
+const countSales = async (businessId: string) => (await serverSales(businessId)).length;
 
 const serverSales = (businessId: string) =>
   ctx.deps.db
@@ -203,6 +211,25 @@ describe('sync', () => {
       proxy.setDown(false);
     }
     expect(await till.sync()).toEqual({ synced: 1, rejected: 0, remaining: 0 });
+  });
+
+  it('keeps the queue on 429 and waits at least Retry-After before the next try', async () => {
+    const { business, product } = await shop();
+    const { till } = await openTill(business, undefined, { baseUrl: limitedBase });
+    await till.recordSale(sale(product));
+    const headers = { authorization: business.cashier.auth };
+    expect((await fetch(`${limitedBase}/products`, { headers })).status).toBe(200);
+    const refused = await fetch(`${limitedBase}/products`, { headers });
+    expect(refused.status).toBe(429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(2);
+
+    const report = await till.sync();
+    expect(report).toMatchObject({ synced: 0, remaining: 1, error: { retryable: true } });
+    expect(report.error!.message).toMatch(/^429 /);
+    // The backoff alone would be ≤ 1 s here (baseDelayMs 1000, first failure).
+    expect(report.error!.retryInMs).toBeGreaterThanOrEqual((retryAfter - 2) * 1000);
+    expect(await countSales(business.id)).toBe(0);
   });
 
   it('refreshes an expired access token first, then syncs', async () => {
