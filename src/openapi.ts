@@ -150,7 +150,17 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
       description: response.description,
       headers: { ...everyAnswer, ...Object.fromEntries(own) },
       ...(response.schema
-        ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
+        ? {
+            content: {
+              [response.contentType ?? 'application/json']: { schema: response.schema },
+              ...Object.fromEntries(
+                Object.entries(response.alternatives ?? {}).map(([type, schema]) => [
+                  type,
+                  { schema },
+                ]),
+              ),
+            },
+          }
         : {}),
     };
   }

@@ -8,6 +8,7 @@ import { locationRoutes } from './modules/locations/locations.routes.js';
 import { inviteRoutes } from './modules/invites/invites.routes.js';
 import { opsRoutes } from './modules/ops/ops.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
+import { receiptRoutes } from './modules/receipts/receipts.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
@@ -28,6 +29,7 @@ export const allRoutes: RouteSpec[] = [
   ...inventoryRoutes,
   ...filesRoutes,
   ...salesRoutes,
+  ...receiptRoutes,
   ...paymentRoutes,
   ...reportsRoutes,
   ...webhooksRoutes,

@@ -29,6 +29,8 @@ export interface RouteResponse {
   description: string;
   schema?: ZodType;
   contentType?: string;
+  /** The same answer in other media types, chosen by a query parameter (a receipt's format). */
+  alternatives?: Record<string, ZodType>;
   headers?: Record<string, { description: string }>;
 }
 

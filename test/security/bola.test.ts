@@ -173,6 +173,10 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
       anonymous: true,
     }),
   'GET /sales/{id}': async (b) => ({ path: `/sales/${await b.sale()}`, allowed: 200 }),
+  'GET /sales/{id}/receipt': async (b) => ({
+    path: `/sales/${await b.sale()}/receipt?format=text&width=58`,
+    allowed: 200,
+  }),
   'POST /sales/{id}/void': async (b) => ({
     path: `/sales/${await b.sale()}/void`,
     body: { reason: 'not yours' },

@@ -10,8 +10,8 @@ const cents = (description: string) =>
 /** Money the server computed: never negative (bounded above only by safe integers). */
 const computedCents = () => z.int().min(0);
 
-const MAX_LINES = 200;
-const MAX_PAYMENTS = 10;
+export const MAX_LINES = 200;
+export const MAX_PAYMENTS = 10;
 const RECEIPT_NUMBER_MAX = 64;
 const CUSTOMER_PHONE_MAX = 32;
 const NOTE_MAX = 1000;
