@@ -282,10 +282,16 @@ export async function createTillOn(
     const results = (data as { results?: components['schemas']['SyncSaleResult'][] }).results ?? [];
     const answered: { item: QueuedItem; status: 'created' | 'duplicate'; sale: unknown }[] = [];
     let retryLater: Halt | undefined;
+    let rejectedHere = 0;
     for (const [index, item] of batch.entries()) {
       const result = results[index];
-      // Purge exactly what the server answered, matched by position and id.
-      if (!result || result.clientRequestId !== item.key) continue;
+      // Purge exactly what the server answered, matched by position and id (a refused element
+      // whose id the server could not echo comes back with null).
+      if (!result) continue;
+      const echoed =
+        result.clientRequestId === item.key ||
+        (result.clientRequestId === null && result.status === 'rejected');
+      if (!echoed) continue;
       if (result.status === 'rejected') {
         const problem = (result.error ?? {}) as Partial<ProblemBody>;
         if (problem.retryable) {
@@ -294,6 +300,7 @@ export async function createTillOn(
         }
         await bury(item, problem);
         report.rejected += 1;
+        rejectedHere += 1;
       } else {
         answered.push({ item, status: result.status, sale: result.sale });
       }
@@ -302,6 +309,9 @@ export async function createTillOn(
     for (const { item, status, sale } of answered) tell('synced', { item, status, result: sale });
     report.synced += answered.length;
     if (retryLater) throw retryLater;
+    // An answer that settles nothing (not the results of this batch) must not spin the loop.
+    if (answered.length + rejectedHere === 0)
+      throw new Halt('POST /sales/sync answered without results for this batch', true);
   };
 
   const syncOne = async (item: QueuedItem, report: SyncReport) => {

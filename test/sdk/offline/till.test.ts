@@ -175,6 +175,21 @@ describe('sync', () => {
     expect(await till.deadLetters()).toEqual([]);
   });
 
+  it('buries a sale whose clientRequestId the server cannot echo instead of resending it forever', async () => {
+    const { business, product } = await shop();
+    const { till } = await openTill(business);
+    const unechoable = `not-a-uuid-${'x'.repeat(70)}`;
+    await till.recordSale(sale(product, { clientRequestId: unechoable }));
+    await till.recordSale(sale(product));
+    expect(await till.sync()).toMatchObject({ synced: 1, rejected: 1, remaining: 0 });
+    expect(await till.deadLetters()).toEqual([
+      expect.objectContaining({
+        key: unechoable,
+        problem: expect.objectContaining({ status: 400 }),
+      }),
+    ]);
+  });
+
   it('keeps a batch whose answer was lost and replays it exactly once', async () => {
     const { business, product } = await shop();
     const { till } = await openTill(business);
