@@ -21,10 +21,17 @@ export type TillSale = Optional<
 /** POST /returns (API.md Part 2); `clientRequestId` and `occurredAt` are filled when absent. */
 export interface TillReturn {
   clientRequestId?: string;
-  saleId: string;
+  /** The server's sale id… */
+  saleId?: string;
+  /**
+   * …or, for a sale still in this till's queue, its clientRequestId: the kit sends the return
+   * with the sale's server id once the sale is synced, and each line's `saleLineIndex` (its
+   * position in the sale's `lines`) as the server's `saleLineId`.
+   */
+  saleClientRequestId?: string;
   occurredAt?: string;
   reason: string;
-  lines: { saleLineId: string; quantity: number; restock?: boolean }[];
+  lines: { saleLineId?: string; saleLineIndex?: number; quantity: number; restock?: boolean }[];
   refunds: { method: string; amount: number; reference?: string }[];
   shiftId?: string;
   locationId?: string;
@@ -272,6 +279,14 @@ export async function createTillOn(
     tell('rejected', letter);
   };
 
+  /**
+   * The server ids of the sales this till synced last (oldest dropped past RECENT_SALES), so a
+   * return recorded with a sale's clientRequestId finds them. Only the syncing tab writes it.
+   */
+  const SALE_IDS = 'recent-sale-ids';
+  const RECENT_SALES = 500;
+  type SaleIds = Record<string, { id: string; lineIds: string[] }>;
+
   const syncSales = async (batch: QueuedItem[], report: SyncReport) => {
     const { response, data } = await post('/sales/sync', { sales: batch.map((item) => item.body) });
     if (!response.ok) {
@@ -305,6 +320,17 @@ export async function createTillOn(
         answered.push({ item, status: result.status, sale: result.sale });
       }
     }
+    if (answered.length > 0) {
+      const known = new Map(Object.entries((await storage.getValue<SaleIds>(SALE_IDS)) ?? {}));
+      for (const { item, sale } of answered) {
+        const ids = sale as { id: string; lines: { id: string }[] } | undefined;
+        if (!ids) continue;
+        const { id, lines } = ids;
+        known.delete(item.key); // re-inserted last: the newest
+        known.set(item.key, { id, lineIds: lines.map((line) => line.id) });
+      }
+      await storage.setValue(SALE_IDS, Object.fromEntries([...known].slice(-RECENT_SALES)));
+    }
     await storage.remove(answered.map(({ item }) => item.seq));
     for (const { item, status, sale } of answered) tell('synced', { item, status, result: sale });
     report.synced += answered.length;
@@ -314,8 +340,40 @@ export async function createTillOn(
       throw new Halt('POST /sales/sync answered without results for this batch', true);
   };
 
+  /** A return naming a queued sale: the sale's server ids put in, or a refusal when it never synced. */
+  const resolveReturn = async (
+    body: Record<string, unknown>,
+  ): Promise<Record<string, unknown> | Partial<ProblemBody>> => {
+    const { saleClientRequestId, ...rest } = body;
+    if (typeof saleClientRequestId !== 'string') return body;
+    const ids = ((await storage.getValue<SaleIds>(SALE_IDS)) ?? {})[saleClientRequestId];
+    if (!ids)
+      return {
+        status: 422,
+        code: 'SALE_NOT_SYNCED',
+        title: 'The sale of this return was not accepted',
+        detail: `Sale ${saleClientRequestId} never reached the server (see the dead letters)`,
+        retryable: false,
+      };
+    const lines = (rest.lines as { saleLineIndex?: number; saleLineId?: string }[]).map(
+      ({ saleLineIndex, ...line }) =>
+        saleLineIndex === undefined ? line : { ...line, saleLineId: ids.lineIds[saleLineIndex] },
+    );
+    return { ...rest, saleId: ids.id, lines };
+  };
+
   const syncOne = async (item: QueuedItem, report: SyncReport) => {
-    const { response, data } = await post(item.path, item.body, item.key);
+    let body = item.body;
+    if (item.kind === 'return') {
+      const resolved = await resolveReturn(item.body);
+      if ('code' in resolved && resolved.code === 'SALE_NOT_SYNCED') {
+        await bury(item, resolved);
+        report.rejected += 1;
+        return;
+      }
+      body = resolved;
+    }
+    const { response, data } = await post(item.path, body, item.key);
     if (response.ok) {
       await storage.remove([item.seq]);
       tell('synced', { item, status: response.status === 201 ? 'created' : 'ok', result: data });
@@ -452,6 +510,10 @@ export async function createTillOn(
       return record('sale', '/sales', body.clientRequestId, body, body.receiptNumber === undefined);
     },
     recordReturn: (input) => {
+      if ((input.saleId === undefined) === (input.saleClientRequestId === undefined))
+        return Promise.reject(
+          new TypeError('recordReturn: give saleId or saleClientRequestId (one of them)'),
+        );
       const body = {
         ...input,
         clientRequestId: input.clientRequestId ?? uuid(),

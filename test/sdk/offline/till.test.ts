@@ -171,8 +171,26 @@ describe('sync', () => {
     );
     expect(await serverSales(business.id)).toHaveLength(2);
 
+    // A return recorded against the refused sale (by its clientRequestId) never leaves the till.
+    await till.recordReturn({
+      saleClientRequestId: bad.key,
+      reason: 'Wrong size',
+      lines: [{ saleLineIndex: 0, quantity: 1 }],
+      refunds: [{ method: 'cash', amount: product.price }],
+    });
+    const before = proxy.requests.length;
+    expect(await till.sync()).toMatchObject({ synced: 0, rejected: 1, remaining: 0 });
+    expect(proxy.requests.slice(before)).toEqual([]);
+    expect((await till.deadLetters()).map((letter) => letter.problem.code)).toEqual([
+      letters[0]!.problem.code,
+      'SALE_NOT_SYNCED',
+    ]);
+    await expect(till.recordReturn({ reason: 'x', lines: [], refunds: [] })).rejects.toThrow(
+      /saleId or saleClientRequestId/,
+    );
+
     await till.dropDeadLetters([bad.seq]);
-    expect(await till.deadLetters()).toEqual([]);
+    expect(await till.deadLetters()).toHaveLength(1);
   });
 
   it('buries a sale whose clientRequestId the server cannot echo instead of resending it forever', async () => {
