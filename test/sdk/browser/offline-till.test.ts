@@ -16,7 +16,7 @@ import {
   type Stack,
 } from '../../helpers/resilience.js';
 import { insertProduct, type TestProduct } from '../../helpers/sales-factories.js';
-import { launch, servePage, userDataDir, type PageServer } from './harness.js';
+import { launch, servePage, userDataDir, type PageServer } from '../../helpers/browser.js';
 
 // The offline till kit in a real browser: Debian's Chromium driven by Playwright, a page bundled
 // from the SDK's sources, the real API process behind a TCP proxy that can cut connections.

@@ -19,7 +19,8 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-const PAGE_DIR = path.join(import.meta.dirname, 'page');
+/** The till page's sources (bundled on the fly from the SDK's own). */
+const PAGE_DIR = path.join(import.meta.dirname, '../sdk/browser/page');
 
 async function bundle(entry: string, format: 'iife' | 'esm'): Promise<string> {
   const result = await build({
