@@ -1,7 +1,12 @@
 // The till page of the browser suite: the SDK's offline kit, bundled by esbuild, driven by
 // Playwright through `window.tillTest`. It registers a service worker so that it still loads
 // (reload, browser restart) while the browser is offline, as a real POS web app does.
-import { createTill, type Till, type TillSale } from '../../../../sdk/src/offline/index.js';
+import {
+  createTill,
+  type QueuedItem,
+  type Till,
+  type TillSale,
+} from '../../../../sdk/src/offline/index.js';
 
 interface InitOptions {
   baseUrl: string;
@@ -37,6 +42,18 @@ const tillTest = {
   async record(sale: TillSale): Promise<{ key: string; receiptNumber: string }> {
     const item = await current().recordSale(sale);
     return { key: item.key, receiptNumber: item.body.receiptNumber as string };
+  },
+  /** Any other write of the kit (openShift, closeShift, recordReturn, recordCustomerPayment). */
+  async write(
+    kind: 'openShift' | 'closeShift' | 'recordReturn' | 'recordCustomerPayment',
+    args: unknown[],
+  ): Promise<{ key: string; body: Record<string, unknown> }> {
+    const active = current() as unknown as Record<
+      string,
+      (...input: unknown[]) => Promise<QueuedItem>
+    >;
+    const item = await active[kind]!(...args);
+    return { key: item.key, body: item.body };
   },
   async state() {
     const active = current();
