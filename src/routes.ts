@@ -11,6 +11,7 @@ import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { receiptRoutes } from './modules/receipts/receipts.routes.js';
 import { reportsRoutes } from './modules/reports/reports.routes.js';
 import { salesRoutes } from './modules/sales/sales.routes.js';
+import { shiftRoutes } from './modules/shifts/shifts.routes.js';
 import { userRoutes } from './modules/users/users.routes.js';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.js';
 
@@ -29,6 +30,7 @@ export const allRoutes: RouteSpec[] = [
   ...inventoryRoutes,
   ...filesRoutes,
   ...salesRoutes,
+  ...shiftRoutes,
   ...receiptRoutes,
   ...paymentRoutes,
   ...reportsRoutes,

@@ -782,6 +782,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shifts, newest first by (openedAt, id); cashiers see only their own
+         * @description `from`/`to` are inclusive days in the business timezone, applied to `openedAt`.
+         */
+        get: operations["listShifts"];
+        put?: never;
+        /**
+         * Open a shift on a register (the till makes the id; replay-safe)
+         * @description The same id and body again answers `200` with the shift as it is now and `Idempotent-Replayed: true`; another body (or another user) is `422 IDEMPOTENCY_KEY_REUSED`. A second open shift on the same register at the same location is `409 CONFLICT` naming `register`.
+         */
+        post: operations["openShift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shifts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One shift (another cashier’s is 404 for a cashier) */
+        get: operations["getShift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shifts/{id}/cash-movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Put cash into (pay_in) or take it out of (pay_out) the drawer
+         * @description Idempotent by `clientRequestId`: the same body again answers `200` (`Idempotent-Replayed: true`), another body `422 IDEMPOTENCY_KEY_REUSED`. A closed shift takes none (`422`). Cashiers act on their own shifts only (another cashier’s is `404`).
+         */
+        post: operations["recordShiftCashMovement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shifts/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a shift: the expected cash is computed and frozen, the difference recorded
+         * @description The same close again answers the same shift; another body for a closed shift is `422`. Of concurrent closes exactly one wins. Cashiers close their own shifts (another cashier’s is `404`); managers and owners may close any.
+         */
+        post: operations["closeShift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/shifts/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The X report (open shift, live) or Z report (closed shift, as at the close) */
+        get: operations["getShiftReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/users": {
         parameters: {
             query?: never;
@@ -970,6 +1068,43 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description Cash put into (pay_in) or taken out of (pay_out) the drawer. */
+        CashMovement: {
+            /**
+             * Format: int64
+             * @description Amount (integer cents)
+             */
+            amount: number;
+            /** Format: uuid */
+            clientRequestId: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            createdBy: string;
+            /** Format: uuid */
+            id: string;
+            note: string;
+            /** Format: uuid */
+            shiftId: string;
+            /** @enum {string} */
+            type: "pay_in" | "pay_out";
+        };
+        CashMovementBody: {
+            /**
+             * Format: int64
+             * @description Cash put in (pay_in) or taken out (pay_out) (integer cents)
+             */
+            amount: number;
+            /**
+             * Format: uuid
+             * @description Made by the till (any UUID version); the idempotency key: the same body again answers 200, another body 422
+             */
+            clientRequestId: string;
+            /** @description Why (e.g. "bought milk for the shop") */
+            note: string;
+            /** @enum {string} */
+            type: "pay_in" | "pay_out";
+        };
         Category: {
             /** Format: date-time */
             createdAt: string;
@@ -985,6 +1120,19 @@ export interface components {
         CategoryList: {
             data: components["schemas"]["Category"][];
             nextCursor: string | null;
+        };
+        CloseShiftBody: {
+            /**
+             * Format: date-time
+             * @description When the till closed the shift; not before openedAt, ≤ 5 min in the future
+             */
+            closedAt: string;
+            /**
+             * Format: int64
+             * @description The cash counted in the drawer (integer cents)
+             */
+            countedCash: number;
+            note?: string;
         };
         CreateInvite: {
             /**
@@ -1112,6 +1260,11 @@ export interface components {
             }[];
             /** @description The device's own number */
             receiptNumber?: string;
+            /**
+             * Format: uuid
+             * @description The till shift it was rung up in (the id the till made when opening it). Never a reason to refuse the sale: an unknown id is kept and the sale joins the shift when it arrives; a sale reaching the server after its shift closed is counted as late and leaves the closed figures unchanged
+             */
+            shiftId?: string;
             /**
              * Format: int64
              * @description The total the device computed; checked against the server (TOTALS_MISMATCH) (integer cents)
@@ -1243,7 +1396,7 @@ export interface components {
         };
         Me: {
             business: components["schemas"]["Business"];
-            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "reports:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "billing:manage" | "webhooks:manage")[];
+            permissions: ("catalog:read" | "locations:read" | "sales:create" | "sales:read-own" | "payments:sale" | "shifts:operate" | "catalog:write" | "inventory:write" | "inventory:read" | "sales:read-all" | "sales:void" | "shifts:read-all" | "reports:read" | "invites:cashier" | "invites:manager" | "users:manage" | "business:manage" | "locations:manage" | "billing:manage" | "webhooks:manage")[];
             user: components["schemas"]["User"];
         };
         MpesaCallbackAck: {
@@ -1251,6 +1404,30 @@ export interface components {
             ResultCode: 0;
             /** @enum {string} */
             ResultDesc: "Accepted";
+        };
+        OpenShiftBody: {
+            /**
+             * Format: uuid
+             * @description Made by the till when the shift is opened (any UUID version); the idempotency key: the same id and body again answers 200, another body 422
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description Where the till is; omitted → the cashier's only location, else the default. An archived location is 422
+             */
+            locationId?: string;
+            /**
+             * Format: date-time
+             * @description When the till opened the shift (ISO 8601 with offset); ≤ 5 min in the future
+             */
+            openedAt: string;
+            /**
+             * Format: int64
+             * @description Cash in the drawer at opening (integer cents)
+             */
+            openingFloat: number;
+            /** @description The till's name. One open shift per register and location (compared case-insensitively): a second is 409 naming `register` */
+            register: string;
         };
         /** @description An M-Pesa STK-push payment. */
         Payment: {
@@ -1566,6 +1743,11 @@ export interface components {
             receiptNumber: string | null;
             /** Format: date-time */
             receivedAt: string;
+            /**
+             * Format: uuid
+             * @description The till shift, as sent (null when none was sent)
+             */
+            shiftId: string | null;
             /** @enum {string} */
             status: "completed" | "voided";
             /**
@@ -1703,6 +1885,189 @@ export interface components {
              * @description Voided sales in the range (excluded from every other figure)
              */
             voidedCount: number;
+        };
+        /** @description One cashier at one till (register) from opening to closing. */
+        Shift: {
+            /**
+             * Format: uuid
+             * @description Who opened it
+             */
+            cashierId: string;
+            /** Format: date-time */
+            closedAt: string | null;
+            /** Format: uuid */
+            closedBy: string | null;
+            /**
+             * Format: date-time
+             * @description When the close reached the server: sales accepted after it are late
+             */
+            closeReceivedAt: string | null;
+            /**
+             * Format: int64
+             * @description Counted at close (integer cents)
+             */
+            countedCash: number | null;
+            /**
+             * Format: int64
+             * @description countedCash − expectedCash (negative: the drawer is short) (integer cents)
+             */
+            difference: number | null;
+            /**
+             * Format: int64
+             * @description openingFloat + cash tendered − change on its sales − cash refunds + pay-ins − pay-outs + cash received on customer accounts; frozen at close (null while open: see the X report) (integer cents)
+             */
+            expectedCash: number | null;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            locationId: string;
+            /** @description The closing note */
+            note: string | null;
+            /** Format: date-time */
+            openedAt: string;
+            /**
+             * Format: int64
+             * @description Cash in the drawer at opening (integer cents)
+             */
+            openingFloat: number;
+            /**
+             * Format: date-time
+             * @description When the opening reached the server
+             */
+            receivedAt: string;
+            register: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+        };
+        ShiftList: {
+            data: components["schemas"]["Shift"][];
+            nextCursor: string | null;
+        };
+        /** @description The X report (open shift, live) or Z report (closed shift, exactly the figures at close; late sales counted apart). Each figure is computed from the facts (sales, payments, cash movements) each time. */
+        ShiftReport: {
+            /** @description Every method, what was applied to the sales (cash: tendered − change) */
+            byPaymentMethod: {
+                /**
+                 * Format: int64
+                 * @description Amount (integer cents)
+                 */
+                amount: number;
+                /** @enum {string} */
+                method: "cash" | "mpesa" | "card" | "other";
+            }[];
+            cashMovements: {
+                /** Format: int64 */
+                count: number;
+                /**
+                 * Format: int64
+                 * @description Σ pay-ins (integer cents)
+                 */
+                payIns: number;
+                /**
+                 * Format: int64
+                 * @description Σ pay-outs (integer cents)
+                 */
+                payOuts: number;
+            };
+            /**
+             * Format: int64
+             * @description Closed shifts only (integer cents)
+             */
+            countedCash?: number;
+            /**
+             * Format: int64
+             * @description countedCash − expectedCash; closed shifts only (integer cents)
+             */
+            difference?: number;
+            /**
+             * Format: int64
+             * @description Live for an open shift; as frozen at close for a closed one (integer cents)
+             */
+            expectedCash: number;
+            /** Format: int64 */
+            firstSaleNumber: number | null;
+            /** Format: int64 */
+            lastSaleNumber: number | null;
+            /**
+             * Format: int64
+             * @description Their cash tendered − change (integer cents)
+             */
+            lateCash: number;
+            /**
+             * Format: int64
+             * @description Completed sales of this shift accepted after its close (not in the figures above)
+             */
+            lateSales: number;
+            refundsByMethod: {
+                /**
+                 * Format: int64
+                 * @description Amount (integer cents)
+                 */
+                amount: number;
+                /** @enum {string} */
+                method: "cash" | "mpesa" | "card" | "other";
+            }[];
+            returns: {
+                /** Format: int64 */
+                count: number;
+                /**
+                 * Format: int64
+                 * @description Refunded value (integer cents)
+                 */
+                total: number;
+            };
+            /** @description The shift's completed sales (voided ones are under `voids`) */
+            sales: {
+                /** Format: int64 */
+                count: number;
+                /**
+                 * Format: int64
+                 * @description Σ sale discounts (integer cents)
+                 */
+                discount: number;
+                /**
+                 * Format: int64
+                 * @description Σ VAT-inclusive line totals before the sale discount (integer cents)
+                 */
+                gross: number;
+                /**
+                 * Format: int64
+                 * @description gross − discount (integer cents)
+                 */
+                net: number;
+                /**
+                 * Format: int64
+                 * @description Σ VAT contained (integer cents)
+                 */
+                tax: number;
+            };
+            shift: components["schemas"]["Shift"];
+            taxByRate: {
+                /**
+                 * Format: int64
+                 * @description Basis points (1600 = 16%)
+                 */
+                rate: number;
+                /**
+                 * Format: int64
+                 * @description VAT contained in them (integer cents)
+                 */
+                tax: number;
+                /**
+                 * Format: int64
+                 * @description VAT-inclusive line totals after the sale discount (as eTIMS taxblAmt) (integer cents)
+                 */
+                taxable: number;
+            }[];
+            voids: {
+                /** Format: int64 */
+                count: number;
+                /**
+                 * Format: int64
+                 * @description Σ totals of voided sales (integer cents)
+                 */
+                total: number;
+            };
         };
         StockAdjustment: {
             items: {
@@ -11942,6 +12307,1258 @@ export interface operations {
             };
             /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
             415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listShifts: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Inclusive day (business timezone) of openedAt */
+                from?: string;
+                /** @description Default 50; above 200 is clamped to 200 */
+                limit?: string;
+                locationId?: string;
+                /** @description Case-insensitive */
+                register?: string;
+                status?: "open" | "closed";
+                /** @description Inclusive day (business timezone) of openedAt */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of shifts */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftList"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openShift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenShiftBody"];
+            };
+        };
+        responses: {
+            /** @description Already opened with this id and body (a replay) */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            /** @description Opened */
+            201: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description /shifts/{id} */
+                    Location?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `CONFLICT` — Conflict */
+            409: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shift */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordShiftCashMovement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CashMovementBody"];
+            };
+        };
+        responses: {
+            /** @description Already recorded with this clientRequestId and body (a replay) */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `true` */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashMovement"];
+                };
+            };
+            /** @description Recorded */
+            201: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CashMovement"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE`, `IDEMPOTENCY_KEY_REUSED` — Unprocessable; Idempotency key reused */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    closeShift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The JSON body is at most 1048576 bytes (1mb); a larger one is answered 413 PAYLOAD_TOO_LARGE with Connection: close (refused before 100 Continue when its Content-Length says so). */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseShiftBody"];
+            };
+        };
+        responses: {
+            /** @description The closed shift */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Shift"];
+                };
+            };
+            /** @description `VALIDATION_FAILED`, `MALFORMED_JSON` — Validation failed; Malformed JSON */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE` — Payload too large */
+            413: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE` — Unsupported media type */
+            415: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNPROCESSABLE` — Unprocessable */
+            422: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED` — Too many requests */
+            429: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTERNAL` — Internal error */
+            500: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE` — Service unavailable */
+            503: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getShiftReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftReport"];
+                };
+            };
+            /** @description `VALIDATION_FAILED` — Validation failed */
+            400: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNAUTHENTICATED`, `TOKEN_EXPIRED` — Authentication required; Token expired */
+            401: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `FORBIDDEN` — Forbidden */
+            403: {
+                headers: {
+                    /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description Requests allowed per client address per minute (RATE_LIMIT_MAX) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description Requests left in the current minute */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description When the current window ends, in Unix epoch seconds */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description The X-Request-Id sent when well-formed, otherwise a new UUID; quoted in logs */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `NOT_FOUND` — Not found */
+            404: {
                 headers: {
                     /** @description The request’s Origin, echoed only when it is listed in CORS_ORIGINS; absent otherwise */
                     "Access-Control-Allow-Origin"?: string;

@@ -93,8 +93,27 @@ async function assignMain(client: pg.PoolClient, productIds: string[]): Promise<
   }
 }
 
+/**
+ * 0007 shifts: the index a shift's report reads its sales by, built without blocking sales
+ * (CONCURRENTLY cannot run in the migration's transaction). An interrupted build leaves an
+ * invalid index, dropped and built again here.
+ */
+async function buildSalesShiftIndex(client: pg.PoolClient): Promise<void> {
+  const found = await client.query<{ valid: boolean }>(
+    `select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+     where c.relname = 'sales_shift_idx'`,
+  );
+  if (found.rows[0]?.valid) return;
+  if (found.rows[0]) await client.query('drop index concurrently if exists sales_shift_idx');
+  await client.query(
+    `create index concurrently sales_shift_idx on sales (business_id, shift_id)
+     where shift_id is not null`,
+  );
+}
+
 const BACKFILLS: [name: string, run: (client: pg.PoolClient) => Promise<void>][] = [
   ['0004_branches_locations', backfillLocations],
+  ['0007_shifts_sales_index', buildSalesShiftIndex],
 ];
 
 /** Runs every backfill not yet recorded as done (the caller holds the migration lock). */

@@ -21,6 +21,8 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
       'sales:create',
       'sales:read-own',
       'payments:sale',
+      // Part 2 "Shifts": cashiers open, move cash in, close and read their own shifts.
+      'shifts:operate',
     ],
   },
   {
@@ -33,6 +35,8 @@ const API_ROLES_TABLE: { row: string; roles: readonly Role[]; permissions: Permi
       'sales:read-all',
       'sales:void',
       'reports:read',
+      // Part 2 "Shifts": managers and owners read (and close) every shift.
+      'shifts:read-all',
     ],
   },
   { row: 'invite cashiers', roles: ['owner', 'manager'], permissions: ['invites:cashier'] },
@@ -265,6 +269,13 @@ const ROUTE_ACCESS: Record<string, 'public' | readonly Role[]> = {
   'GET /sales/{id}': ALL,
   'POST /sales/{id}/void': STAFF,
   'POST /sales/{id}/receipt/email': ALL,
+  'GET /sales/{id}/receipt': ALL,
+  'POST /shifts': ALL,
+  'GET /shifts': ALL,
+  'GET /shifts/{id}': ALL,
+  'GET /shifts/{id}/report': ALL,
+  'POST /shifts/{id}/cash-movements': ALL,
+  'POST /shifts/{id}/close': ALL,
   'POST /bv-payments/subscription-stk-push': OWNER,
   'POST /bv-payments/sale-stk-push': ALL,
   'GET /bv-payments/{id}': ALL,

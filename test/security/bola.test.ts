@@ -80,6 +80,19 @@ const make = (b: TestBusiness) => {
       const product = await insertProduct(deps, b.id, b.owner.id);
       return created(await as('post', '/sales').send(saleBody([{ product }]))).id;
     },
+    /** An open shift of B's (its id made by B's till). */
+    shift: async () => {
+      const id = randomUUID();
+      created(
+        await as('post', '/shifts').send({
+          id,
+          register: `B till ${randomUUID().slice(0, 8)}`,
+          openedAt: new Date(Date.now() - 60_000).toISOString(),
+          openingFloat: 10_000,
+        }),
+      );
+      return id;
+    },
     webhook: async () =>
       created(await as('post', '/webhooks').send({ url: 'http://127.0.0.1:9/hook', events: ['*'] }))
         .id,
@@ -186,6 +199,21 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     path: `/sales/${await b.sale()}/receipt/email`,
     body: { email: 'attacker@example.test' },
     allowed: 202,
+  }),
+  'GET /shifts/{id}': async (b) => ({ path: `/shifts/${await b.shift()}`, allowed: 200 }),
+  'GET /shifts/{id}/report': async (b) => ({
+    path: `/shifts/${await b.shift()}/report`,
+    allowed: 200,
+  }),
+  'POST /shifts/{id}/cash-movements': async (b) => ({
+    path: `/shifts/${await b.shift()}/cash-movements`,
+    body: { clientRequestId: randomUUID(), type: 'pay_out', amount: 100, note: 'stolen' },
+    allowed: 201,
+  }),
+  'POST /shifts/{id}/close': async (b) => ({
+    path: `/shifts/${await b.shift()}/close`,
+    body: { closedAt: new Date().toISOString(), countedCash: 0 },
+    allowed: 200,
   }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,

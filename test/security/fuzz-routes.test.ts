@@ -293,6 +293,8 @@ async function businessRowCounts(businessId: string): Promise<Record<string, num
     'report_exports',
     'outbox',
     'users',
+    'shifts',
+    'shift_cash_movements',
   ];
   const select = tables
     .map((table) => `(select count(*)::int from ${table} where business_id = $1) as ${table}`)

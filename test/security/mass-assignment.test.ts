@@ -98,6 +98,19 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
   'POST /sales/sync': () => ({ sales: [validSale()] }),
   'POST /sales/{id}/void': () => ({ reason: 'mistake' }),
   'POST /sales/{id}/receipt/email': () => ({ email: 'customer@example.test' }),
+  'POST /shifts': () => ({
+    id: randomUUID(),
+    register: `Till ${randomUUID().slice(0, 8)}`,
+    openedAt: new Date(Date.now() - 60_000).toISOString(),
+    openingFloat: 10_000,
+  }),
+  'POST /shifts/{id}/cash-movements': () => ({
+    clientRequestId: randomUUID(),
+    type: 'pay_in',
+    amount: 100,
+    note: 'float top-up',
+  }),
+  'POST /shifts/{id}/close': () => ({ closedAt: new Date().toISOString(), countedCash: 0 }),
   'POST /bv-payments/subscription-stk-push': () => ({
     plan: 'monthly',
     phoneNumber: '254700000005',

@@ -8,3 +8,4 @@ export * from './sales.js';
 export * from './payments.js';
 export * from './jobs.js';
 export * from './reports.js';
+export * from './shifts.js';

@@ -57,6 +57,12 @@ export const sales = pgTable(
       .references(() => users.id),
     /** The branch that sold; null only on sales older than branches until the backfill. */
     locationId: uuid(),
+    /**
+     * The till shift the sale was rung up in, as the device sent it. No foreign key: a sale
+     * is never refused because of its shift (it may arrive before the shift does); it joins
+     * its shift within its own business (src/modules/shifts/).
+     */
+    shiftId: uuid(),
     occurredAt: timestampMs().notNull(),
     receivedAt: timestampMs().notNull(),
     status: text().$type<SaleStatus>().notNull().default('completed'),
@@ -82,6 +88,10 @@ export const sales = pgTable(
     uniqueIndex(SALES_CLIENT_REQUEST_UNIQUE).on(table.businessId, table.clientRequestId),
     uniqueIndex('sales_number_unique').on(table.businessId, table.number),
     index('sales_business_occurred_idx').on(table.businessId, table.occurredAt, table.id),
+    // Built concurrently after the migrations (src/db/backfills.ts), not in 0007's transaction.
+    index('sales_shift_idx')
+      .on(table.businessId, table.shiftId)
+      .where(sql`${table.shiftId} is not null`),
     index('sales_cashier_occurred_idx').on(
       table.businessId,
       table.cashierId,

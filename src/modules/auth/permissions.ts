@@ -10,11 +10,15 @@ export const PERMISSIONS = {
   'sales:create': ['owner', 'manager', 'cashier'],
   'sales:read-own': ['owner', 'manager', 'cashier'],
   'payments:sale': ['owner', 'manager', 'cashier'],
+  // Open a shift, move cash and close it; read one's own (shifts.service.ts).
+  'shifts:operate': ['owner', 'manager', 'cashier'],
   'catalog:write': ['owner', 'manager'],
   'inventory:write': ['owner', 'manager'],
   'inventory:read': ['owner', 'manager'],
   'sales:read-all': ['owner', 'manager'],
   'sales:void': ['owner', 'manager'],
+  // Read every shift, and move cash in or close any (a shift a cashier left open).
+  'shifts:read-all': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],
   'invites:cashier': ['owner', 'manager'],
   'invites:manager': ['owner'],

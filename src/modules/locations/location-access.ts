@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../../db/client.js';
+import type { DbOrTx, Tx } from '../../db/client.js';
 import type { Caller } from '../auth/caller.js';
 import { AppError, forbidden, notFound } from '../../lib/errors.js';
 import * as repo from './locations.repo.js';
@@ -106,4 +106,22 @@ export async function checkAssignment(
   const outside = ids.findIndex((id) => !actor.locationIds.includes(id));
   if (outside !== -1) throw outsideAssignment();
   return [...ids];
+}
+
+/**
+ * Holds a location open until the transaction commits (a share lock: archiving waits for
+ * it, then sees what it wrote). Archived meanwhile → 422 naming `path`.
+ */
+export async function keepLocationOpen(
+  tx: Tx,
+  businessId: string,
+  locationId: string,
+  path: string,
+): Promise<void> {
+  const location = await repo.lockLocation(tx, businessId, locationId, 'share');
+  if (!location || location.archived) {
+    throw new AppError('UNPROCESSABLE', 'The location is archived', {
+      errors: [{ path, message: 'Location is archived', code: 'archived' }],
+    });
+  }
 }

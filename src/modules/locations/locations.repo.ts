@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import type { DbOrTx } from '../../db/client.js';
+import type { DbOrTx, Tx } from '../../db/client.js';
 import { locations } from '../../db/schema/index.js';
 
 export type LocationRow = typeof locations.$inferSelect;
@@ -13,6 +13,25 @@ export async function findLocation(
     .select()
     .from(locations)
     .where(and(eq(locations.businessId, businessId), eq(locations.id, id)))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Locks a location row inside a transaction: `share` by what needs it to stay open while
+ * it commits (opening a shift), `update` by the archiving that must see those commits.
+ */
+export async function lockLocation(
+  tx: Tx,
+  businessId: string,
+  id: string,
+  strength: 'share' | 'update',
+): Promise<LocationRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(locations)
+    .where(and(eq(locations.businessId, businessId), eq(locations.id, id)))
+    .for(strength)
     .limit(1);
   return row;
 }

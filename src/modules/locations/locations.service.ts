@@ -2,6 +2,7 @@ import type { AppDeps } from '../../deps.js';
 import { clampLimit, decodeIdCursor, toIdPage } from '../../lib/cursor.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
+import { hasOpenShiftAt } from '../shifts/shifts.service.js';
 import * as repo from './locations.repo.js';
 import type {
   CreateLocationBody,
@@ -79,16 +80,26 @@ export async function updateLocation(
 
 /**
  * Archives a branch: it leaves lists and takes no stock writes, while its history, stock
- * and sales stay (a sale rung up there before is still accepted). The default → 422.
- * Archiving twice is the same (204).
+ * and sales stay (a sale rung up there before is still accepted). The default, or a
+ * branch with an open shift, → 422. Archiving twice is the same (204). The row is locked
+ * first, so a shift being opened there (which holds it with a share lock) either commits
+ * before the check sees it or finds the branch archived.
  */
 export async function archiveLocation(deps: AppDeps, caller: Caller, id: string): Promise<void> {
-  const row = await repo.findLocation(deps.db, caller.businessId, id);
-  if (!row) throw notFound('Location');
-  if (row.isDefault) {
-    throw unprocessable('The default location cannot be archived', [
-      { path: 'id', message: 'Default location', code: 'default_location' },
-    ]);
-  }
-  if (!row.archived) await repo.updateLocation(deps.db, caller.businessId, id, { archived: true });
+  await deps.db.transaction(async (tx) => {
+    const row = await repo.lockLocation(tx, caller.businessId, id, 'update');
+    if (!row) throw notFound('Location');
+    if (row.isDefault) {
+      throw unprocessable('The default location cannot be archived', [
+        { path: 'id', message: 'Default location', code: 'default_location' },
+      ]);
+    }
+    if (row.archived) return;
+    if (await hasOpenShiftAt(tx, caller.businessId, id)) {
+      throw unprocessable('A shift is open at this location: close it first', [
+        { path: 'id', message: 'Has an open shift', code: 'open_shift' },
+      ]);
+    }
+    await repo.updateLocation(tx, caller.businessId, id, { archived: true });
+  });
 }

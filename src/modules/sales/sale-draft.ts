@@ -82,6 +82,7 @@ export function draftSale(
     receiptNumber: body.receiptNumber ?? null,
     cashierId: context.cashierId,
     locationId,
+    shiftId: body.shiftId ?? null,
     occurredAt,
     receivedAt: context.receivedAt,
     subtotal: amounts.subtotal,

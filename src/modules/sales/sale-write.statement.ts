@@ -73,15 +73,15 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
     ),
     inserted_sales as (
       insert into sales (id, business_id, client_request_id, request_hash, number, receipt_number,
-        cashier_id, location_id, occurred_at, received_at, status, subtotal, discount, tax, total,
+        cashier_id, location_id, shift_id, occurred_at, received_at, status, subtotal, discount, tax, total,
         change, customer_phone, note)
       select s.id, ${p('businessId')}::uuid, s."clientRequestId", s."requestHash",
         counter.last_number - ${p('count')}::bigint + s.ordinal, s."receiptNumber", s."cashierId",
-        s."locationId", s."occurredAt", s."receivedAt", 'completed', s.subtotal, s.discount, s.tax,
+        s."locationId", s."shiftId", s."occurredAt", s."receivedAt", 'completed', s.subtotal, s.discount, s.tax,
         s.total, s.change, s."customerPhone", s.note
       from counter, jsonb_to_recordset(${p('sales')}::jsonb) as s(ordinal bigint, id uuid,
         "clientRequestId" uuid, "requestHash" text, "receiptNumber" text, "cashierId" uuid,
-        "locationId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, subtotal bigint, discount bigint,
+        "locationId" uuid, "shiftId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, subtotal bigint, discount bigint,
         tax bigint, total bigint, change bigint, "customerPhone" text, note text)
       returning id, number
     ),

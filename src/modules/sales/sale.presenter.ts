@@ -28,6 +28,7 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
     receivedAt: row.receivedAt.toISOString(),
     cashierId: row.cashierId,
     locationId: row.locationId,
+    shiftId: row.shiftId,
     subtotal: row.subtotal,
     discount: row.discount,
     tax: row.tax,

@@ -65,6 +65,11 @@ export const CreateSaleBody = z
     clientRequestId: anyUuid().describe(
       'Made by the POS when the sale is rung up (any UUID version); the idempotency key',
     ),
+    shiftId: anyUuid()
+      .optional()
+      .describe(
+        'The till shift it was rung up in (the id the till made when opening it). Never a reason to refuse the sale: an unknown id is kept and the sale joins the shift when it arrives; a sale reaching the server after its shift closed is counted as late and leaves the closed figures unchanged',
+      ),
     occurredAt: timestamp({ offset: true }).describe(
       'When the sale happened on the till (ISO 8601 with offset); ≤ 5 min in the future',
     ),
@@ -124,6 +129,7 @@ export const Sale = z
       .uuid()
       .nullable()
       .describe('The location that sold (null only on sales older than branches)'),
+    shiftId: anyUuid().nullable().describe('The till shift, as sent (null when none was sent)'),
     subtotal: computedCents().describe('Σ line totals, VAT-inclusive'),
     discount: computedCents(),
     tax: computedCents().describe('Σ line taxes, contained in total (never added)'),

@@ -1,4 +1,3 @@
-
 import { createHash } from 'node:crypto';
 import type { DbOrTx } from '../../db/client.js';
 import { SALES_CLIENT_REQUEST_UNIQUE } from '../../db/schema/index.js';
