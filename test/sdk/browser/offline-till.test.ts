@@ -38,6 +38,7 @@ interface TillWindow {
     }): Promise<void>;
     record(sale: TillSale): Promise<{ key: string; receiptNumber: string }>;
     state(): Promise<TillState>;
+    write(kind: string, args: unknown[]): Promise<{ key: string; body: Record<string, unknown> }>;
   };
 }
 type InitOptions = Parameters<TillWindow['tillTest']['init']>[0];
@@ -88,6 +89,12 @@ const record = (page: Page, body: TillSale) =>
   page.evaluate((input) => (globalThis as unknown as TillWindow).tillTest.record(input), body);
 const stateOf = (page: Page) =>
   page.evaluate(() => (globalThis as unknown as TillWindow).tillTest.state());
+
+const write = (page: Page, kind: string, args: unknown[]) =>
+  page.evaluate(
+    ([name, input]) => (globalThis as unknown as TillWindow).tillTest.write(name, input),
+    [kind, args] as const,
+  );
 
 const salesOf = (businessId: string) =>
   stack.deps.db
@@ -245,4 +252,51 @@ describe('the offline till in Chromium', () => {
     expect(new Set(state.synced)).toEqual(new Set(keys));
     await context.close();
   }, 120_000);
+
+  it('a shift opened offline with its sales and closed offline → replayed in that order, the Z report right', async () => {
+    const { business, product } = await shop();
+    const profile = await userDataDir();
+    undo.add(profile.remove);
+    const context = await launch(profile.dir);
+    undo.add(() => context.close());
+    const page = await openTab(context, {
+      baseUrl: proxy.base,
+      token: business.cashier.token,
+      deviceId: 'shift-till',
+    });
+    await context.setOffline(true);
+    const opened = await write(page, 'openShift', [{ register: 'Till 1', openingFloat: 10_000 }]);
+    const shiftId = opened.body.id as string;
+    for (let index = 0; index < 3; index++) await record(page, { ...sale(product), shiftId });
+    // Counted: the float and three cash sales of 5,000.
+    await write(page, 'closeShift', [shiftId, { countedCash: 25_000 }]);
+    const before = proxy.requests.length;
+
+    await context.setOffline(false);
+    await eventually(async () => (await stateOf(page)).pending === 0, 30_000, 'the queue drained');
+    expect(await stateOf(page)).toMatchObject({ deadLetters: [] });
+    expect(proxy.requests.slice(before).filter((line) => line.startsWith('POST '))).toEqual([
+      'POST /shifts HTTP/1.1',
+      'POST /sales/sync HTTP/1.1',
+      `POST /shifts/${shiftId}/close HTTP/1.1`,
+    ]);
+
+    const response = await fetch(`${api.base}/shifts/${shiftId}/report`, {
+      headers: { authorization: business.cashier.auth },
+    });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as Record<string, unknown>;
+    expect(report).toMatchObject({
+      shift: { id: shiftId, status: 'closed', register: 'Till 1', openingFloat: 10_000 },
+      sales: { count: 3, net: 15_000 },
+      expectedCash: 25_000,
+      countedCash: 25_000,
+      difference: 0,
+      lateSales: 0,
+    });
+    expect(report.byPaymentMethod).toEqual(
+      expect.arrayContaining([{ method: 'cash', amount: 15_000 }]),
+    );
+    await context.close();
+  }, 60_000);
 });
