@@ -39,6 +39,7 @@ interface TillWindow {
     record(sale: TillSale): Promise<{ key: string; receiptNumber: string }>;
     state(): Promise<TillState>;
     write(kind: string, args: unknown[]): Promise<{ key: string; body: Record<string, unknown> }>;
+    catalog(refresh: boolean): Promise<Record<string, number>>;
   };
 }
 type InitOptions = Parameters<TillWindow['tillTest']['init']>[0];
@@ -95,6 +96,9 @@ const write = (page: Page, kind: string, args: unknown[]) =>
     ([name, input]) => (globalThis as unknown as TillWindow).tillTest.write(name, input),
     [kind, args] as const,
   );
+
+const catalogOf = (page: Page, refresh: boolean) =>
+  page.evaluate((again) => (globalThis as unknown as TillWindow).tillTest.catalog(again), refresh);
 
 const salesOf = (businessId: string) =>
   stack.deps.db
@@ -297,6 +301,41 @@ describe('the offline till in Chromium', () => {
     expect(report.byPaymentMethod).toEqual(
       expect.arrayContaining([{ method: 'cash', amount: 15_000 }]),
     );
+    await context.close();
+  }, 60_000);
+
+  it('the catalog mirror serves offline (after a reload) and takes a price changed elsewhere on the next delta', async () => {
+    const { business, product } = await shop();
+    const profile = await userDataDir();
+    undo.add(profile.remove);
+    const context = await launch(profile.dir);
+    undo.add(() => context.close());
+    const init: InitOptions = {
+      baseUrl: proxy.base,
+      token: business.cashier.token,
+      deviceId: 'shelf-till',
+    };
+    const page = await openTab(context, init);
+    expect(await catalogOf(page, true)).toEqual({ [product.id]: 5_000 });
+
+    await context.setOffline(true);
+    // Another till changes the price while this one is offline.
+    const patched = await fetch(`${api.base}/products/${product.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: business.manager.auth },
+      body: JSON.stringify({ price: 6_500 }),
+    });
+    expect(patched.status).toBe(200);
+    await page.reload();
+    await page.evaluate(
+      (options) => (globalThis as unknown as TillWindow).tillTest.init(options),
+      init,
+    );
+    expect(await catalogOf(page, false)).toEqual({ [product.id]: 5_000 });
+    await expect(catalogOf(page, true)).rejects.toThrow();
+
+    await context.setOffline(false);
+    expect(await catalogOf(page, true)).toEqual({ [product.id]: 6_500 });
     await context.close();
   }, 60_000);
 });

@@ -55,6 +55,13 @@ const tillTest = {
     const item = await active[kind]!(...args);
     return { key: item.key, body: item.body };
   },
+  /** The catalog mirror: a delta (when asked), then the local copy's id → price. */
+  async catalog(refresh: boolean): Promise<Record<string, number>> {
+    const active = current();
+    if (refresh) await active.catalog.refresh();
+    const products = await active.catalog.products();
+    return Object.fromEntries(products.map((product) => [product.id, product.price]));
+  },
   async state() {
     const active = current();
     return {
