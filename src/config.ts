@@ -11,6 +11,7 @@ import { observabilityArea } from './config/observability.js';
 import { plansArea } from './config/plans.js';
 import { NodeEnv, processArea } from './config/process.js';
 import { redisArea } from './config/redis.js';
+import { smsArea } from './config/sms.js';
 import { storageArea } from './config/storage.js';
 import { webhooksArea } from './config/webhooks.js';
 
@@ -34,6 +35,7 @@ const AREAS = {
   storage: storageArea,
   jobs: jobsArea,
   mpesa: mpesaArea,
+  sms: smsArea,
   plans: plansArea,
   observability: observabilityArea,
 };
@@ -53,6 +55,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.storage.build(parsed.storage, runtime),
     ...AREAS.jobs.build(parsed.jobs, runtime),
     ...AREAS.mpesa.build(parsed.mpesa, runtime),
+    ...AREAS.sms.build(parsed.sms, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
   };

@@ -198,7 +198,11 @@ function toRouteConfig(spec: RouteSpec): RouteConfig {
               required: true,
               description: bodyLimitNote(spec),
               content: {
-                [spec.bodyType === 'multipart' ? 'multipart/form-data' : 'application/json']: {
+                [spec.bodyType === 'multipart'
+                  ? 'multipart/form-data'
+                  : spec.bodyType === 'form'
+                    ? 'application/x-www-form-urlencoded'
+                    : 'application/json']: {
                   schema: request.body,
                 },
               },

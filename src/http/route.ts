@@ -70,7 +70,8 @@ export interface RouteSpec<R extends RouteRequest = RouteRequest> {
    * 'multipart': the handler streams the raw request itself (uploads); `request.body` then
    * only documents the form fields and is not parsed or validated here.
    */
-  bodyType?: 'json' | 'multipart';
+  /** `form`: application/x-www-form-urlencoded (a peer's callback, e.g. AT delivery reports), JSON also accepted. */
+  bodyType?: 'json' | 'multipart' | 'form';
   request?: R;
   responses: Partial<Record<number, RouteResponse>>;
   /** Problem codes beyond those implied by the declaration (auth, validation, body…). */
@@ -129,7 +130,10 @@ export function routeMiddleware(spec: RouteSpec): Middleware<AppState, AppContex
   const multipart = spec.bodyType === 'multipart';
   if (spec.concurrency) chain.push(concurrencyLimit(spec.concurrency));
   if (spec.request?.body) chain.push(bodyPreflight(routeBodyLimitBytes(spec)));
-  if (spec.request?.body && !multipart) chain.push(jsonBody(spec.bodyLimit ?? DEFAULT_BODY_LIMIT));
+  if (spec.request?.body && spec.bodyType === 'form')
+    chain.push(formBody(spec.bodyLimit ?? DEFAULT_BODY_LIMIT));
+  else if (spec.request?.body && !multipart)
+    chain.push(jsonBody(spec.bodyLimit ?? DEFAULT_BODY_LIMIT));
   chain.push(validate(multipart ? { ...spec.request, body: undefined } : (spec.request ?? {})));
   if (spec.idempotency)
     chain.push(idempotency({ required: spec.idempotency === 'required', routePath: spec.path }));
@@ -169,6 +173,25 @@ function jsonBody(limit: string): Middleware<AppState, AppContextExtensions> {
     const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
     if (hasBody && !ctx.is('application/json', 'application/*+json')) {
       throw new AppError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json');
+    }
+    await parse(ctx, next);
+  };
+}
+
+function formBody(limit: string): Middleware<AppState, AppContextExtensions> {
+  const parse = bodyParser({
+    enableTypes: ['form', 'json'],
+    formLimit: limit,
+    jsonLimit: limit,
+    jsonStrict: false,
+  });
+  return async (ctx, next) => {
+    const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && !ctx.is('application/x-www-form-urlencoded', 'application/json')) {
+      throw new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send the body as application/x-www-form-urlencoded or application/json',
+      );
     }
     await parse(ctx, next);
   };

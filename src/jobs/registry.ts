@@ -4,6 +4,7 @@ import { planEventDeliveries, webhooksQueue } from '../modules/webhooks/webhooks
 import { maintenanceQueue } from './maintenance.job.js';
 import { mpesaQueue } from '../modules/payments/payments.job.js';
 import { reportsQueue } from '../modules/reports/exports.job.js';
+import { smsQueue } from '../modules/sms/sms.job.js';
 import type { Db } from '../db/client.js';
 import type { OutboxKind } from '../db/schema/index.js';
 import {
@@ -21,6 +22,7 @@ export const queueDefinitions: QueueDefinition[] = [
   digestsQueue,
   mpesaQueue,
   reportsQueue,
+  smsQueue,
 ];
 
 /** An outbox row as the relay hands it to a planner. */

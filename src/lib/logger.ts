@@ -71,8 +71,8 @@ const traceFields = (): { traceId?: string } => {
 export const maskPhone = (phone: string): string =>
   phone.length <= 3 ? '***' : `${'*'.repeat(phone.length - 3)}${phone.slice(-3)}`;
 
-/** URL paths whose last segment is a secret (the per-payment M-Pesa callback token). */
-const SECRET_PATHS = /^(\/bv-payments\/mpesa\/callback\/)[^?/]+/;
+/** URL paths whose last segment is a secret (the per-payment M-Pesa callback token, the SMS delivery report token). */
+const SECRET_PATHS = /^(\/bv-payments\/mpesa\/callback\/|\/sms\/delivery-reports\/)[^?/]+/;
 
 /** A request URL fit for a log line: secrets in the path replaced. */
 export const redactUrl = (url: string | undefined): string | undefined =>

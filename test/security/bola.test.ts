@@ -26,8 +26,15 @@ import { businessSnapshot, expectProblem, pathParams, routeKey } from '../helper
 const simulator = await startDarajaSimulator({ callbackDelayMs: 30 });
 afterAll(() => simulator.close());
 const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bapi-bola-'));
+/** The deployment's SMS delivery-report token (AT_DELIVERY_REPORT_TOKEN). */
+const SMS_TOKEN = 'bola-delivery-report-token-0123456789abcdef';
 const { http, deps, config } = createTestApp({
-  env: { MPESA_ENV: 'simulator', MPESA_BASE_URL: simulator.url, STORAGE_LOCAL_DIR: storageDir },
+  env: {
+    MPESA_ENV: 'simulator',
+    MPESA_BASE_URL: simulator.url,
+    STORAGE_LOCAL_DIR: storageDir,
+    AT_DELIVERY_REPORT_TOKEN: SMS_TOKEN,
+  },
 });
 
 /** A real 1×1 PNG. */
@@ -92,6 +99,20 @@ const make = (b: TestBusiness) => {
         }),
       );
       return id;
+    },
+    /** A customer who owes 5,000 (one credit sale). */
+    customer: async () => {
+      const customer = created(await as('post', '/customers').send({ name: 'B customer' })).id;
+      const product = await insertProduct(deps, b.id, b.owner.id, { price: 5000 });
+      created(
+        await as('post', '/sales').send(
+          saleBody([{ product }], {
+            customerId: customer,
+            payments: [{ method: 'credit', amount: 5000 }],
+          }),
+        ),
+      );
+      return customer;
     },
     webhook: async () =>
       created(await as('post', '/webhooks').send({ url: 'http://127.0.0.1:9/hook', events: ['*'] }))
@@ -215,6 +236,57 @@ const FIXTURES: Record<string, (b: Fixtures, shop: TestBusiness) => Promise<Atte
     body: { closedAt: new Date().toISOString(), countedCash: 0 },
     allowed: 200,
   }),
+  'GET /customers/{id}': async (b) => ({ path: `/customers/${await b.customer()}`, allowed: 200 }),
+  'PATCH /customers/{id}': async (b) => ({
+    path: `/customers/${await b.customer()}`,
+    body: { name: 'Hijacked' },
+    allowed: 200,
+  }),
+  'DELETE /customers/{id}': async (b) => ({
+    path: `/customers/${await b.customer()}`,
+    allowed: 204,
+  }),
+  'POST /customers/{id}/payments': async (b) => ({
+    path: `/customers/${await b.customer()}/payments`,
+    body: {
+      clientRequestId: randomUUID(),
+      amount: 1000,
+      method: 'cash',
+      occurredAt: new Date().toISOString(),
+    },
+    allowed: 201,
+  }),
+  'GET /customers/{id}/statement': async (b) => ({
+    path: `/customers/${await b.customer()}/statement`,
+    allowed: 200,
+  }),
+  'POST /sales/{id}/receipt/sms': async (b) => ({
+    path: `/sales/${await b.sale()}/receipt/sms`,
+    body: { phone: '0712345678' },
+    allowed: 202,
+  }),
+  'POST /customers/{id}/remind': async (b, shop) => {
+    const customer = await b.customer();
+    await http
+      .patch(`/customers/${customer}`)
+      .set('Authorization', shop.owner.auth)
+      .send({ phone: '0712345678' });
+    return { path: `/customers/${customer}/remind`, allowed: 202 };
+  },
+  // The parameter is the deployment's secret, not a business's id: nothing of B's to reach
+  // with a guess; the real token (what Africa's Talking calls) answers 200.
+  'POST /sms/delivery-reports/{token}': () =>
+    Promise.resolve({
+      path: '/sms/delivery-reports/not-the-token',
+      body: { id: 'ATXid_x', status: 'Success', phoneNumber: '+254712345678' },
+      legitimate: {
+        path: `/sms/delivery-reports/${SMS_TOKEN}`,
+        body: { id: 'ATXid_x', status: 'Success', phoneNumber: '+254712345678' },
+        anonymous: true,
+      },
+      allowed: 200,
+      anonymous: true,
+    }),
   'GET /bv-payments/{id}': async (b) => ({
     path: `/bv-payments/${(await b.payment()).id}`,
     allowed: 200,

@@ -50,6 +50,8 @@ const failingQueryRoute = defineRoute({
 });
 
 const simulator = await startDarajaSimulator({ callbackDelayMs: 30 });
+/** The SMS delivery-report URL's secret segment. */
+const SMS_TOKEN = `sms-token-${randomUUID()}`;
 const port = await freePort();
 const apiUrl = `http://127.0.0.1:${port}`;
 const {
@@ -63,6 +65,7 @@ const {
     PUBLIC_URL: apiUrl,
     MPESA_ENV: 'simulator',
     MPESA_BASE_URL: simulator.url,
+    AT_DELIVERY_REPORT_TOKEN: SMS_TOKEN,
   },
   routes: [...allRoutes, ...testRoutes, failingQueryRoute],
 });
@@ -180,6 +183,41 @@ describe('log output', () => {
       .set('Authorization', ownerAuth)
       .send(saleBody([{ product }], { customerPhone: '0722333444' }));
     expect(sale.status, sale.text).toBe(201);
+
+    // A customer account with a phone: a credit sale, a payment, an SMS receipt and a
+    // reminder, and Africa's Talking's delivery report on the secret URL.
+    remember('account phone', '0745666777');
+    remember('account phone (international)', '254745666777');
+    remember('SMS delivery report token', SMS_TOKEN);
+    const customer = await api
+      .post('/customers')
+      .set('Authorization', ownerAuth)
+      .send({ name: 'Logs Customer', phone: '0745666777' });
+    expect(customer.status, customer.text).toBe(201);
+    const creditSale = await api
+      .post('/sales')
+      .set('Authorization', ownerAuth)
+      .send(
+        saleBody([{ product }], {
+          customerId: customer.body.id,
+          payments: [{ method: 'credit', amount: 10_000 }],
+        }),
+      );
+    expect(creditSale.status, creditSale.text).toBe(201);
+    const receiptSms = await api
+      .post(`/sales/${creditSale.body.id as string}/receipt/sms`)
+      .set('Authorization', ownerAuth)
+      .send({});
+    expect(receiptSms.status, receiptSms.text).toBe(202);
+    const reminder = await api
+      .post(`/customers/${customer.body.id as string}/remind`)
+      .set('Authorization', ownerAuth);
+    expect(reminder.status, reminder.text).toBe(202);
+    const report = await api
+      .post(`/sms/delivery-reports/${SMS_TOKEN}`)
+      .type('form')
+      .send({ id: 'ATXid_logs', status: 'Success', phoneNumber: '+254745666777' });
+    expect(report.status, report.text).toBe(200);
 
     // An STK push with a phone number; the simulator calls back on the secret URL.
     remember('payer phone', '254733444555');

@@ -111,6 +111,15 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
     note: 'float top-up',
   }),
   'POST /shifts/{id}/close': () => ({ closedAt: new Date().toISOString(), countedCash: 0 }),
+  'POST /sales/{id}/receipt/sms': () => ({ phone: '0712345678' }),
+  'POST /customers': () => ({ name: `Customer ${randomUUID()}` }),
+  'PATCH /customers/{id}': () => ({ name: `Customer ${randomUUID()}` }),
+  'POST /customers/{id}/payments': () => ({
+    clientRequestId: randomUUID(),
+    amount: 100,
+    method: 'cash',
+    occurredAt: new Date().toISOString(),
+  }),
   'POST /bv-payments/subscription-stk-push': () => ({
     plan: 'monthly',
     phoneNumber: '254700000005',
@@ -137,6 +146,9 @@ const BASE_BODIES: Record<string, () => Record<string, unknown>> = {
  */
 const NOT_STRICT: Record<string, { status: number; code: string }> = {
   'POST /bv-payments/mpesa/callback/{token}': { status: 404, code: 'NOT_FOUND' },
+  // Africa's Talking's delivery report (a form): only its known fields are read; a token
+  // that is not the deployment's reads nothing.
+  'POST /sms/delivery-reports/{token}': { status: 404, code: 'NOT_FOUND' },
 };
 
 /** The top-level keys a body schema declares (through optional/default/pipe wrappers). */

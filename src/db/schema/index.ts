@@ -9,3 +9,5 @@ export * from './payments.js';
 export * from './jobs.js';
 export * from './reports.js';
 export * from './shifts.js';
+export * from './customers.js';
+export * from './sms.js';

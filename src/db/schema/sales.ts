@@ -12,12 +12,14 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
+import { customers } from './customers.js';
 import { businesses, locations, users } from './tenancy.js';
 
 export const SALE_STATUSES = ['completed', 'voided'] as const;
 export type SaleStatus = (typeof SALE_STATUSES)[number];
 
-export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other'] as const;
+/** `credit`: on the customer's account (the debt book; the sale names its customer). */
+export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other', 'credit'] as const;
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 /** Money in sales is bigint cents: 1,000,000 units × a large price overflows int4. */
@@ -72,6 +74,8 @@ export const sales = pgTable(
     total: money().notNull(),
     change: money().notNull(),
     customerPhone: text(),
+    /** The customer with an account (customers area); required by a `credit` payment. */
+    customerId: uuid(),
     note: text(),
     voidedAt: timestampMs(),
     voidReason: text(),
@@ -84,6 +88,11 @@ export const sales = pgTable(
       name: 'sales_location_business_fk',
       columns: [table.locationId, table.businessId],
       foreignColumns: [locations.id, locations.businessId],
+    }),
+    foreignKey({
+      name: 'sales_customer_business_fk',
+      columns: [table.customerId, table.businessId],
+      foreignColumns: [customers.id, customers.businessId],
     }),
     uniqueIndex(SALES_CLIENT_REQUEST_UNIQUE).on(table.businessId, table.clientRequestId),
     uniqueIndex('sales_number_unique').on(table.businessId, table.number),

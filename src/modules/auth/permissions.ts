@@ -12,6 +12,10 @@ export const PERMISSIONS = {
   'payments:sale': ['owner', 'manager', 'cashier'],
   // Open a shift, move cash and close it; read one's own (shifts.service.ts).
   'shifts:operate': ['owner', 'manager', 'cashier'],
+  'customers:read': ['owner', 'manager', 'cashier'],
+  'customers:write': ['owner', 'manager', 'cashier'],
+  'customers:payments': ['owner', 'manager', 'cashier'],
+  'sms:receipt': ['owner', 'manager', 'cashier'],
   'catalog:write': ['owner', 'manager'],
   'inventory:write': ['owner', 'manager'],
   'inventory:read': ['owner', 'manager'],
@@ -20,11 +24,15 @@ export const PERMISSIONS = {
   // Read every shift, and move cash in or close any (a shift a cashier left open).
   'shifts:read-all': ['owner', 'manager'],
   'reports:read': ['owner', 'manager'],
+  'customers:credit-limit': ['owner', 'manager'],
+  'sms:remind': ['owner', 'manager'],
+  'sms:read': ['owner', 'manager'],
   'invites:cashier': ['owner', 'manager'],
   'invites:manager': ['owner'],
   'users:manage': ['owner'],
   'business:manage': ['owner'],
   'locations:manage': ['owner'],
+  'customers:delete': ['owner'],
   'billing:manage': ['owner'],
   'webhooks:manage': ['owner'],
 } as const satisfies Record<string, readonly Role[]>;

@@ -124,6 +124,7 @@ export const PAYMENT_METHOD_LABELS: Record<(typeof PAYMENT_METHODS)[number], str
   mpesa: 'M-Pesa',
   card: 'Card',
   other: 'Other',
+  credit: 'Credit (on account)',
 };
 
 export const CreateExportBody = z

@@ -2,6 +2,7 @@ import { unprocessable } from '../../lib/errors.js';
 import { mayActAt, outsideAssignment, type LocationCaller } from '../locations/location-access.js';
 import { newId } from '../../lib/ids.js';
 import type { SaleLineRow, SaleRow } from '../../db/schema/index.js';
+import { creditOf } from '../customers/customers.rules.js';
 import { toSale } from './sale.presenter.js';
 import type { DraftedSale, LockedProduct, SaleLocation, SaleMovement } from './sale-write.repo.js';
 import {
@@ -26,6 +27,8 @@ export interface DraftContext {
    * transaction (a batch): each draft takes from what the previous ones left.
    */
   levels: Map<string, number>;
+  /** The business's customers among those the sales name (customers area). */
+  customers: Set<string>;
 }
 
 const thousandths = (quantity: number) => Math.round(quantity * 1000);
@@ -70,6 +73,7 @@ export function draftSale(
   );
   checkClientTotal(amounts.total, body.total);
   const { change } = settlePayments(amounts.total, body.payments);
+  const credit = saleCredit(context, body);
 
   // Every rule passed: from here on nothing throws, so the shared levels may change.
   const sale: SaleRow = {
@@ -91,6 +95,7 @@ export function draftSale(
     total: amounts.total,
     change,
     customerPhone: body.customerPhone ?? null,
+    customerId: credit.customerId,
     note: body.note ?? null,
     status: 'completed',
     voidedAt: null,
@@ -133,8 +138,37 @@ export function draftSale(
     lines: lineRows,
     payments: paymentRows,
     movements,
+    credit:
+      credit.customerId !== null && credit.amount > 0
+        ? { customerId: credit.customerId, amount: credit.amount }
+        : null,
     present: (number) => toSale({ ...sale, number }, lineRows, paymentRows),
   };
+}
+
+/**
+ * The sale's customer and what it puts on their account (customers area): `credit`
+ * payments need a customer (422), and the customer must be the business's (422, like an
+ * unknown product). An erased customer is accepted: the till may have sold before it heard.
+ */
+function saleCredit(
+  context: DraftContext,
+  body: CreateSaleBody,
+): { customerId: string | null; amount: number } {
+  const customerId = body.customerId?.toLowerCase() ?? null;
+  const amount = creditOf(body.payments);
+  if (customerId === null && amount > 0) {
+    throw unprocessable(
+      'A credit payment puts the amount on a customer account: name the customer',
+      [{ path: 'customerId', message: 'Required by a credit payment', code: 'required' }],
+    );
+  }
+  if (customerId !== null && !context.customers.has(customerId)) {
+    throw unprocessable('The sale names an unknown customer', [
+      { path: 'customerId', message: 'No such customer', code: 'not_found' },
+    ]);
+  }
+  return { customerId, amount };
 }
 
 /**

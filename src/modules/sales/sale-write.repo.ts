@@ -49,6 +49,8 @@ export interface DraftedSale {
   payments: Omit<SalePaymentRow, 'createdAt'>[];
   /** In order: a product's last movement carries its new level (as the draft saw it). */
   movements: SaleMovement[];
+  /** What the sale puts on its customer's account (`credit` payments), if anything. */
+  credit: { customerId: string; amount: number } | null;
   /** The Sale resource once the number is known. */
   present: (number: number) => Sale;
 }
@@ -61,7 +63,7 @@ const productColumns = (businessId: SqlValue, ids: SqlValue) => sql`
 
 const lookupStatement = namedStatement<
   SaleLookup,
-  { businessId: string; clientRequestIds: string[]; productIds: string[] }
+  { businessId: string; clientRequestIds: string[]; productIds: string[]; customerIds: string[] }
 >(
   'sales_lookup',
   (p) => sql`
@@ -77,7 +79,10 @@ const lookupStatement = namedStatement<
           < cardinality(${p('clientRequestIds')}::uuid[])) as products,
       -- The business's locations (a handful): where each new sale is, checked in memory.
       (select coalesce(json_agg(json_build_object('id', id, 'isDefault', is_default)), '[]'::json)
-        from locations where business_id = ${p('businessId')}) as locations`,
+        from locations where business_id = ${p('businessId')}) as locations,
+      -- The customers the sales name (customers area), checked in memory like locations.
+      (select coalesce(json_agg(id), '[]'::json) from customers
+        where business_id = ${p('businessId')} and id = any(${p('customerIds')}::uuid[])) as customers`,
 );
 
 export interface SaleLookup {
@@ -86,6 +91,8 @@ export interface SaleLookup {
   /** The business's products among the ids, read without a lock; none if all are replays. */
   products: LockedProduct[];
   locations: SaleLocation[];
+  /** The business's customers among those the sales name. */
+  customers: string[];
 }
 
 /**
@@ -98,9 +105,15 @@ export async function lookUpSales(
   businessId: string,
   clientRequestIds: string[],
   productIds: string[],
+  customerIds: string[] = [],
 ): Promise<SaleLookup> {
-  const [row] = await lookupStatement(db, { businessId, clientRequestIds, productIds });
-  return row ?? { stored: [], products: [], locations: [] };
+  const [row] = await lookupStatement(db, {
+    businessId,
+    clientRequestIds,
+    productIds,
+    customerIds,
+  });
+  return row ?? { stored: [], products: [], locations: [], customers: [] };
 }
 
 const lockProductsStatement = namedStatement<LockedProduct, { ids: string[]; businessId: string }>(
@@ -157,6 +170,16 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
       write.payloads.map((payload) => ({ messageId: newId(), saleId: payload.id, payload })),
     ),
     products: JSON.stringify(write.products),
+    // Customers area: one ledger entry per credit sale (`ordinal` orders a customer's entries).
+    credits: JSON.stringify(
+      drafts
+        .flatMap((draft) =>
+          draft.credit
+            ? [{ ...draft.credit, saleId: draft.sale.id, entryId: newId(), messageId: newId() }]
+            : [],
+        )
+        .map((credit, index) => ({ ...credit, ordinal: index + 1 })),
+    ),
     traceContext: outboxTraceContext(),
   };
   // One sale and a batch are the same text, planned apart (sale-write.statement.ts).

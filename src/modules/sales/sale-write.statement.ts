@@ -13,6 +13,8 @@ export interface WriteParams extends Record<string, unknown> {
   levels: string;
   outbox: string;
   products: string;
+  /** Customers area: the credit sales' ledger entries (sale-write.repo.ts writeSales). */
+  credits: string;
   /** The request's W3C trace context, saved with its outbox rows (src/observability/). */
   traceContext: string | null;
 }
@@ -74,15 +76,15 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
     inserted_sales as (
       insert into sales (id, business_id, client_request_id, request_hash, number, receipt_number,
         cashier_id, location_id, shift_id, occurred_at, received_at, status, subtotal, discount, tax, total,
-        change, customer_phone, note)
+        change, customer_phone, customer_id, note)
       select s.id, ${p('businessId')}::uuid, s."clientRequestId", s."requestHash",
         counter.last_number - ${p('count')}::bigint + s.ordinal, s."receiptNumber", s."cashierId",
         s."locationId", s."shiftId", s."occurredAt", s."receivedAt", 'completed', s.subtotal, s.discount, s.tax,
-        s.total, s.change, s."customerPhone", s.note
+        s.total, s.change, s."customerPhone", s."customerId", s.note
       from counter, jsonb_to_recordset(${p('sales')}::jsonb) as s(ordinal bigint, id uuid,
         "clientRequestId" uuid, "requestHash" text, "receiptNumber" text, "cashierId" uuid,
         "locationId" uuid, "shiftId" uuid, "occurredAt" timestamptz, "receivedAt" timestamptz, subtotal bigint, discount bigint,
-        tax bigint, total bigint, change bigint, "customerPhone" text, note text)
+        tax bigint, total bigint, change bigint, "customerPhone" text, "customerId" uuid, note text)
       returning id, number
     ),
     inserted_lines as (
@@ -176,6 +178,58 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       from placed a
       where a.threshold is not null and a.level_after - a.delta > a.threshold
         and a.level_after <= a.threshold
+      returning 1
+    ),
+    -- ---- Customers area (the debt book): what credit payments put on customers' accounts.
+    -- The customers are locked in id order (after the products, as every writer does), then
+    -- each balance moves by the sum of its sales' credit; "update … set balance = balance + Δ"
+    -- works on the latest committed row, so credit sales and payments racing on one customer
+    -- leave balance = Σ entries. Each entry's balanceAfter / position is the new balance /
+    -- count less what the later entries of this batch added. Over the limit: an event.
+    credits as (
+      select c.* from jsonb_to_recordset(${p('credits')}::jsonb) as c(ordinal bigint,
+        "entryId" uuid, "messageId" uuid, "saleId" uuid, "customerId" uuid, amount bigint)
+      join inserted_sales on inserted_sales.id = c."saleId"
+    ),
+    customer_locks as (
+      select id from customers
+      where id = any(array(select "customerId" from credits)) and business_id = ${p('businessId')}
+      order by id
+      for update
+    ),
+    customer_totals as (
+      update customers set balance = customers.balance + t.amount,
+        entry_count = customers.entry_count + t.entries, updated_at = now()
+      from (select "customerId", sum(amount) as amount, count(*) as entries
+          from credits group by "customerId") t
+      where customers.id = t."customerId" and customers.business_id = ${p('businessId')}
+        and (select count(*) from customer_locks) > 0
+      returning customers.id, customers.balance, customers.entry_count, customers.credit_limit
+    ),
+    credit_entries as (
+      select c.*, ct.credit_limit,
+        ct.balance - coalesce(sum(c.amount) over later, 0) as balance_after,
+        ct.entry_count - count(*) over later as position
+      from credits c join customer_totals ct on ct.id = c."customerId"
+      window later as (partition by c."customerId" order by c.ordinal
+        rows between 1 following and unbounded following)
+    ),
+    customer_entries as (
+      insert into customer_ledger_entries (id, business_id, customer_id, position, type, amount,
+        balance_after, sale_id, created_by)
+      select e."entryId", ${p('businessId')}::uuid, e."customerId", e.position, 'sale', e.amount,
+        e.balance_after, e."saleId", ${p('createdBy')}::uuid
+      from credit_entries e
+      returning 1
+    ),
+    customer_outbox as (
+      insert into outbox (message_id, business_id, kind, type, payload, trace_context)
+      select e."messageId", ${p('businessId')}::uuid, 'event', 'customer.credit_limit_exceeded',
+        jsonb_build_object('customerId', e."customerId", 'saleId', e."saleId",
+          'amount', e.amount, 'balance', e.balance_after, 'creditLimit', e.credit_limit),
+        ${p('traceContext')}::jsonb
+      from credit_entries e
+      where e.credit_limit is not null and e.balance_after > e.credit_limit
       returning 1
     )
     select guard.ok, inserted_sales.id, inserted_sales.number

@@ -52,6 +52,7 @@ export function toSale(row: SaleRow, lines: PresentedLine[], payments: Presented
       reference: payment.reference,
     })),
     customerPhone: row.customerPhone,
+    customerId: row.customerId,
     note: row.note,
     voidedAt: row.voidedAt ? row.voidedAt.toISOString() : null,
     voidReason: row.voidReason,

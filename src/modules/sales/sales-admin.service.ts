@@ -3,6 +3,7 @@ import { writeOutbox } from '../../jobs/outbox.js';
 import { notFound } from '../../lib/errors.js';
 import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { UUID_PATTERN } from '../../lib/ids.js';
+import { reverseSaleCredit } from '../customers/customer-ledger.js';
 import { applyStockChanges } from '../inventory/inventory.service.js';
 import {
   findBusinessName,
@@ -108,6 +109,12 @@ export async function voidSale(
         })),
       );
     }
+    // Customers area: what the sale put on a customer's account comes off ('void' entry).
+    await reverseSaleCredit(tx, {
+      businessId: caller.businessId,
+      saleId: id,
+      createdBy: caller.userId,
+    });
     const voided = await markSaleVoided(tx, caller.businessId, id, {
       voidedAt: deps.clock(),
       voidReason: reason,

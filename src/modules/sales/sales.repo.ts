@@ -37,7 +37,7 @@ export const storedSalesQuery = (businessId: SqlValue, clientRequestIds: SqlValu
     'payments', (select coalesce(json_agg(json_build_object('method', py.method,
         'amount', py.amount, 'reference', py.reference) order by py.position), '[]'::json)
       from sale_payments py where py.sale_id = s.id),
-    'customerPhone', s.customer_phone, 'note', s.note,
+    'customerPhone', s.customer_phone, 'customerId', s.customer_id, 'note', s.note,
     'voidedAt', ${isoInstant(sql`s.voided_at`)}, 'voidReason', s.void_reason) as sale
   from sales s
   where s.business_id = ${businessId} and s.client_request_id = any(${clientRequestIds}::uuid[])`;

@@ -43,7 +43,7 @@ export interface SaleAmounts {
 }
 
 export interface PaymentInput {
-  method: 'cash' | 'mpesa' | 'card' | 'other';
+  method: 'cash' | 'mpesa' | 'card' | 'other' | 'credit';
   amount: number;
 }
 

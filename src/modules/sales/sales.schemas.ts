@@ -84,6 +84,10 @@ export const CreateSaleBody = z
     discount: cents('Off the whole sale, spread over lines in proportion').optional(),
     payments: z.array(PaymentInput).min(1).max(MAX_PAYMENTS),
     customerPhone: z.string().trim().min(1).max(CUSTOMER_PHONE_MAX).optional(),
+    customerId: z
+      .uuid()
+      .optional()
+      .describe('The customer with an account (POST /customers); required by a `credit` payment'),
     note: z.string().max(NOTE_MAX).optional(),
     total: cents(
       'The total the device computed; checked against the server (TOTALS_MISMATCH)',
@@ -138,6 +142,7 @@ export const Sale = z
     lines: z.array(SaleLine).max(MAX_LINES),
     payments: z.array(SalePayment).max(MAX_PAYMENTS),
     customerPhone: z.string().max(CUSTOMER_PHONE_MAX).nullable(),
+    customerId: z.uuid().nullable().describe('The customer with an account, if any'),
     note: z.string().max(NOTE_MAX).nullable(),
     voidedAt: timestamp().nullable(),
     voidReason: z.string().max(VOID_REASON_MAX).nullable(),

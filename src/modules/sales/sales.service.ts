@@ -136,6 +136,7 @@ export const hashSaleBody = (body: CreateSaleBody): string =>
         clientRequestId: body.clientRequestId.toLowerCase(),
         lines: body.lines.map((line) => ({ ...line, productId: line.productId.toLowerCase() })),
         ...(body.locationId ? { locationId: body.locationId.toLowerCase() } : {}),
+        ...(body.customerId ? { customerId: body.customerId.toLowerCase() } : {}),
       }),
     )
     .digest('hex');
@@ -178,11 +179,12 @@ async function recordTogether(
   requests: SaleRequest[],
 ): Promise<SaleOutcome[]> {
   const productIds = productIdsOf(requests);
-  const { stored, products, locations } = await lookUpSales(
+  const { stored, products, locations, customers } = await lookUpSales(
     deps.db,
     caller.businessId,
     requests.map((request) => request.body.clientRequestId),
     productIds,
+    customerIdsOf(requests),
   );
   const storedByKey = new Map(stored.map((row) => [row.sale.clientRequestId.toLowerCase(), row]));
   const storedOf = (request: SaleRequest) =>
@@ -191,12 +193,12 @@ async function recordTogether(
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.db, caller, fresh, products, locations)) ??
+      : ((await draftAndWrite(deps, deps.db, caller, fresh, products, locations, customers)) ??
         (await deps.db.transaction(async (tx) => {
           // The catalog write order first, then product row locks (catalog.repo.ts).
           await beginCatalogWrite(tx, caller.businessId);
           const locked = await lockProducts(tx, caller.businessId, productIds);
-          const again = await draftAndWrite(deps, tx, caller, fresh, locked, locations);
+          const again = await draftAndWrite(deps, tx, caller, fresh, locked, locations, customers);
           if (!again) throw new Error('a product changed while locked');
           return again;
         })));
@@ -218,6 +220,7 @@ async function draftAndWrite(
   requests: SaleRequest[],
   products: LockedProduct[],
   locations: SaleLocation[],
+  customers: string[],
 ): Promise<SaleOutcome[] | null> {
   const context = {
     businessId: caller.businessId,
@@ -227,6 +230,7 @@ async function draftAndWrite(
     locations: new Map(locations.map((location) => [location.id, location])),
     caller,
     levels: new Map<string, number>(),
+    customers: new Set(customers),
   };
   const drafted = requests.map(({ body, requestHash }): DraftedSale | AppError => {
     try {
@@ -279,3 +283,10 @@ const productIdsOf = (requests: SaleRequest[]) =>
       requests.flatMap(({ body }) => body.lines.map((line) => line.productId.toLowerCase())),
     ),
   ].sort();
+
+/** The customers the sales name (customers area), lower-cased as PostgreSQL answers ids. */
+const customerIdsOf = (requests: SaleRequest[]) => [
+  ...new Set(
+    requests.flatMap(({ body }) => (body.customerId ? [body.customerId.toLowerCase()] : [])),
+  ),
+];

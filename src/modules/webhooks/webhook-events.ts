@@ -6,6 +6,8 @@ export const WEBHOOK_EVENTS = [
   'product.updated',
   'product.archived',
   'inventory.low_stock',
+  'customer.credit_limit_exceeded',
+  'customer.payment_received',
   'payment.succeeded',
   'payment.failed',
   'subscription.activated',
