@@ -8,6 +8,7 @@ import { fileStorage } from '../../../sdk/src/offline/node.js';
 import { createTillOn, type Till, type TillOptions } from '../../../sdk/src/offline/till.js';
 import { sales } from '../../../src/db/schema/index.js';
 import { createTestApp } from '../../helpers/app.js';
+import { postCustomer } from '../../helpers/customers.js';
 import { startCutProxy, type CutProxy } from '../../helpers/cut-proxy.js';
 import { TEST_PASSWORD, createBusiness, type TestBusiness } from '../../helpers/factories.js';
 import { eventually } from '../../helpers/jobs.js';
@@ -318,6 +319,48 @@ describe('sync', () => {
       `POST /shifts/${shiftId}/close HTTP/1.1`,
       'POST /sales/sync HTTP/1.1',
     ]);
+  });
+});
+
+describe('customer payments', () => {
+  it('a credit sale and the payment on that account, both offline, replay in order: the balance is right', async () => {
+    const { business, product } = await shop();
+    const customer = await postCustomer(ctx.http, business.cashier);
+    const { till } = await openTill(business);
+    await till.recordSale({
+      customerId: customer.id,
+      lines: [{ productId: product.id, quantity: 2 }],
+      payments: [{ method: 'credit', amount: 2 * product.price }],
+    });
+    // Paid back in part; before the sale reached the server this would exceed the balance (422).
+    const payment = await till.recordCustomerPayment(customer.id, {
+      amount: 3_000,
+      method: 'cash',
+    });
+    expect(payment.path).toBe(`/customers/${customer.id}/payments`);
+
+    expect(await till.sync()).toEqual({ synced: 2, rejected: 0, remaining: 0 });
+    const read = await ctx.http
+      .get(`/customers/${customer.id}`)
+      .set('Authorization', business.cashier.auth);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ balance: 2 * product.price - 3_000 });
+
+    // The same payment again (its answer lost, say) changes nothing.
+    const again = await fetch(`${directBase}${payment.path}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: business.cashier.auth,
+        'idempotency-key': payment.key,
+      },
+      body: JSON.stringify(payment.body),
+    });
+    expect(again.status).toBeLessThan(300);
+    const reread = await ctx.http
+      .get(`/customers/${customer.id}`)
+      .set('Authorization', business.cashier.auth);
+    expect(reread.body).toMatchObject({ balance: 2 * product.price - 3_000 });
   });
 });
 
