@@ -25,6 +25,7 @@ import { mountAccountPages } from './modules/auth/account-pages.js';
 import { mountDocsPage } from './modules/ops/docs-page.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { allRoutes } from './routes.js';
+import { trackAmqpBacklog } from './observability/amqp-metrics.js';
 import { trackOperations } from './observability/metrics.js';
 
 export type App = Koa<AppState, AppContextExtensions>;
@@ -104,6 +105,7 @@ export function buildApp(deps: AppDeps, routes: RouteSpec[] = allRoutes): App {
   trackOutboxLag(deps.db);
   trackQueueCounts(() => countQueueJobs(deps));
   trackOperations(deps); // dead jobs, webhook outcomes, M-Pesa backlog, dependencies up
+  trackAmqpBacklog(deps); // RabbitMQ publisher backlog (AMQP_URL set)
 
   const router = new Router<AppState, AppContextExtensions>();
   for (const route of routes) {

@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import type { z } from 'zod';
 import type { ConfigArea, Runtime } from './config/area.js';
+import { amqpArea } from './config/amqp.js';
 import { authArea } from './config/auth.js';
 import { dbArea } from './config/db.js';
 import { emailArea } from './config/email.js';
@@ -38,6 +39,7 @@ const AREAS = {
   sms: smsArea,
   plans: plansArea,
   observability: observabilityArea,
+  amqp: amqpArea,
 };
 
 type Areas = typeof AREAS;
@@ -58,6 +60,7 @@ function buildConfig(parsed: Parsed, runtime: Runtime) {
     ...AREAS.sms.build(parsed.sms, runtime),
     ...AREAS.plans.build(parsed.plans, runtime),
     ...AREAS.observability.build(parsed.observability, runtime),
+    ...AREAS.amqp.build(parsed.amqp, runtime),
   };
 }
 

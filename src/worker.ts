@@ -2,6 +2,7 @@ import { loadConfigOrExit } from './config.js';
 import { resolveDatabaseUrl } from './db/embedded.js';
 import { closeDeps, createDeps } from './deps.js';
 import { redisEvictionPolicy } from './jobs/eviction-policy.js';
+import { startAmqpPublisher } from './jobs/amqp-publisher.js';
 import { startOutboxRelay } from './jobs/outbox-relay.js';
 import { startWorkers } from './jobs/runtime.js';
 import { createLogger } from './lib/logger.js';
@@ -44,11 +45,14 @@ if (evictionPolicy === undefined) {
 
 const runtime = await startWorkers(deps);
 const relay = startOutboxRelay(deps);
+// Events for the company's other services (AMQP_URL unset: none). Its own loop and
+// connection: a broker outage never holds up the relay or the jobs.
+const amqpPublisher = config.amqp.url ? startAmqpPublisher(deps) : undefined;
 logger.info('worker started');
 
 onShutdownSignal(logger, async () => {
   // Stop feeding the queues first, then let running jobs finish within the deadline.
-  await relay.close();
+  await Promise.all([relay.close(), amqpPublisher?.close()]);
   await runtime.close(config.http.shutdownTimeoutMs);
   await closeDeps(deps);
   await database.stop();

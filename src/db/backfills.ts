@@ -111,9 +111,31 @@ async function buildSalesShiftIndex(client: pg.PoolClient): Promise<void> {
   );
 }
 
+/**
+ * 0013 RabbitMQ: the publisher's partial index, built CONCURRENTLY (outside any transaction;
+ * outbox inserts go on meanwhile). An interrupted build leaves an INVALID index behind: it is
+ * dropped and built again.
+ */
+async function buildAmqpPendingIndex(client: pg.PoolClient): Promise<void> {
+  const existing = await client.query<{ valid: boolean }>(
+    `select i.indisvalid as valid from pg_index i
+     join pg_class c on c.oid = i.indexrelid
+     where c.relname = 'outbox_amqp_pending_idx'`,
+  );
+  if (existing.rows[0]?.valid) return;
+  if (existing.rows.length > 0) {
+    await client.query('drop index concurrently if exists outbox_amqp_pending_idx');
+  }
+  await client.query(
+    `create index concurrently if not exists outbox_amqp_pending_idx on outbox (id)
+     where kind = 'event' and amqp_published_at is null`,
+  );
+}
+
 const BACKFILLS: [name: string, run: (client: pg.PoolClient) => Promise<void>][] = [
   ['0004_branches_locations', backfillLocations],
   ['0007_shifts_sales_index', buildSalesShiftIndex],
+  ['0013_outbox_amqp_pending_idx', buildAmqpPendingIndex],
 ];
 
 /** Runs every backfill not yet recorded as done (the caller holds the migration lock). */

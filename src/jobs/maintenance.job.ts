@@ -18,12 +18,17 @@ export async function pruneOutbox(deps: Pick<AppDeps, 'db' | 'clock' | 'config'>
   const cutoff = new Date(
     deps.clock().getTime() - deps.config.outbox.retentionDays * 24 * 3600 * 1000,
   );
+  // With RabbitMQ on, an event the broker has not confirmed yet stays until it has.
+  const keepUnpublished = deps.config.amqp.url
+    ? sql`and (kind <> 'event' or amqp_published_at is not null)`
+    : sql``;
   let total = 0;
   for (;;) {
     const deleted = await deps.db.execute(sql`
       delete from ${outbox} where id in (
         select id from ${outbox}
         where ${and(isNotNull(outbox.dispatchedAt), lt(outbox.dispatchedAt, cutoff))}
+        ${keepUnpublished}
         limit 5000)`);
     total += deleted.rowCount ?? 0;
     if ((deleted.rowCount ?? 0) < 5000) return total;

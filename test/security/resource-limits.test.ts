@@ -111,17 +111,30 @@ describe('pagination: every list caps its page', () => {
     }
   });
 
+  /** The owner of a nested list (a webhook's deliveries, a customer's statement). */
+  async function parentId(path: string): Promise<string> {
+    if (!path.includes('{id}')) return '';
+    if (path.startsWith('/customers/')) {
+      const created = await http
+        .post('/customers')
+        .set('Authorization', shop.owner.auth)
+        .send({ name: 'Limits customer' });
+      return created.body.id as string;
+    }
+    if (!webhookId) {
+      const created = await http
+        .post('/webhooks')
+        .set('Authorization', shop.owner.auth)
+        .send({ url: 'http://127.0.0.1:9/hook', events: ['*'] });
+      webhookId = created.body.id as string;
+    }
+    return webhookId;
+  }
+
   const refused = ['-1', '0x10', 'abc', '1.5', '1e3', '%00'];
   for (const route of lists) {
     it(`${routeKey(route)}: limit=9999 → ≤ 200 rows; limit ∈ {${refused.join(', ')}} → 400 query.limit; forged cursor → 400`, async () => {
-      if (route.path.includes('{id}') && !webhookId) {
-        const created = await http
-          .post('/webhooks')
-          .set('Authorization', shop.owner.auth)
-          .send({ url: 'http://127.0.0.1:9/hook', events: ['*'] });
-        webhookId = created.body.id as string;
-      }
-      const path = route.path.replace('{id}', webhookId);
+      const path = route.path.replace('{id}', await parentId(route.path));
       const clamped = await request(route, `${path}?limit=9999`);
       expect(clamped.status, clamped.text.slice(0, 200)).toBe(200);
       expect(clamped.body.data.length).toBeLessThanOrEqual(200);

@@ -146,6 +146,7 @@ function expectedFigures(
       { method: 'mpesa', amount: sum(completed.map((sale) => sale.tendered.mpesa!)) },
       { method: 'card', amount: sum(completed.map((sale) => sale.tendered.card!)) },
       { method: 'other', amount: 0 },
+      { method: 'credit', amount: 0 },
     ],
     returns: { count: 0, total: 0 },
     refundsByMethod: [],

@@ -30,6 +30,12 @@ export const outbox = pgTable(
     lastError: text(),
     /** W3C trace context of the request that wrote the row; the worker's job continues it. */
     traceContext: jsonb().$type<Record<string, string>>(),
+    /**
+     * When RabbitMQ confirmed this event (`kind = 'event'` only; AMQP_URL set). Null: not yet
+     * published. Events written before this column existed read as 1970-01-01: they predate
+     * the publisher and are never published (docs/events-rabbitmq.md).
+     */
+    amqpPublishedAt: timestampMs(),
   },
   (table) => [
     index('outbox_pending_idx')
@@ -38,5 +44,10 @@ export const outbox = pgTable(
     index('outbox_dispatched_idx')
       .on(table.dispatchedAt)
       .where(sql`${table.dispatchedAt} is not null`),
+    // The AMQP publisher's queue: built CONCURRENTLY by a backfill (src/db/backfills.ts), not
+    // by the migration, so a big outbox keeps taking writes meanwhile.
+    index('outbox_amqp_pending_idx')
+      .on(table.id)
+      .where(sql`${table.kind} = 'event' and ${table.amqpPublishedAt} is null`),
   ],
 );

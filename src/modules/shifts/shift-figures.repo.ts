@@ -99,7 +99,7 @@ export async function computeShiftFigures(
       -- What each method paid towards the sales: cash less the change handed back.
       select m.method, m.position, coalesce(t.amount, 0)
           - case when m.method = 'cash' then (select change from sale_totals) else 0 end as amount
-      from unnest(array['cash', 'mpesa', 'card', 'other']) with ordinality as m(method, position)
+      from unnest(array['cash', 'mpesa', 'card', 'other', 'credit']) with ordinality as m(method, position)
       left join tendered t on t.method = m.method
     ),
     sales_cash as (select amount from by_method where method = 'cash'),
@@ -146,9 +146,16 @@ export async function computeShiftFigures(
       select coalesce(sum(amount), 0) as amount from refunds_by_method where method = 'cash'
     ),
 
-    -- Source 4, cash received on customer accounts (customer payments with this shift):
-    -- zero until the customers module lands.
-    customer_cash as (select 0::bigint as amount)
+    -- Source 4, cash received on customer accounts (customer payments naming this shift),
+    -- up to the close's arrival; a payment recorded after the close is late cash.
+    customer_cash as (
+      select coalesce(sum(p.amount) filter (where c.at is null or p.created_at <= c.at), 0)
+          as amount,
+        coalesce(sum(p.amount) filter (where c.at is not null and p.created_at > c.at), 0)
+          as late_amount
+      from customer_payments p cross join cutoff c
+      where p.business_id = ${businessId} and p.shift_id = ${shiftId} and p.method = 'cash'
+    )
 
     select json_build_object(
       'sales', (select json_build_object('count', count, 'gross', gross,
@@ -172,7 +179,7 @@ export async function computeShiftFigures(
           - (select pay_outs from cash_movements)
           + (select amount from customer_cash),
       'lateSales', (select count from late_cash),
-      'lateCash', (select amount from late_cash),
+      'lateCash', (select amount from late_cash) + (select late_amount from customer_cash),
       'cutoff', (select json_build_object('saleNumber', number,
           'at', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) from cutoff)
     ) as figures`);
