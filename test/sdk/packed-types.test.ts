@@ -28,7 +28,16 @@ beforeAll(async () => {
     filename: string;
     files: { path: string }[];
   }[];
-  expect(packed!.files.map((file) => file.path)).toContain('dist/schema.d.ts');
+  const packedPaths = packed!.files.map((file) => file.path);
+  expect(packedPaths).toContain('dist/schema.d.ts');
+  expect(packedPaths).toEqual(
+    expect.arrayContaining([
+      'dist/offline/index.js',
+      'dist/offline/index.d.ts',
+      'dist/offline/node.js',
+      'dist/offline/node.d.ts',
+    ]),
+  );
   const target = path.join(scratch, 'node_modules/@backend-api/sdk');
   await mkdir(target, { recursive: true });
   await run('tar', [
@@ -109,6 +118,48 @@ describe('the packed SDK ships its response types', () => {
         /index\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/,
       );
       expect(wrong.output).not.toMatch(/TS2307/); // every module resolved
-    });
+    }, 120_000);
   }
+});
+
+const offlineProgram = (assignment: string) => `
+import { createTill, type QueuedItem } from '@backend-api/sdk/offline';
+import { fileStorage } from '@backend-api/sdk/offline/node';
+
+export async function ring(): Promise<void> {
+  const till = await createTill({
+    baseUrl: 'https://api.example.co.ke',
+    getToken: () => 'token',
+    deviceId: 'till-1',
+    storage: fileStorage('/tmp/till.json'),
+  });
+  const item: QueuedItem = await till.recordSale({
+    lines: [{ productId: '0190a000-0000-7000-8000-000000000000', quantity: 1 }],
+    payments: [{ method: 'cash', amount: 5000 }],
+  });
+  ${assignment}
+  void item;
+}
+`;
+
+describe('the packed SDK ships the offline kit with its types', () => {
+  it('@backend-api/sdk/offline and /offline/node resolve; a wrong use is a type error', async () => {
+    const right = await typeCheck(
+      offlineProgram('const left: number = (await till.pending()).length;\n  void left;'),
+      false,
+    );
+    expect(right, right.output).toEqual({ code: 0, output: '' });
+
+    const wrong = await typeCheck(
+      offlineProgram(
+        "await till.recordSale({ lines: [], payments: [{ method: 'cheque', amount: 1 }] });",
+      ),
+      false,
+    );
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.output).toMatch(
+      /index\.ts\(\d+,\d+\): error TS2322: Type '"cheque"' is not assignable/,
+    );
+    expect(wrong.output).not.toMatch(/TS2307/);
+  }, 120_000);
 });
