@@ -459,15 +459,17 @@ describe('the offline till in Chromium', () => {
     expect(report).toMatchObject({
       shift: { id: shiftId, status: 'closed', register: 'Till 2', openingFloat: 10_000 },
       sales: { count: 3, net: 15_000 },
+      returns: { count: 1, total: 5_000 },
+      refundsByMethod: [{ method: 'cash', amount: 5_000 }],
+      // float + cash tendered − change − cash refunds = 10,000 + 15,000 − 0 − 5,000
+      expectedCash: 20_000,
       countedCash: 20_000,
+      difference: 0,
       lateSales: 0,
     });
     expect(report.byPaymentMethod).toEqual(
       expect.arrayContaining([{ method: 'cash', amount: 15_000 }]),
     );
-    // Not asserted yet: the report's returns {count 1, total 5,000}, refundsByMethod [cash 5,000]
-    // and expectedCash 20,000 (float + cash − change − cash refunds), difference 0 — the shift
-    // report reads returns as zero until the lead's cash-refund wiring lands (shift-figures.repo.ts).
     await context.close();
   }, 60_000);
 });
