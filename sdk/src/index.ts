@@ -13,8 +13,10 @@ export {
   type EtagStore,
 } from './conditional.js';
 export {
+  liveEvents,
   subscribe,
   type LiveEvent,
+  type LiveEventSource,
   type SubscribeOptions,
   type Subscription,
   type SubscriptionStatus,

@@ -206,3 +206,21 @@ function expiryOf(token: string): number | undefined {
     return undefined;
   }
 }
+
+/** What `liveEvents()` returns: the `events` option of the offline kit's `createTill`. */
+export interface LiveEventSource {
+  /** Opens one subscription that calls `onEvent` for every event; `close()` it to stop. */
+  subscribe(onEvent: (event: LiveEvent) => void): Subscription;
+}
+
+/**
+ * `subscribe()` shaped as an event source: `createTill({ …, events: liveEvents({ baseUrl,
+ * getToken }) })` keeps the till's catalog mirror live (a `product.*` / `inventory.*` /
+ * `stock.*` event runs a delta). The subscription opens when the till starts listening and
+ * closes with `till.close()`. All of `subscribe()`'s options but `onEvent` apply.
+ */
+export function liveEvents(options: Omit<SubscribeOptions, 'onEvent'>): LiveEventSource {
+  return {
+    subscribe: (onEvent) => subscribe({ ...options, onEvent }),
+  };
+}

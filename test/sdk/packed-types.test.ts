@@ -123,7 +123,7 @@ describe('the packed SDK ships its response types', () => {
 });
 
 const offlineProgram = (assignment: string) => `
-import { createTill, type QueuedItem } from '@backend-api/sdk/offline';
+import { createTill, liveEvents, type QueuedItem } from '@backend-api/sdk/offline';
 import { fileStorage } from '@backend-api/sdk/offline/node';
 
 export async function ring(): Promise<void> {
@@ -132,6 +132,7 @@ export async function ring(): Promise<void> {
     getToken: () => 'token',
     deviceId: 'till-1',
     storage: fileStorage('/tmp/till.json'),
+    events: liveEvents({ baseUrl: 'https://api.example.co.ke', getToken: () => 'token' }),
   });
   const item: QueuedItem = await till.recordSale({
     lines: [{ productId: '0190a000-0000-7000-8000-000000000000', quantity: 1 }],
@@ -143,7 +144,7 @@ export async function ring(): Promise<void> {
 `;
 
 describe('the packed SDK ships the offline kit with its types', () => {
-  it('@backend-api/sdk/offline and /offline/node resolve; a wrong use is a type error', async () => {
+  it('@backend-api/sdk/offline (with liveEvents) and /offline/node resolve; a wrong use is a type error', async () => {
     const right = await typeCheck(
       offlineProgram('const left: number = (await till.pending()).length;\n  void left;'),
       false,

@@ -3,12 +3,14 @@ import type { MirroredRecord, TillStorage } from './storage.js';
 /** A live event as the SDK's `subscribe()` delivers it (only `type` is read here). */
 export interface LiveEvent {
   type: string;
-  [field: string]: unknown;
+  id?: string;
+  timestamp?: string;
+  data?: Record<string, unknown>;
 }
 
 /**
- * Anything that delivers live events: the SDK's realtime `subscribe()` fits, wrapped as
- * `{ subscribe: (onEvent) => subscribe(…, onEvent) }`. Returns how to stop listening.
+ * Anything that delivers live events: `liveEvents({ baseUrl, getToken })` (the SDK's realtime
+ * `subscribe()` shaped as this). Returns how to stop listening.
  */
 export interface EventSource {
   subscribe(onEvent: (event: LiveEvent) => void): (() => void) | { close(): void } | undefined;

@@ -33,4 +33,6 @@ export {
   type MirroredProduct,
 } from './catalog.js';
 export { idbStorage } from './idb-storage.js';
+/** The `events` option from the SDK's live updates (`GET /realtime`). */
+export { liveEvents, type LiveEventSource, type SubscriptionStatus } from '../realtime.js';
 export type { DeadLetter, MirroredRecord, QueueKind, QueuedItem, TillStorage } from './storage.js';

@@ -3,6 +3,8 @@
 // (reload, browser restart) while the browser is offline, as a real POS web app does.
 import {
   createTill,
+  liveEvents,
+  type SubscriptionStatus,
   type QueuedItem,
   type Till,
   type TillSale,
@@ -13,11 +15,15 @@ interface InitOptions {
   token: string;
   deviceId: string;
   batchSize?: number;
+  /** Keep the catalog live through `GET /realtime` on this base URL (the API, not the proxy). */
+  liveBaseUrl?: string;
 }
 
 let till: Till | undefined;
 const synced: string[] = [];
 const rejected: string[] = [];
+let liveStatus: SubscriptionStatus | undefined;
+const events: string[] = [];
 
 const current = (): Till => {
   if (!till) throw new Error('init first');
@@ -35,9 +41,17 @@ const tillTest = {
       batchSize: options.batchSize,
       baseDelayMs: 200,
       maxDelayMs: 1500,
+      events: options.liveBaseUrl
+        ? liveEvents({
+            baseUrl: options.liveBaseUrl,
+            getToken: () => options.token,
+            onStatus: (status) => (liveStatus = status),
+          })
+        : undefined,
     });
     till.on('synced', (event) => synced.push(event.item.key));
     till.on('rejected', (letter) => rejected.push(letter.key));
+    till.on('event', (event) => events.push(event.type));
   },
   async record(sale: TillSale): Promise<{ key: string; receiptNumber: string }> {
     const item = await current().recordSale(sale);
@@ -74,6 +88,8 @@ const tillTest = {
       synced: [...synced],
       rejected: [...rejected],
       online: navigator.onLine,
+      live: liveStatus,
+      events: [...events],
     };
   },
 };
