@@ -81,6 +81,14 @@ const samples: Record<string, Record<string, unknown>> = {
     businessName: EVIL,
     products: [{ name: EVIL, sku: null, stockQuantity: 1.5, lowStockThreshold: 2 }],
   },
+  'etims-failed': {
+    to: 'a@example.test',
+    businessName: EVIL,
+    saleId: '0193c5c5-0000-7000-8000-000000000001',
+    document: 'credit_note',
+    code: '910',
+    message: EVIL,
+  },
   'webhook-disabled': {
     to: 'a@example.test',
     businessName: EVIL,
@@ -90,7 +98,7 @@ const samples: Record<string, Record<string, unknown>> = {
 };
 
 describe('email templates', () => {
-  it('has exactly the six templates of the outbox contract', () => {
+  it('has exactly the templates of the outbox contract', () => {
     expect([...emailTemplates.keys()].sort()).toEqual(Object.keys(samples).sort());
   });
 
