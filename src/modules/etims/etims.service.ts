@@ -242,3 +242,29 @@ export async function queueCreditNoteForVoid(
   const inserted = await repo.insertDocument(tx, { id, businessId, saleId, kind: 'credit_note' });
   if (inserted) await writeOutbox(tx, outboxMessage(transmitJob, businessId, { documentId: id }));
 }
+
+/**
+ * In a return's transaction: a return of a sale that has an eTIMS invoice gets a credit note
+ * (R) of the returned lines, referencing the sale's invoice; like a void's, it takes its
+ * number from the same counter when first sent, and waits until the invoice is signed.
+ * One per return (unique index on return_id). Returns whether one was queued.
+ */
+export async function queueCreditNoteForReturn(
+  tx: DbOrTx,
+  businessId: string,
+  saleId: string,
+  returnId: string,
+): Promise<boolean> {
+  const documents = await repo.documentsOfSales(tx, businessId, [saleId]);
+  if (!documents.some((row) => row.kind === 'sale')) return false;
+  const id = newId();
+  const inserted = await repo.insertDocument(tx, {
+    id,
+    businessId,
+    saleId,
+    returnId,
+    kind: 'credit_note',
+  });
+  if (inserted) await writeOutbox(tx, outboxMessage(transmitJob, businessId, { documentId: id }));
+  return inserted;
+}
