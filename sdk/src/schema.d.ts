@@ -1045,7 +1045,7 @@ export interface paths {
         put?: never;
         /**
          * Send a sale's failed eTIMS invoice (or credit note) again after a fix
-         * @description Failed documents go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.
+         * @description Failed documents (the sale's invoice, its void's credit note, its returns' credit notes) go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.
          */
         post: operations["retrySaleEtims"];
         delete?: never;

@@ -9,6 +9,7 @@ import {
   enableEtims,
   invoicesAtKra,
   queuedTransmits,
+  setPinMode,
   startEtimsHarness,
 } from '../helpers/etims.js';
 import { createBusiness, type TestBusiness } from '../helpers/factories.js';
@@ -260,6 +261,44 @@ describe('eTIMS credit notes of returns', () => {
       status: 'signed',
       invoiceNumber: 2,
     });
+  });
+
+  it("a refused credit note of a return fails with KRA's code and a manager's retry sends it again, same number", async () => {
+    const shopped = await shop();
+    const { business, pin } = shopped;
+    const { sold, invoice } = await sale(shopped);
+    expect(await attempt(deps, invoice.id)).toBe('signed');
+    setPinMode(harness, pin, { kind: 'refusing', resultCd: '910', detail: 'simulated refusal' });
+    const ret = (await postReturn(http, business.manager, oneSoap(sold)).expect(201))
+      .body as ReturnBody;
+    const [credit] = await creditNotesOf(ret.id);
+    expect(await attempt(deps, credit!.id)).toBe('failed');
+    expect((await getReturn(business, ret.id)).etims).toMatchObject({
+      status: 'failed',
+      invoiceNumber: 2,
+      error: { code: '910' },
+    });
+    const failed = await deps.db
+      .select()
+      .from(outbox)
+      .where(and(eq(outbox.businessId, business.id), eq(outbox.type, 'sale.etims_failed')));
+    expect(failed.map((row) => row.payload)).toMatchObject([
+      { saleId: sold.id, returnId: ret.id, document: 'credit_note', error: { code: '910' } },
+    ]);
+
+    setPinMode(harness, pin, { kind: 'normal' });
+    const retried = await http
+      .post(`/sales/${sold.id}/etims/retry`)
+      .set('Authorization', business.manager.auth);
+    expect(retried.status, retried.text).toBe(200);
+    expect((await getReturn(business, ret.id)).etims).toMatchObject({
+      status: 'pending',
+      invoiceNumber: 2,
+    });
+    expect(await attempt(deps, credit!.id)).toBe('signed');
+    expect(simulator.transmissions(pin, '00', 2)).toBe(2);
+    expect(simulator.transmissions(pin, '00', 3)).toBe(0);
+    expect(invoicesAtKra(simulator, pin, `${sold.number}-R${ret.number}`)).toHaveLength(1);
   });
 
   it('a void is refused after a return: the sale keeps its one credit note, of the return', async () => {

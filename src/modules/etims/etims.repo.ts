@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import {
   businesses,
@@ -174,6 +174,24 @@ export function documentsOfReturns(
       and(
         eq(etimsDocuments.businessId, businessId),
         inArray(etimsDocuments.returnId, [...returnIds]),
+      ),
+    );
+}
+
+/** The credit notes of a sale's returns. */
+export function returnDocumentsOfSale(
+  db: DbOrTx,
+  businessId: string,
+  saleId: string,
+): Promise<EtimsDocumentRow[]> {
+  return db
+    .select()
+    .from(etimsDocuments)
+    .where(
+      and(
+        eq(etimsDocuments.businessId, businessId),
+        eq(etimsDocuments.saleId, saleId),
+        isNotNull(etimsDocuments.returnId),
       ),
     );
 }

@@ -193,8 +193,8 @@ export async function initializeEtims(
 }
 
 /**
- * POST /sales/:id/etims/retry: the sale's failed documents (its invoice, its credit note)
- * go back to pending and are queued again, with the same invoice numbers. A sale with
+ * POST /sales/:id/etims/retry: the sale's failed documents (its invoice, its void's and its
+ * returns' credit notes) go back to pending and are queued again, with the same invoice numbers. A sale with
  * nothing failed answers its block unchanged.
  */
 export async function retrySaleEtims(
@@ -206,7 +206,11 @@ export async function retrySaleEtims(
   if (!sale) throw notFound('Sale');
   if (sale.locationId && !mayActAt(caller, sale.locationId)) throw outsideAssignment();
   await deps.db.transaction(async (tx) => {
-    const documents = await repo.documentsOfSales(tx, caller.businessId, [saleId]);
+    // The sale's invoice, its void's credit note and its returns' credit notes.
+    const documents = [
+      ...(await repo.documentsOfSales(tx, caller.businessId, [saleId])),
+      ...(await repo.returnDocumentsOfSale(tx, caller.businessId, saleId)),
+    ];
     for (const document of documents) {
       const locked = await repo.lockDocument(tx, document.id, true);
       if (locked?.status !== 'failed') continue;
