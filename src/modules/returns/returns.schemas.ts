@@ -35,7 +35,7 @@ const RefundInput = z.strictObject({
   method: z
     .enum(REFUND_METHODS)
     .describe(
-      '`credit` (to a customer account) is refused with 422 until returns carry a customer (not yet wired)',
+      '`credit` puts the money back on the account of the customer the sale was made to (a sale without a customer → 422)',
     ),
   amount: z.int().min(0).max(MAX_SALE_AMOUNT).describe('Integer cents'),
   reference: z

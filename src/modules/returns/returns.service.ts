@@ -8,6 +8,7 @@ import { decodeCursor, encodeCursor } from '../../lib/cursor.js';
 import { notFound, unprocessable } from '../../lib/errors.js';
 import { newId, UUID_PATTERN } from '../../lib/ids.js';
 import type { Caller } from '../auth/caller.js';
+import { writeCustomerEntry } from '../customers/customer-ledger.js';
 import { applyStockChanges, type StockChange } from '../inventory/stock-ledger.js';
 import {
   mayActAt,
@@ -159,7 +160,7 @@ async function writeReturn(
   });
   const total = lines.reduce((sum, line) => sum + line.total, 0);
   const tax = lines.reduce((sum, line) => sum + line.tax, 0);
-  checkRefunds(total, body.refunds);
+  checkRefunds(total, body.refunds, sale.customerId);
 
   const row = {
     id,
@@ -208,6 +209,22 @@ async function writeReturn(
       : [],
   );
   if (restocks.length > 0) await applyStockChanges(tx, caller, restocks);
+  // Refunded to the account: what the customer owes goes down by it (the debt book).
+  const credited = refunds.reduce(
+    (sum, refund) => (refund.method === 'credit' ? sum + refund.amount : sum),
+    0,
+  );
+  if (credited > 0 && sale.customerId) {
+    await writeCustomerEntry(tx, {
+      businessId: caller.businessId,
+      customerId: sale.customerId,
+      type: 'return',
+      money: credited,
+      saleId: sale.id,
+      returnId: id,
+      createdBy: caller.userId,
+    });
+  }
   // KRA eTIMS: a sale with an invoice gets a credit note of these lines (sent by the job).
   const etims = (await queueCreditNoteForReturn(tx, caller.businessId, sale.id, id))
     ? ((await etimsBlocksOfReturns(tx, caller.businessId, [id])).get(id) ?? null)

@@ -136,11 +136,29 @@ export async function computeShiftFigures(
       where business_id = ${businessId} and shift_id = ${shiftId}
     ),
 
-    -- Source 3, returns and their refunds (returns.shift_id, return_refunds.method/amount):
-    -- zero until the returns module lands; its cash refunds leave the drawer.
-    returns_totals as (select 0::bigint as count, 0::bigint as total),
+    -- Source 3, returns naming this shift and their refunds, up to the close's arrival (a
+    -- return recorded after the close is late: its cash refund is taken off lateCash).
+    shift_returns as (
+      select r.id, r.total, (c.at is not null and r.received_at > c.at) as late
+      from returns r cross join cutoff c
+      where r.business_id = ${businessId} and r.shift_id = ${shiftId}
+    ),
+    returns_totals as (
+      select count(*) as count, coalesce(sum(total), 0) as total
+      from shift_returns where not late
+    ),
     refunds_by_method as (
-      select null::text as method, 0::bigint as amount where false
+      select f.method, sum(f.amount) as amount
+      from shift_returns r
+      join return_refunds f on f.return_id = r.id and f.business_id = ${businessId}
+      where not r.late
+      group by f.method
+    ),
+    late_cash_refunds as (
+      select coalesce(sum(f.amount), 0) as amount
+      from shift_returns r
+      join return_refunds f on f.return_id = r.id and f.business_id = ${businessId}
+      where r.late and f.method = 'cash'
     ),
     cash_refunds as (
       select coalesce(sum(amount), 0) as amount from refunds_by_method where method = 'cash'
@@ -164,7 +182,7 @@ export async function computeShiftFigures(
           'amount', amount) order by position) from by_method),
       'returns', (select json_build_object('count', count, 'total', total) from returns_totals),
       'refundsByMethod', (select coalesce(json_agg(json_build_object('method', method,
-          'amount', amount)), '[]'::json) from refunds_by_method),
+          'amount', amount) order by method), '[]'::json) from refunds_by_method),
       'voids', (select json_build_object('count', count, 'total', total) from voids),
       'cashMovements', (select json_build_object('count', count, 'payIns', pay_ins,
           'payOuts', pay_outs) from cash_movements),
@@ -179,7 +197,8 @@ export async function computeShiftFigures(
           - (select pay_outs from cash_movements)
           + (select amount from customer_cash),
       'lateSales', (select count from late_cash),
-      'lateCash', (select amount from late_cash) + (select late_amount from customer_cash),
+      'lateCash', (select amount from late_cash) + (select late_amount from customer_cash)
+          - (select amount from late_cash_refunds),
       'cutoff', (select json_build_object('saleNumber', number,
           'at', to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) from cutoff)
     ) as figures`);
