@@ -152,6 +152,7 @@ describe('eTIMS credit notes of returns', () => {
     expect(events[0]?.payload).toMatchObject({
       returnId: ret.id,
       saleId: sold.id,
+      cashierId: business.manager.id,
       etims: { status: 'signed', invoiceNumber: 2 },
     });
 

@@ -72,6 +72,7 @@ async function documentContent(deps: AppDeps, document: repo.EtimsDocumentRow, l
       payments: loaded.payments,
       occurredAt: loaded.sale.occurredAt,
       tradeInvoiceNumber: `${loaded.sale.number}${document.kind === 'credit_note' ? '-CN' : ''}`,
+      cashierId: loaded.sale.cashierId,
     };
   }
   const returned = await repo.loadReturnForCreditNote(
@@ -87,6 +88,8 @@ async function documentContent(deps: AppDeps, document: repo.EtimsDocumentRow, l
     payments: returned.refunds.length > 0 ? returned.refunds : loaded.payments,
     occurredAt: returned.ret.occurredAt,
     tradeInvoiceNumber: `${loaded.sale.number}-R${returned.ret.number}`,
+    // Who recorded the return: the realtime stream delivers the event to them (own).
+    cashierId: returned.ret.cashierId,
   };
 }
 
@@ -282,7 +285,12 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
               kind: 'event',
               type: 'return.etims_signed',
               businessId: signed.businessId,
-              payload: { returnId: signed.returnId, saleId: signed.saleId, etims },
+              payload: {
+                returnId: signed.returnId,
+                saleId: signed.saleId,
+                cashierId: content.cashierId,
+                etims,
+              },
             },
       );
       return outcome.kind === 'success' ? ('signed' as const) : ('duplicate' as const);
