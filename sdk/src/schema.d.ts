@@ -1045,7 +1045,7 @@ export interface paths {
         put?: never;
         /**
          * Send a sale's failed eTIMS invoice (or credit note) again after a fix
-         * @description Failed documents go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.
+         * @description Failed documents (the sale's invoice, its void's credit note, its returns' credit notes) go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.
          */
         post: operations["retrySaleEtims"];
         delete?: never;
@@ -2464,6 +2464,53 @@ export interface components {
             cashierId: string;
             /** Format: uuid */
             clientRequestId: string;
+            /** @description KRA eTIMS: the return's credit note (R, referencing the sale's invoice); null when the sale has no eTIMS invoice */
+            etims: {
+                /** @description A voided sale: the credit note that cancels it at KRA */
+                creditNote?: {
+                    /** Format: int64 */
+                    invoiceNumber: number | null;
+                    /** Format: int64 */
+                    receiptNumber: number | null;
+                    signature: string | null;
+                    /** @enum {string} */
+                    status: "pending" | "signed" | "failed";
+                } | null;
+                /** @description KRA's refusal (status failed) */
+                error?: {
+                    code: string;
+                    message: string;
+                };
+                internalData: string | null;
+                /**
+                 * Format: int64
+                 * @description Our invoice number (invcNo) at KRA, per branch; null until first sent
+                 */
+                invoiceNumber: number | null;
+                /**
+                 * Format: uri
+                 * @description KRA's receipt check link, for the QR code
+                 */
+                qrUrl: string | null;
+                /**
+                 * Format: int64
+                 * @description KRA's receipt number (curRcptNo)
+                 */
+                receiptNumber: number | null;
+                /** @description yyyyMMddhhmmss, East Africa Time */
+                sdcDateTime: string | null;
+                /** @description The control unit id (printed as CU ID) */
+                sdcId: string | null;
+                /** @description rcptSign */
+                signature: string | null;
+                /** @enum {string} */
+                status: "pending" | "signed" | "failed";
+                /**
+                 * Format: int64
+                 * @description totRcptNo
+                 */
+                totalReceiptNumber: number | null;
+            } | null;
             /** Format: uuid */
             id: string;
             lines: components["schemas"]["ReturnLine"][];
@@ -20193,7 +20240,7 @@ export interface operations {
                 "application/json": {
                     description?: string;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "return.etims_signed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos
@@ -20791,7 +20838,7 @@ export interface operations {
                     description?: string | null;
                     enabled?: boolean;
                     /** @description Event names to receive, or ["*"] for every event */
-                    events?: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
+                    events?: ("sale.created" | "sale.voided" | "return.created" | "sale.etims_signed" | "sale.etims_failed" | "return.etims_signed" | "product.created" | "product.updated" | "product.archived" | "inventory.low_stock" | "customer.credit_limit_exceeded" | "customer.payment_received" | "payment.succeeded" | "payment.failed" | "payment.conflict" | "subscription.activated" | "webhook.test" | "*")[];
                     /**
                      * Format: uri
                      * @example https://example.com/hooks/pos

@@ -2,7 +2,7 @@ import type { DbOrTx } from '../../db/client.js';
 import type { EtimsDocumentRow } from '../../db/schema/index.js';
 import { receiptQrUrl } from './etims-invoice.js';
 import type { EtimsBlock } from './etims.schemas.js';
-import { documentsOfSales, findSettings } from './etims.repo.js';
+import { documentsOfReturns, documentsOfSales, findSettings } from './etims.repo.js';
 
 interface BlockSettings {
   environment: 'sandbox' | 'production';
@@ -70,4 +70,24 @@ export async function etimsBlockOfSale(
   saleId: string,
 ): Promise<EtimsBlock | null> {
   return (await etimsBlocksOfSales(db, businessId, [saleId])).get(saleId) ?? null;
+}
+
+/**
+ * The `etims` block of each return: its credit note (R, referencing the sale's invoice);
+ * null for a return whose sale has no eTIMS invoice.
+ */
+export async function etimsBlocksOfReturns(
+  db: DbOrTx,
+  businessId: string,
+  returnIds: readonly string[],
+): Promise<Map<string, EtimsBlock | null>> {
+  const blocks = new Map<string, EtimsBlock | null>(returnIds.map((id) => [id, null]));
+  const documents = await documentsOfReturns(db, businessId, returnIds);
+  if (documents.length === 0) return blocks;
+  const settings = await findSettings(db, businessId);
+  if (!settings) return blocks;
+  for (const document of documents) {
+    if (document.returnId !== null) blocks.set(document.returnId, presentBlock(document, settings));
+  }
+  return blocks;
 }

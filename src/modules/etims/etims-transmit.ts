@@ -57,6 +57,42 @@ export const credentialsOf = (deps: AppDeps, device: repo.EtimsDeviceRow): OscuC
   cmcKey: decryptSecret(device.cmcKeyCiphertext, deps.config.webhooks.secretKey),
 });
 
+type LoadedSale = NonNullable<Awaited<ReturnType<typeof repo.loadSaleForInvoice>>>;
+
+/**
+ * What a document lists: a sale's invoice and a void's credit note the whole sale; a
+ * return's credit note (return_id set) only the returned lines, as refunded, under the
+ * trade number `<sale number>-R<return number>`.
+ */
+async function documentContent(deps: AppDeps, document: repo.EtimsDocumentRow, loaded: LoadedSale) {
+  if (document.returnId === null) {
+    return {
+      lines: loaded.lines,
+      stockLines: loaded.lines,
+      payments: loaded.payments,
+      occurredAt: loaded.sale.occurredAt,
+      tradeInvoiceNumber: `${loaded.sale.number}${document.kind === 'credit_note' ? '-CN' : ''}`,
+      cashierId: loaded.sale.cashierId,
+    };
+  }
+  const returned = await repo.loadReturnForCreditNote(
+    deps.db,
+    document.businessId,
+    document.returnId,
+  );
+  if (!returned) return undefined;
+  return {
+    lines: returned.lines,
+    // Only what went back on the shelf comes back into stock.
+    stockLines: returned.lines.filter((line) => line.restocked),
+    payments: returned.refunds.length > 0 ? returned.refunds : loaded.payments,
+    occurredAt: returned.ret.occurredAt,
+    tradeInvoiceNumber: `${loaded.sale.number}-R${returned.ret.number}`,
+    // Who recorded the return: the realtime stream delivers the event to them (own).
+    cashierId: returned.ret.cashierId,
+  };
+}
+
 /** Marks a document failed with KRA's (or our) reason; tells managers, once per failure. */
 export async function failDocument(
   deps: AppDeps,
@@ -79,7 +115,12 @@ export async function failDocument(
         kind: 'event',
         type: 'sale.etims_failed',
         businessId: document.businessId,
-        payload: { saleId: document.saleId, document: failed.kind, error: { code, message } },
+        payload: {
+          saleId: document.saleId,
+          ...(document.returnId === null ? {} : { returnId: document.returnId }),
+          document: failed.kind,
+          error: { code, message },
+        },
       },
       ...managers.map((manager) => ({
         kind: 'email' as const,
@@ -111,6 +152,8 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
   if (!settings) return 'not-pending';
   const loaded = await repo.loadSaleForInvoice(deps.db, document.businessId, document.saleId);
   if (!loaded) return 'not-pending';
+  const content = await documentContent(deps, document, loaded);
+  if (!content) return 'not-pending';
   const locationId =
     loaded.sale.locationId ?? (await repo.findDefaultLocationId(deps.db, document.businessId));
   const device = await repo.findDevice(deps.db, document.businessId, locationId);
@@ -165,7 +208,7 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
   const client = etimsClient(deps, settings.environment);
 
   // The items, registered at this branch before the first invoice that names them.
-  const productIds = [...new Set(loaded.lines.map((line) => line.productId))];
+  const productIds = [...new Set(content.lines.map((line) => line.productId))];
   const itemCodes = await ensureItemsRegistered(deps, document, credentials, client, productIds);
   if (itemCodes === 'failed') return 'failed';
 
@@ -175,13 +218,13 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
     invoiceNumber,
     originalInvoiceNumber: document.originalInvoiceNumber ?? originalInvoiceNumber,
     kind: document.kind,
-    tradeInvoiceNumber: `${loaded.sale.number}${document.kind === 'credit_note' ? '-CN' : ''}`,
-    occurredAt: loaded.sale.occurredAt,
+    tradeInvoiceNumber: content.tradeInvoiceNumber,
+    occurredAt: content.occurredAt,
     confirmedAt: document.createdAt,
-    paymentMethod: paymentTypeOf(loaded.payments),
+    paymentMethod: paymentTypeOf(content.payments),
     customerPhone: loaded.sale.customerPhone,
     registrarName: loaded.cashierName || REGISTRAR_ID,
-    lines: loaded.lines.map((line) => ({
+    lines: content.lines.map((line) => ({
       itemCode: itemCodes.get(line.productId) ?? '',
       itemClassCode: line.itemClassCode ?? DEFAULT_ITEM_CLASS_CODE,
       name: line.name,
@@ -225,19 +268,31 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
         },
         now,
       );
-      await writeOutbox(tx, {
-        kind: 'event',
-        type: 'sale.etims_signed',
-        businessId: signed.businessId,
-        payload: {
-          saleId: signed.saleId,
-          document: signed.kind,
-          etims: presentBlock(signed, {
-            environment: settings.environment,
-            kraPin: settings.kraPin,
-          }),
-        },
+      const etims = presentBlock(signed, {
+        environment: settings.environment,
+        kraPin: settings.kraPin,
       });
+      await writeOutbox(
+        tx,
+        signed.returnId === null
+          ? {
+              kind: 'event',
+              type: 'sale.etims_signed',
+              businessId: signed.businessId,
+              payload: { saleId: signed.saleId, document: signed.kind, etims },
+            }
+          : {
+              kind: 'event',
+              type: 'return.etims_signed',
+              businessId: signed.businessId,
+              payload: {
+                returnId: signed.returnId,
+                saleId: signed.saleId,
+                cashierId: content.cashierId,
+                etims,
+              },
+            },
+      );
       return outcome.kind === 'success' ? ('signed' as const) : ('duplicate' as const);
     }
     await repo.updateDocument(
@@ -377,13 +432,25 @@ async function reportStock(deps: AppDeps, document: repo.EtimsDocumentRow): Prom
   const settings = await repo.findSettings(deps.db, document.businessId);
   const loaded = await repo.loadSaleForInvoice(deps.db, document.businessId, document.saleId);
   if (!settings || !loaded || document.invoiceNumber === null) return;
+  const content = await documentContent(deps, document, loaded);
+  if (!content) return;
+  if (content.stockLines.length === 0) {
+    // Nothing came back into stock (a return of damaged goods): nothing to report.
+    await repo.updateDocument(
+      deps.db,
+      document.id,
+      { stockReportedAt: deps.clock() },
+      deps.clock(),
+    );
+    return;
+  }
   const locationId =
     loaded.sale.locationId ?? (await repo.findDefaultLocationId(deps.db, document.businessId));
   const device = await repo.findDevice(deps.db, document.businessId, locationId);
   if (!device) return;
   const credentials = credentialsOf(deps, device);
   const client = etimsClient(deps, settings.environment);
-  const productIds = [...new Set(loaded.lines.map((line) => line.productId))];
+  const productIds = [...new Set(content.stockLines.map((line) => line.productId))];
   const items = await repo.findProductsForItems(deps.db, document.businessId, productIds);
   const codes = new Map(items.map((item) => [item.id, item.itemCode ?? '']));
   const sale = buildSaleRequest({
@@ -392,13 +459,13 @@ async function reportStock(deps: AppDeps, document: repo.EtimsDocumentRow): Prom
     invoiceNumber: document.invoiceNumber,
     originalInvoiceNumber: document.originalInvoiceNumber ?? 0,
     kind: document.kind,
-    tradeInvoiceNumber: String(loaded.sale.number),
-    occurredAt: loaded.sale.occurredAt,
+    tradeInvoiceNumber: content.tradeInvoiceNumber,
+    occurredAt: content.occurredAt,
     confirmedAt: document.createdAt,
     paymentMethod: null,
     customerPhone: null,
     registrarName: REGISTRAR_ID,
-    lines: loaded.lines.map((line) => ({
+    lines: content.stockLines.map((line) => ({
       itemCode: codes.get(line.productId) || 'UNKNOWN',
       itemClassCode: line.itemClassCode ?? DEFAULT_ITEM_CLASS_CODE,
       name: line.name,

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import {
   businesses,
@@ -9,6 +9,9 @@ import {
   etimsSettings,
   locations,
   products,
+  returnLines,
+  returnRefunds,
+  returns,
   saleLines,
   salePayments,
   sales,
@@ -155,6 +158,94 @@ export function documentsOfSales(
         isNull(etimsDocuments.returnId),
       ),
     );
+}
+
+/** The credit notes of these returns (one per return at most). */
+export function documentsOfReturns(
+  db: DbOrTx,
+  businessId: string,
+  returnIds: readonly string[],
+): Promise<EtimsDocumentRow[]> {
+  if (returnIds.length === 0) return Promise.resolve([]);
+  return db
+    .select()
+    .from(etimsDocuments)
+    .where(
+      and(
+        eq(etimsDocuments.businessId, businessId),
+        inArray(etimsDocuments.returnId, [...returnIds]),
+      ),
+    );
+}
+
+/** The credit notes of a sale's returns. */
+export function returnDocumentsOfSale(
+  db: DbOrTx,
+  businessId: string,
+  saleId: string,
+): Promise<EtimsDocumentRow[]> {
+  return db
+    .select()
+    .from(etimsDocuments)
+    .where(
+      and(
+        eq(etimsDocuments.businessId, businessId),
+        eq(etimsDocuments.saleId, saleId),
+        isNotNull(etimsDocuments.returnId),
+      ),
+    );
+}
+
+/**
+ * A return with what its credit note needs: its lines in the shape of the sale's invoice
+ * lines (the returned quantity at the sold unit price, the difference to the refunded line
+ * total as the discount, so the taxable amount is exactly what was refunded), and refunds.
+ */
+export async function loadReturnForCreditNote(db: DbOrTx, businessId: string, returnId: string) {
+  const [ret] = await db
+    .select()
+    .from(returns)
+    .where(and(eq(returns.businessId, businessId), eq(returns.id, returnId)));
+  if (!ret) return undefined;
+  const [lines, refunds] = await Promise.all([
+    db
+      .select({
+        productId: returnLines.productId,
+        name: returnLines.name,
+        quantity: returnLines.quantity,
+        unitPrice: returnLines.unitPrice,
+        taxRate: returnLines.taxRate,
+        total: returnLines.total,
+        restocked: returnLines.restocked,
+        productTaxType: products.taxType,
+        productTaxRate: products.taxRate,
+        unit: products.unit,
+        itemClassCode: products.etimsItemClassCode,
+      })
+      .from(returnLines)
+      .innerJoin(
+        products,
+        and(
+          eq(products.id, returnLines.productId),
+          eq(products.businessId, returnLines.businessId),
+        ),
+      )
+      .where(and(eq(returnLines.businessId, businessId), eq(returnLines.returnId, returnId)))
+      .orderBy(asc(returnLines.position)),
+    db
+      .select({ method: returnRefunds.method, amount: returnRefunds.amount })
+      .from(returnRefunds)
+      .where(and(eq(returnRefunds.businessId, businessId), eq(returnRefunds.returnId, returnId))),
+  ]);
+  return {
+    ret,
+    refunds,
+    lines: lines.map(({ total, ...line }) => ({
+      ...line,
+      discount: Math.max(0, Math.round(line.quantity * line.unitPrice) - total),
+      saleDiscountShare: 0,
+    })),
+  };
 }
 
 export async function insertDocument(

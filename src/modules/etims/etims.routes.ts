@@ -70,7 +70,7 @@ const retry = defineRoute({
   operationId: 'retrySaleEtims',
   summary: "Send a sale's failed eTIMS invoice (or credit note) again after a fix",
   description:
-    'Failed documents go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.',
+    "Failed documents (the sale's invoice, its void's credit note, its returns' credit notes) go back to `pending` with the same invoice numbers and are queued; a sale with nothing failed answers its block unchanged.",
   tags: ['KRA eTIMS'],
   access: 'etims:retry',
   idempotency: 'optional',

@@ -193,8 +193,8 @@ export async function initializeEtims(
 }
 
 /**
- * POST /sales/:id/etims/retry: the sale's failed documents (its invoice, its credit note)
- * go back to pending and are queued again, with the same invoice numbers. A sale with
+ * POST /sales/:id/etims/retry: the sale's failed documents (its invoice, its void's and its
+ * returns' credit notes) go back to pending and are queued again, with the same invoice numbers. A sale with
  * nothing failed answers its block unchanged.
  */
 export async function retrySaleEtims(
@@ -206,7 +206,11 @@ export async function retrySaleEtims(
   if (!sale) throw notFound('Sale');
   if (sale.locationId && !mayActAt(caller, sale.locationId)) throw outsideAssignment();
   await deps.db.transaction(async (tx) => {
-    const documents = await repo.documentsOfSales(tx, caller.businessId, [saleId]);
+    // The sale's invoice, its void's credit note and its returns' credit notes.
+    const documents = [
+      ...(await repo.documentsOfSales(tx, caller.businessId, [saleId])),
+      ...(await repo.returnDocumentsOfSale(tx, caller.businessId, saleId)),
+    ];
     for (const document of documents) {
       const locked = await repo.lockDocument(tx, document.id, true);
       if (locked?.status !== 'failed') continue;
@@ -241,4 +245,30 @@ export async function queueCreditNoteForVoid(
   const id = newId();
   const inserted = await repo.insertDocument(tx, { id, businessId, saleId, kind: 'credit_note' });
   if (inserted) await writeOutbox(tx, outboxMessage(transmitJob, businessId, { documentId: id }));
+}
+
+/**
+ * In a return's transaction: a return of a sale that has an eTIMS invoice gets a credit note
+ * (R) of the returned lines, referencing the sale's invoice; like a void's, it takes its
+ * number from the same counter when first sent, and waits until the invoice is signed.
+ * One per return (unique index on return_id). Returns whether one was queued.
+ */
+export async function queueCreditNoteForReturn(
+  tx: DbOrTx,
+  businessId: string,
+  saleId: string,
+  returnId: string,
+): Promise<boolean> {
+  const documents = await repo.documentsOfSales(tx, businessId, [saleId]);
+  if (!documents.some((row) => row.kind === 'sale')) return false;
+  const id = newId();
+  const inserted = await repo.insertDocument(tx, {
+    id,
+    businessId,
+    saleId,
+    returnId,
+    kind: 'credit_note',
+  });
+  if (inserted) await writeOutbox(tx, outboxMessage(transmitJob, businessId, { documentId: id }));
+  return inserted;
 }

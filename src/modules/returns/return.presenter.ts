@@ -1,4 +1,5 @@
 import type { ReturnLineRow, ReturnRefundRow, ReturnRow } from '../../db/schema/index.js';
+import type { EtimsBlock } from '../etims/etims.schemas.js';
 import type { Return } from './returns.schemas.js';
 
 type PresentedLine = Pick<
@@ -23,6 +24,7 @@ export function toReturn(
   row: ReturnRow,
   lines: PresentedLine[],
   refunds: PresentedRefund[],
+  etims: EtimsBlock | null,
 ): Return {
   return {
     id: row.id,
@@ -54,5 +56,6 @@ export function toReturn(
       amount: refund.amount,
       reference: refund.reference,
     })),
+    etims,
   };
 }

@@ -12,6 +12,7 @@ import {
   type ReturnRefundRow,
   type ReturnRow,
 } from '../../db/schema/index.js';
+import { etimsBlocksOfReturns } from '../etims/etims-block.js';
 import { toReturn } from './return.presenter.js';
 import type { Return } from './returns.schemas.js';
 
@@ -51,7 +52,7 @@ export async function findStoredReturn(
 export async function loadReturns(db: DbOrTx, rows: ReturnRow[]): Promise<Return[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
-  const [lines, refunds] = await Promise.all([
+  const [lines, refunds, etims] = await Promise.all([
     db
       .select()
       .from(returnLines)
@@ -62,12 +63,14 @@ export async function loadReturns(db: DbOrTx, rows: ReturnRow[]): Promise<Return
       .from(returnRefunds)
       .where(inArray(returnRefunds.returnId, ids))
       .orderBy(asc(returnRefunds.returnId), asc(returnRefunds.position)),
+    etimsBlocksOfReturns(db, rows[0]?.businessId ?? '', ids),
   ]);
   return rows.map((row) =>
     toReturn(
       row,
       lines.filter((line) => line.returnId === row.id),
       refunds.filter((refund) => refund.returnId === row.id),
+      etims.get(row.id) ?? null,
     ),
   );
 }

@@ -1,6 +1,7 @@
 import { MAX_CURSOR_LENGTH, NextCursor, pageItems } from '../../lib/cursor.js';
 import { anyUuid, NO_CONTROL_CHARACTERS, threeDecimals, timestamp, z } from '../../lib/zod.js';
 import { REFUND_METHODS } from '../../db/schema/index.js';
+import { EtimsBlock } from '../etims/etims.schemas.js';
 import { hasAtMostThreeDecimals, MAX_SALE_AMOUNT } from '../sales/sales.rules.js';
 import { day, pageLimit } from '../sales/sales.schemas.js';
 
@@ -122,6 +123,9 @@ export const Return = z
     tax: computedCents().describe('Σ line taxes, contained in total'),
     total: computedCents().describe('= subtotal: what was refunded'),
     refunds: z.array(ReturnRefund).max(MAX_REFUNDS),
+    etims: EtimsBlock.nullable().describe(
+      "KRA eTIMS: the return's credit note (R, referencing the sale's invoice); null when the sale has no eTIMS invoice",
+    ),
   })
   .meta({ id: 'Return' });
 export type Return = z.infer<typeof Return>;

@@ -16,6 +16,8 @@ import {
   readScope,
   resolveWriteLocation,
 } from '../locations/location-access.js';
+import { etimsBlocksOfReturns } from '../etims/etims-block.js';
+import { queueCreditNoteForReturn } from '../etims/etims.service.js';
 import { checkOccurredAt } from '../sales/sales.rules.js';
 import { lockSaleRow } from '../sales/sales.repo.js';
 import { toReturn } from './return.presenter.js';
@@ -223,7 +225,11 @@ async function writeReturn(
       createdBy: caller.userId,
     });
   }
-  const presented = toReturn(row, lines, refunds);
+  // KRA eTIMS: a sale with an invoice gets a credit note of these lines (sent by the job).
+  const etims = (await queueCreditNoteForReturn(tx, caller.businessId, sale.id, id))
+    ? ((await etimsBlocksOfReturns(tx, caller.businessId, [id])).get(id) ?? null)
+    : null;
+  const presented = toReturn(row, lines, refunds, etims);
   await writeOutbox(tx, {
     kind: 'event',
     type: 'return.created',

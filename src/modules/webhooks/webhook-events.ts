@@ -5,6 +5,7 @@ export const WEBHOOK_EVENTS = [
   'return.created',
   'sale.etims_signed',
   'sale.etims_failed',
+  'return.etims_signed',
   'product.created',
   'product.updated',
   'product.archived',
