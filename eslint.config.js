@@ -8,6 +8,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/**',
+      'sdk/dist/**',
       'node_modules/**',
       'drizzle/**',
       'coverage/**',

@@ -63,7 +63,11 @@ const start = async (label: string, extra: Record<string, string>): Promise<Side
 });
 const sides = [
   await start('off', {}),
-  await start('on', { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl, OTEL_SERVICE_NAME: 'bench', OTEL_TRACES_SAMPLER: 'parentbased_always_on' }),
+  await start('on', {
+    OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl,
+    OTEL_SERVICE_NAME: 'bench',
+    OTEL_TRACES_SAMPLER: 'parentbased_always_on',
+  }),
 ];
 const db = new pg.Client({ connectionString: url });
 await db.connect();
