@@ -1807,6 +1807,11 @@ export interface components {
             id: string;
             /** @enum {string} */
             method: "cash" | "mpesa" | "card" | "other";
+            /**
+             * @description Present when the M-Pesa receipt it names (reference = TransID) was already claimed or is for another amount
+             * @enum {boolean}
+             */
+            needsReview?: true;
             /** Format: date-time */
             occurredAt: string;
             reference: string | null;
@@ -3239,6 +3244,11 @@ export interface components {
             amount: number;
             /** @description The account number typed (PayBill); empty for Buy Goods */
             billRefNumber: string;
+            /**
+             * Format: uuid
+             * @description The payment on account (POST /customers/{id}/payments) that claimed it
+             */
+            customerPaymentId?: string;
             firstName: string;
             /** @description As Safaricom sent it: masked ("2547 ***** 126") or a SHA-256 hash */
             msisdn: string;

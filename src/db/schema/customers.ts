@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   foreignKey,
   index,
   pgTable,
@@ -117,6 +118,8 @@ export const customerPayments = pgTable(
     reference: text(),
     occurredAt: timestampMs().notNull(),
     shiftId: uuid(),
+    /** An M-Pesa receipt it names was claimed elsewhere or differs in amount. */
+    needsReview: boolean().notNull().default(false),
     createdBy: uuid().notNull(),
     createdAt: createdAt(),
   },

@@ -88,6 +88,8 @@ export const c2bPayments = pgTable(
     inboxId: uuid().notNull(),
     saleId: uuid(),
     salePaymentId: uuid(),
+    /** The payment on account (customer_payments) that claimed it, when not a sale. */
+    customerPaymentId: uuid(),
     claimedAt: timestampMs(),
     receivedAt: createdAt(),
   },

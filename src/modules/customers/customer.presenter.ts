@@ -33,6 +33,7 @@ export function toCustomerPayment(row: CustomerPaymentRow, balanceAfter: number)
     shiftId: row.shiftId,
     balanceAfter,
     createdAt: row.createdAt.toISOString(),
+    ...(row.needsReview ? { needsReview: true as const } : {}),
   };
 }
 

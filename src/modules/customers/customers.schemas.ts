@@ -134,6 +134,12 @@ export const CustomerPayment = z
     shiftId: z.uuid().nullable(),
     balanceAfter: z.int().describe("The customer's balance right after this payment"),
     createdAt: timestamp(),
+    needsReview: z
+      .literal(true)
+      .optional()
+      .describe(
+        'Present when the M-Pesa receipt it names (reference = TransID) was already claimed or is for another amount',
+      ),
   })
   .meta({ id: 'CustomerPayment' });
 export type CustomerPayment = z.infer<typeof CustomerPayment>;

@@ -18,6 +18,7 @@ import {
 import { AppError, forbidden, notFound, unprocessable } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Caller } from '../auth/caller.js';
+import { claimReceiptForCustomerPayment } from '../till/till.service.js';
 import { writeCustomerEntry } from './customer-ledger.js';
 import { toCustomer, toCustomerPayment, toStatementEntry } from './customer.presenter.js';
 import * as repo from './customers.repo.js';
@@ -184,7 +185,17 @@ export async function recordPayment(
         createdBy: caller.userId,
       });
       if (!entry) throw notFound('Customer');
-      const presented = toCustomerPayment(payment, entry.balanceAfter);
+      // M-Pesa naming a till receipt (TransID): claims it, or is flagged for review.
+      const flagged = await claimReceiptForCustomerPayment(
+        tx,
+        deps.clock(),
+        caller.businessId,
+        payment,
+      );
+      const presented = toCustomerPayment(
+        flagged ? { ...payment, needsReview: true } : payment,
+        entry.balanceAfter,
+      );
       await writeOutbox(tx, {
         kind: 'event',
         type: 'customer.payment_received',

@@ -12,7 +12,8 @@ export function toTillPayment(row: C2bPaymentRow): TillPayment {
     firstName: clip(row.firstName, 100),
     billRefNumber: clip(row.billRefNumber, 100),
     transTime: row.transTime,
-    status: row.salePaymentId === null ? 'unclaimed' : 'claimed',
+    status: row.salePaymentId === null && row.customerPaymentId === null ? 'unclaimed' : 'claimed',
     ...(row.saleId !== null ? { saleId: row.saleId } : {}),
+    ...(row.customerPaymentId !== null ? { customerPaymentId: row.customerPaymentId } : {}),
   };
 }

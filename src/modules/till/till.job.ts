@@ -9,6 +9,7 @@ import {
   findPaymentsNaming,
   findTillSettings,
   finishC2bInbox,
+  flagCustomerPayment,
   flagSalePayment,
   insertC2bPayment,
   listUnprocessedC2bInbox,
@@ -17,16 +18,21 @@ import {
 } from './till.repo.js';
 import { acceptsShortcode, decideClaim, type ConflictReason } from './till.rules.js';
 
-/** The `payment.conflict` event: a sale payment names a receipt it cannot simply take. */
+/**
+ * The `payment.conflict` event: a sale payment (`saleId`) or a payment on account
+ * (`customerPaymentId`, `saleId` null) names a receipt it cannot simply take.
+ */
 export function conflictEvent(
   businessId: string,
   input: {
     transId: string;
-    saleId: string;
+    saleId: string | null;
+    customerPaymentId?: string | null;
     amount: number;
     receivedAmount: number;
     reason: ConflictReason;
     claimedBySaleId: string | null;
+    claimedByCustomerPaymentId?: string | null;
   },
 ): OutboxMessage {
   return { kind: 'event', type: 'payment.conflict', businessId, payload: { ...input } };
@@ -79,32 +85,51 @@ export async function applyC2bConfirmation(deps: AppDeps, inboxId: string): Prom
 
     const receipt = await findC2bPayment(tx, businessId, payment.transId);
     if (!receipt) throw new Error('the receipt just inserted is missing');
-    let holder: { salePaymentId: string; saleId: string } | null = null;
+    let holder: {
+      paymentId: string;
+      saleId: string | null;
+      customerPaymentId: string | null;
+    } | null = null;
     const events: OutboxMessage[] = [];
     for (const naming of await findPaymentsNaming(tx, businessId, payment.transId)) {
       const decision = decideClaim(naming, {
         amount: receipt.amount,
-        salePaymentId: holder?.salePaymentId ?? null,
+        salePaymentId: holder?.paymentId ?? null,
       });
       if (decision.action === 'await' || decision.action === 'none') continue;
       if (decision.action === 'claim') {
-        holder = { salePaymentId: naming.id, saleId: naming.saleId };
-        await claimC2bPayment(tx, receipt.id, {
+        holder = {
+          paymentId: naming.id,
           saleId: naming.saleId,
-          salePaymentId: naming.id,
-          claimedAt: now,
-        });
+          customerPaymentId: naming.customerPaymentId,
+        };
+        await claimC2bPayment(
+          tx,
+          receipt.id,
+          naming.saleId !== null
+            ? { saleId: naming.saleId, salePaymentId: naming.id, claimedAt: now }
+            : { customerPaymentId: naming.id, claimedAt: now },
+        );
       }
       if (decision.action === 'flag' || decision.needsReview) {
-        if (!naming.needsReview) await flagSalePayment(tx, naming.id);
+        if (!naming.needsReview) {
+          if (naming.saleId !== null) await flagSalePayment(tx, naming.id);
+          else await flagCustomerPayment(tx, naming.id);
+        }
         events.push(
           conflictEvent(businessId, {
             transId: payment.transId,
             saleId: naming.saleId,
+            ...(naming.customerPaymentId !== null
+              ? { customerPaymentId: naming.customerPaymentId }
+              : {}),
             amount: naming.amount,
             receivedAmount: receipt.amount,
             reason: decision.reason,
             claimedBySaleId: holder?.saleId ?? null,
+            ...(holder?.customerPaymentId
+              ? { claimedByCustomerPaymentId: holder.customerPaymentId }
+              : {}),
           }),
         );
       }

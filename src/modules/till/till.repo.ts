@@ -1,9 +1,10 @@
-import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, sql, asc } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, isNotNull, isNull, lt, lte, or, sql, asc } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
 import {
   businessMpesaSettings,
   c2bInbox,
   c2bPayments,
+  customerPayments,
   salePayments,
   type BusinessMpesaSettingsRow,
   type C2bInboxRow,
@@ -138,7 +139,9 @@ export async function findC2bPayment(
 export async function claimC2bPayment(
   db: DbOrTx,
   id: string,
-  claim: { saleId: string; salePaymentId: string; claimedAt: Date },
+  claim:
+    | { saleId: string; salePaymentId: string; claimedAt: Date }
+    | { customerPaymentId: string; claimedAt: Date },
 ): Promise<void> {
   await db.update(c2bPayments).set(claim).where(eq(c2bPayments.id, id));
 }
@@ -155,23 +158,59 @@ export async function lockReceipt(db: DbOrTx, businessId: string, transId: strin
 
 export interface NamingPaymentRow {
   id: string;
-  saleId: string;
+  /** Null for a payment on account (`customerPaymentId` is then set). */
+  saleId: string | null;
+  customerPaymentId: string | null;
   amount: number;
   needsReview: boolean;
+  createdAt: Date;
 }
 
-/** The business's M-Pesa sale payments naming `transId` (as typed, any case), oldest first. */
+/**
+ * The business's M-Pesa payments naming `transId` (as typed, any case), oldest first: sale
+ * payments and payments on account (customer_payments) together.
+ */
 export async function findPaymentsNaming(
   db: DbOrTx,
   businessId: string,
   transId: string,
 ): Promise<NamingPaymentRow[]> {
+  const [sales, onAccount] = [
+    await findSalePaymentsNaming(db, businessId, transId),
+    await db
+      .select({
+        id: customerPayments.id,
+        amount: customerPayments.amount,
+        needsReview: customerPayments.needsReview,
+        createdAt: customerPayments.createdAt,
+      })
+      .from(customerPayments)
+      .where(
+        and(
+          eq(customerPayments.businessId, businessId),
+          inArray(customerPayments.reference, [transId, transId.toLowerCase()]),
+          eq(customerPayments.method, 'mpesa'),
+        ),
+      ),
+  ];
+  const all: NamingPaymentRow[] = [
+    ...sales.map((row) => ({ ...row, customerPaymentId: null })),
+    ...onAccount.map((row) => ({ ...row, saleId: null, customerPaymentId: row.id })),
+  ];
+  return all.sort(
+    (a, b) =>
+      a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
+
+async function findSalePaymentsNaming(db: DbOrTx, businessId: string, transId: string) {
   return db
     .select({
       id: salePayments.id,
       saleId: salePayments.saleId,
       amount: salePayments.amount,
       needsReview: salePayments.needsReview,
+      createdAt: salePayments.createdAt,
     })
     .from(salePayments)
     .where(
@@ -186,6 +225,10 @@ export async function findPaymentsNaming(
 
 export async function flagSalePayment(db: DbOrTx, id: string): Promise<void> {
   await db.update(salePayments).set({ needsReview: true }).where(eq(salePayments.id, id));
+}
+
+export async function flagCustomerPayment(db: DbOrTx, id: string): Promise<void> {
+  await db.update(customerPayments).set({ needsReview: true }).where(eq(customerPayments.id, id));
 }
 
 export async function listC2bPayments(
@@ -206,9 +249,9 @@ export async function listC2bPayments(
       and(
         eq(c2bPayments.businessId, businessId),
         filter.status === 'claimed'
-          ? isNotNull(c2bPayments.salePaymentId)
+          ? or(isNotNull(c2bPayments.salePaymentId), isNotNull(c2bPayments.customerPaymentId))
           : filter.status === 'unclaimed'
-            ? isNull(c2bPayments.salePaymentId)
+            ? and(isNull(c2bPayments.salePaymentId), isNull(c2bPayments.customerPaymentId))
             : undefined,
         filter.amount === undefined ? undefined : eq(c2bPayments.amount, filter.amount),
         filter.since === undefined ? undefined : gte(c2bPayments.receivedAt, filter.since),

@@ -8,13 +8,14 @@ export type C2bPaymentStatus = (typeof C2B_PAYMENT_STATUSES)[number];
 /** A sale payment naming a receipt: `{method: "mpesa", reference: "<TransID>"}`. */
 export interface NamingPayment {
   id: string;
-  saleId: string;
+  saleId: string | null;
   amount: number;
 }
 
 /** The receipt as received (null while its confirmation has not arrived). */
 export interface Receipt {
   amount: number;
+  /** The payment holding it: a sale payment or a payment on account (customer payment). */
   salePaymentId: string | null;
 }
 

@@ -80,6 +80,10 @@ export const TillPayment = z
     transTime: z.string().max(14).describe('YYYYMMDDHHmmss, East Africa Time, as sent'),
     status: z.enum(C2B_PAYMENT_STATUSES),
     saleId: z.uuid().optional().describe('The sale that claimed it'),
+    customerPaymentId: z
+      .uuid()
+      .optional()
+      .describe('The payment on account (POST /customers/{id}/payments) that claimed it'),
   })
   .meta({ id: 'TillPayment', description: 'A payment a customer made into the business’s till.' });
 export type TillPayment = z.infer<typeof TillPayment>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { AppDeps } from '../../deps.js';
+import type { DbOrTx } from '../../db/client.js';
 import type { BusinessMpesaSettingsRow, C2bCallbackKind } from '../../db/schema/index.js';
 import { writeOutbox } from '../../jobs/outbox.js';
 import { outboxMessage } from '../../jobs/types.js';
@@ -19,6 +20,7 @@ import {
   findMpesaPaymentsOfSales,
   findC2bPayment,
   findTillSettings,
+  flagCustomerPayment,
   flagSalePayment,
   insertC2bInbox,
   listC2bPayments,
@@ -220,7 +222,12 @@ export async function claimNamedReceipts(
       const receipt = await findC2bPayment(tx, businessId, transId);
       const decision = decideClaim(
         payment,
-        receipt ? { amount: receipt.amount, salePaymentId: receipt.salePaymentId } : null,
+        receipt
+          ? {
+              amount: receipt.amount,
+              salePaymentId: receipt.salePaymentId ?? receipt.customerPaymentId,
+            }
+          : null,
       );
       if (!receipt || decision.action === 'await' || decision.action === 'none') return;
       if (decision.action === 'claim') {
@@ -242,12 +249,61 @@ export async function claimNamedReceipts(
             receivedAmount: receipt.amount,
             reason: decision.reason,
             claimedBySaleId: decision.action === 'flag' ? receipt.saleId : payment.saleId,
+            ...(decision.action === 'flag' && receipt.customerPaymentId !== null
+              ? { claimedByCustomerPaymentId: receipt.customerPaymentId }
+              : {}),
           }),
         );
       }
     });
   }
   return flagged;
+}
+
+/**
+ * The claim step of a payment on account (customers.service.ts, inside the payment's own
+ * transaction): an M-Pesa payment naming a received receipt claims it under the same
+ * advisory lock as a sale's claim step and the confirmation's apply step. Held by a sale or
+ * another payment, or another amount → the payment stays recorded (money was received) but
+ * is flagged `needsReview` and `payment.conflict` is written. Not received yet → accepted;
+ * the apply step claims it later. Returns true when the payment was flagged.
+ */
+export async function claimReceiptForCustomerPayment(
+  tx: DbOrTx,
+  now: Date,
+  businessId: string,
+  payment: { id: string; method: string; amount: number; reference: string | null },
+): Promise<boolean> {
+  const transId = namedTransId(payment);
+  if (transId === null) return false;
+  await lockReceipt(tx, businessId, transId);
+  const receipt = await findC2bPayment(tx, businessId, transId);
+  if (!receipt) return false;
+  const decision = decideClaim(
+    { id: payment.id, saleId: null, amount: payment.amount },
+    { amount: receipt.amount, salePaymentId: receipt.salePaymentId ?? receipt.customerPaymentId },
+  );
+  if (decision.action === 'await' || decision.action === 'none') return false;
+  if (decision.action === 'claim') {
+    await claimC2bPayment(tx, receipt.id, { customerPaymentId: payment.id, claimedAt: now });
+  }
+  if (decision.action === 'claim' && !decision.needsReview) return false;
+  await flagCustomerPayment(tx, payment.id);
+  await writeOutbox(
+    tx,
+    conflictEvent(businessId, {
+      transId,
+      saleId: null,
+      customerPaymentId: payment.id,
+      amount: payment.amount,
+      receivedAmount: receipt.amount,
+      reason: decision.reason,
+      claimedBySaleId: decision.action === 'flag' ? receipt.saleId : null,
+      claimedByCustomerPaymentId:
+        decision.action === 'flag' ? receipt.customerPaymentId : payment.id,
+    }),
+  );
+  return true;
 }
 
 /**
