@@ -10,10 +10,8 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, timestampMs, updatedAt } from './columns.js';
+import { createdAt, money, timestampMs, updatedAt } from './columns.js';
 import { businesses, users } from './tenancy.js';
-
-const money = () => bigint({ mode: 'number' });
 
 export const CUSTOMER_ENTRY_TYPES = ['sale', 'payment', 'return', 'void'] as const;
 export type CustomerEntryType = (typeof CUSTOMER_ENTRY_TYPES)[number];

@@ -10,7 +10,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId, timestampMs } from './columns.js';
+import { createdAt, money, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
 import { saleLines, sales } from './sales.js';
 import { businesses, locations, users } from './tenancy.js';
@@ -18,8 +18,6 @@ import { businesses, locations, users } from './tenancy.js';
 /** How a return's money goes back; `credit` (to a customer account) is refused until customers exist. */
 export const REFUND_METHODS = ['cash', 'mpesa', 'card', 'other', 'credit'] as const;
 export type RefundMethod = (typeof REFUND_METHODS)[number];
-
-const money = () => bigint({ mode: 'number' });
 
 /**
  * The per-business return counter, like sale_counters: incremented in the return's own

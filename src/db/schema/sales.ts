@@ -11,7 +11,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId, timestampMs } from './columns.js';
+import { createdAt, money, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
 import { customers } from './customers.js';
 import { businesses, locations, users } from './tenancy.js';
@@ -24,7 +24,6 @@ export const PAYMENT_METHODS = ['cash', 'mpesa', 'card', 'other', 'credit'] as c
 export type PaymentMethod = (typeof PAYMENT_METHODS)[number];
 
 /** Money in sales is bigint cents: 1,000,000 units × a large price overflows int4. */
-const money = () => bigint({ mode: 'number' });
 
 /**
  * The per-business sale counter. Incremented in the sale's own transaction, so its row lock

@@ -9,7 +9,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { createdAt, primaryId, timestampMs, updatedAt } from './columns.js';
+import { createdAt, money, primaryId, timestampMs, updatedAt } from './columns.js';
 import { businesses, locations, users } from './tenancy.js';
 
 export const SHIFT_STATUSES = ['open', 'closed'] as const;
@@ -17,8 +17,6 @@ export type ShiftStatus = (typeof SHIFT_STATUSES)[number];
 
 export const CASH_MOVEMENT_TYPES = ['pay_in', 'pay_out'] as const;
 export type CashMovementType = (typeof CASH_MOVEMENT_TYPES)[number];
-
-const money = () => bigint({ mode: 'number' });
 
 /** The partial unique index that allows one open shift per register and location (409 `register`). */
 export const SHIFTS_OPEN_REGISTER_UNIQUE = 'shifts_open_register_unique';
