@@ -12,11 +12,11 @@ import {
 } from 'drizzle-orm/pg-core';
 import { createdAt, money, primaryId, timestampMs } from './columns.js';
 import { products, quantity } from './catalog.js';
-import { saleLines, sales } from './sales.js';
+import { PAYMENT_METHODS, saleLines, sales } from './sales.js';
 import { businesses, locations, users } from './tenancy.js';
 
-/** How a return's money goes back; `credit` (to a customer account) is refused until customers exist. */
-export const REFUND_METHODS = ['cash', 'mpesa', 'card', 'other', 'credit'] as const;
+/** A refund goes back by any method a sale can be paid by (credit: to the customer's account). */
+export const REFUND_METHODS = PAYMENT_METHODS;
 export type RefundMethod = (typeof REFUND_METHODS)[number];
 
 /**
