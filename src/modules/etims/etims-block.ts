@@ -31,6 +31,25 @@ export function presentBlock(document: EtimsDocumentRow, settings: BlockSettings
 }
 
 /**
+ * The block of an invoice just created with its sale (sale-write.statement.ts): pending, not
+ * numbered or signed yet, no credit note — what presentBlock gives for that row.
+ */
+export function pendingInvoiceBlock(): EtimsBlock {
+  return {
+    status: 'pending',
+    invoiceNumber: null,
+    receiptNumber: null,
+    totalReceiptNumber: null,
+    internalData: null,
+    signature: null,
+    sdcId: null,
+    sdcDateTime: null,
+    qrUrl: null,
+    creditNote: null,
+  };
+}
+
+/**
  * The `etims` block of each sale: its invoice, with the credit note of its void when there is
  * one; null for a sale that is not transmitted (eTIMS off, or made before it was switched on).
  */

@@ -137,14 +137,20 @@ export interface SalesToWrite {
   products: LockedProduct[];
 }
 
+/** What the write gave one drafted sale: its number, and whether it got a (pending) eTIMS invoice. */
+export interface WrittenSale {
+  number: number;
+  etims: boolean;
+}
+
 /**
  * Writes the drafted sales with everything they cause, in one round trip
- * (sale-write.statement.ts). Returns their numbers in the order of `drafts`, or null when a
+ * (sale-write.statement.ts). Returns what each got in the order of `drafts`, or null when a
  * product changed since it was read (nothing written: draft again under lock). Throws the
  * unique violation when a clientRequestId was taken meanwhile; a concurrent first insert
  * of the same id makes this wait for its commit.
  */
-export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<number[] | null> {
+export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<WrittenSale[] | null> {
   const { drafts } = write;
   const movements = drafts.flatMap((draft) => draft.movements);
   // One level per product (an UPDATE … FROM applies only one row per target): the last,
@@ -195,6 +201,9 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<numbe
   // One sale and a batch are the same text, planned apart (sale-write.statement.ts).
   const result = await (drafts.length === 1 ? writeOneSale : writeSaleBatch)(db, params);
   if (!result[0]?.ok) return null;
-  const numbers = new Map(result.map((row) => [row.id, row.number]));
-  return drafts.map((draft) => numbers.get(draft.sale.id) ?? 0);
+  const written = new Map(result.map((row) => [row.id, row]));
+  return drafts.map((draft) => {
+    const row = written.get(draft.sale.id);
+    return { number: row?.number ?? 0, etims: row?.etims ?? false };
+  });
 }

@@ -21,7 +21,7 @@ export interface WriteParams extends Record<string, unknown> {
   etimsJobType: string;
 }
 
-type WriteRow = { ok: boolean; id: string | null; number: number | null };
+type WriteRow = { ok: boolean; id: string | null; number: number | null; etims: boolean };
 
 /**
  * The whole write of any number of drafted sales in one statement. It locks the products in
@@ -171,7 +171,7 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
         join inserted_sales on inserted_sales.id = e."saleId"
         join etims_settings es on es.business_id = ${p('businessId')}::uuid
       where es.enabled and e."occurredAt" >= es.enabled_at
-      returning id
+      returning id, sale_id
     ),
     outbox_rows as (
       insert into outbox (message_id, business_id, kind, type, payload, trace_context)
@@ -253,7 +253,9 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       where e.credit_limit is not null and e.balance_after > e.credit_limit
       returning 1
     )
-    select guard.ok, inserted_sales.id, inserted_sales.number
+    select guard.ok, inserted_sales.id, inserted_sales.number,
+      -- The sale has an eTIMS invoice, pending: its answer's etims block, known without a read.
+      exists (select 1 from etims_invoices where etims_invoices.sale_id = inserted_sales.id) as etims
     from guard left join inserted_sales on true`;
 
 // One sale and a batch are the same text, but not the same plan: PostgreSQL settles on a

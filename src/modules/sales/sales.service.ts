@@ -15,10 +15,11 @@ import {
   type DraftedSale,
   type LockedProduct,
   type SaleLocation,
+  type WrittenSale,
 } from './sale-write.repo.js';
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
-import { etimsBlocksOfSales } from '../etims/etims-block.js';
+import { etimsBlocksOfSales, pendingInvoiceBlock } from '../etims/etims-block.js';
 
 /** What became of one sale: recorded now, recorded before (a replay), or refused. */
 export type SaleOutcome =
@@ -98,19 +99,22 @@ async function claimTillReceipts(
   );
 }
 
-/** The `etims` block of each answered sale (new or replayed), read in one query. */
+/**
+ * The `etims` block of each replayed sale, read in one query. A new sale's block came with
+ * its write (a pending invoice, or none): no read for it.
+ */
 async function withEtimsBlocks(
   deps: AppDeps,
   businessId: string,
   outcomes: SaleOutcome[],
 ): Promise<SaleOutcome[]> {
   const ids = outcomes.flatMap((outcome) =>
-    outcome.status === 'rejected' ? [] : [outcome.sale.id],
+    outcome.status === 'duplicate' ? [outcome.sale.id] : [],
   );
   if (ids.length === 0) return outcomes;
   const blocks = await etimsBlocksOfSales(deps.db, businessId, ids);
   return outcomes.map((outcome) =>
-    outcome.status === 'rejected'
+    outcome.status !== 'duplicate'
       ? outcome
       : { ...outcome, sale: { ...outcome.sale, etims: blocks.get(outcome.sale.id) ?? null } },
   );
@@ -282,7 +286,7 @@ async function draftAndWrite(
   const drafts = drafted.filter((draft): draft is DraftedSale => !(draft instanceof AppError));
   // The sale.created payload is the Sale resource; the statement patches its number in.
   const payloads = drafts.map((draft) => draft.present(0));
-  const numbers =
+  const written =
     drafts.length === 0
       ? []
       : await writeSales(db, {
@@ -292,9 +296,12 @@ async function draftAndWrite(
           payloads,
           products,
         });
-  if (!numbers) return null;
+  if (!written) return null;
   const sales = new Map(
-    drafts.map((draft, index) => [draft, { ...payloads[index], number: numbers[index] } as Sale]),
+    drafts.map((draft, index) => {
+      const { number, etims } = written[index] as WrittenSale;
+      return [draft, { ...payloads[index], number, etims: etims ? pendingInvoiceBlock() : null }];
+    }),
   );
   return drafted.map((draft, index) => {
     const { clientRequestId } = (requests[index] as SaleRequest).body;

@@ -156,6 +156,23 @@ export async function lockReceipt(db: DbOrTx, businessId: string, transId: strin
   );
 }
 
+/**
+ * Of these TransIDs (sorted: the locks are taken in this order), those already received,
+ * each read under its receipt lock (drizzle/0014_received_c2b_receipts.sql). Outside a
+ * transaction the locks last for this statement only — enough to tell "not received":
+ * a confirmation applied later sees the sale, which committed before this ran.
+ */
+export async function receivedReceipts(
+  db: DbOrTx,
+  businessId: string,
+  sortedTransIds: string[],
+): Promise<Set<string>> {
+  const { rows } = await db.execute<{ trans_id: string }>(
+    sql`select received_c2b_receipts(${businessId}::uuid, ${sql.param(sortedTransIds)}::text[]) as trans_id`,
+  );
+  return new Set(rows.map((row) => row.trans_id));
+}
+
 export interface NamingPaymentRow {
   id: string;
   /** Null for a payment on account (`customerPaymentId` is then set). */

@@ -25,6 +25,7 @@ import {
   insertC2bInbox,
   listC2bPayments,
   lockReceipt,
+  receivedReceipts,
   markC2bRegistered,
   upsertTillSettings,
 } from './till.repo.js';
@@ -204,9 +205,9 @@ export interface NamingSalePayment {
  * The claim step of a sale write (sales.service.ts calls it for new sales): each M-Pesa
  * payment naming a received receipt claims it, or is flagged when another sale holds it or
  * the amounts differ (payment.conflict). A receipt not received yet is claimed later by the
- * confirmation's apply step (till.job.ts). Each receipt is decided under its own advisory
- * lock, so two sales racing for one receipt end with exactly one claim.
- * Returns the flagged payments' ids.
+ * confirmation's apply step (till.job.ts). All in one transaction holding the receipts'
+ * advisory locks (taken in TransID order), so two sales racing for one receipt end with
+ * exactly one claim. Returns the flagged payments' ids.
  */
 export async function claimNamedReceipts(
   deps: AppDeps,
@@ -214,11 +215,14 @@ export async function claimNamedReceipts(
   payments: NamingSalePayment[],
 ): Promise<Set<string>> {
   const flagged = new Set<string>();
-  for (const payment of payments) {
+  const naming = payments.flatMap((payment) => {
     const transId = namedTransId(payment);
-    if (transId === null) continue;
-    await deps.db.transaction(async (tx) => {
-      await lockReceipt(tx, businessId, transId);
+    return transId === null ? [] : [{ payment, transId }];
+  });
+  if (naming.length === 0) return flagged;
+  await deps.db.transaction(async (tx) => {
+    await receivedReceipts(tx, businessId, [...new Set(naming.map((n) => n.transId))].sort());
+    for (const { payment, transId } of naming) {
       const receipt = await findC2bPayment(tx, businessId, transId);
       const decision = decideClaim(
         payment,
@@ -229,7 +233,7 @@ export async function claimNamedReceipts(
             }
           : null,
       );
-      if (!receipt || decision.action === 'await' || decision.action === 'none') return;
+      if (!receipt || decision.action === 'await' || decision.action === 'none') continue;
       if (decision.action === 'claim') {
         await claimC2bPayment(tx, receipt.id, {
           saleId: payment.saleId,
@@ -255,8 +259,8 @@ export async function claimNamedReceipts(
           }),
         );
       }
-    });
-  }
+    }
+  });
   return flagged;
 }
 
@@ -316,15 +320,24 @@ export async function claimReceiptsOfNewSales(
   businessId: string,
   sales: Sale[],
 ): Promise<Sale[]> {
+  const named = new Set(
+    sales.flatMap((sale) => sale.payments.map(namedTransId)).filter((id) => id !== null),
+  );
+  if (named.size === 0) return sales;
+  // Usually the receipts are not in yet (or the till is not ours): one round trip, no
+  // transaction, tells so; the claim transaction runs only for receipts already received.
+  const received = await receivedReceipts(deps.db, businessId, [...named].sort());
+  if (received.size === 0) return sales;
   const naming = sales.filter((sale) =>
-    sale.payments.some((payment) => namedTransId(payment) !== null),
+    sale.payments.some((payment) => received.has(namedTransId(payment) ?? '')),
   );
-  if (naming.length === 0) return sales;
-  const payments = await findMpesaPaymentsOfSales(
-    deps.db,
-    businessId,
-    naming.map((sale) => sale.id),
-  );
+  const payments = (
+    await findMpesaPaymentsOfSales(
+      deps.db,
+      businessId,
+      naming.map((sale) => sale.id),
+    )
+  ).filter((payment) => received.has(namedTransId(payment) ?? ''));
   const flagged = await claimNamedReceipts(deps, businessId, payments);
   if (flagged.size === 0) return sales;
   const flaggedPositions = new Set(
