@@ -49,10 +49,22 @@ async function prepare(label: string, dir: string): Promise<Side> {
   const server = await startServer(url, await freePort(), `bench_ab_${label}_${process.pid}`, {
     cwd: dir,
     nodeFlags: await productionNodeOptions(),
+    env: serverEnv(env[`BENCH_AB_ENV_${label}`]),
   });
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   return { label, shop, server, db, databaseName, sale: [], batch: [] };
+}
+
+/**
+ * BENCH_AB_ENV_A / BENCH_AB_ENV_B: more environment for one side's API, as `K=V K=V`, to
+ * compare settings on one build (e.g. `PGOPTIONS=-cplan_cache_mode=force_generic_plan`).
+ */
+function serverEnv(text: string | undefined): Record<string, string> {
+  const pairs = (text ?? '').split(' ').filter(Boolean);
+  return Object.fromEntries(
+    pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
 }
 
 async function post(side: Side, route: string, body: unknown, expected: number): Promise<void> {

@@ -24,6 +24,17 @@ export interface AppDeps {
   logger: Logger;
   pool: pg.Pool;
   db: Db;
+  /**
+   * The hot path's pool: the few statements every sale or page runs (sale lookup and
+   * write, session check, product page), all fixed-text prepared statements whose best
+   * plan does not depend on the values. Its connections use generic plans only: in the
+   * default mode PostgreSQL kept re-planning the sale write (a 20-part statement) for
+   * each call, and `force_generic_plan` measured −20 % PostgreSQL CPU per sale with
+   * `pnpm bench:ab` (bench/README.md). A pool of its own because other queries (reports,
+   * search, exports) do want plans made for their values.
+   */
+  hotPool: pg.Pool;
+  hotDb: Db;
   /** Commands fail fast while Redis is down; callers fall back or answer 503. */
   redis: Redis;
   clock: Clock;
@@ -55,11 +66,19 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     poolMax: config.database.poolMax,
     applicationName: options.applicationName,
   });
+  const hotPool = createPool({
+    url: options.databaseUrl,
+    poolMax: config.database.hotPoolMax,
+    applicationName: `${options.applicationName ?? 'backend-api'}-hot`,
+    genericPlans: true,
+  });
   return {
     config,
     logger,
     pool,
     db: createDb(pool),
+    hotPool,
+    hotDb: createDb(hotPool),
     redis: createRedis(config, logger),
     clock: options.clock ?? systemClock,
     accessTokens: new AccessTokens(config.auth),
@@ -103,7 +122,7 @@ export async function closeDeps(deps: AppDeps): Promise<void> {
   deps.redis.disconnect();
   deps.mailer?.close();
   await deps.storage.close?.();
-  await deps.pool.end();
+  await Promise.all([deps.pool.end(), deps.hotPool.end()]);
 }
 
 function redactUrl(url: string): string {

@@ -6,6 +6,9 @@ export const dbArea = defineArea({
   schema: z.object({
     DATABASE_URL: z.url().optional(),
     DATABASE_POOL_MAX: integer(1, 200).default(16),
+    // The hot path's own pool (sale lookup and write, session check, product pages): its
+    // connections plan those statements once (generic plans). See src/deps.ts.
+    DATABASE_HOT_POOL_MAX: integer(1, 200).default(16),
     EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
     EMBEDDED_PG_PORT: integer(1, 65535).default(54329),
     MIGRATE_ON_START: booleanString.optional(),
@@ -17,6 +20,7 @@ export const dbArea = defineArea({
     database: {
       url: env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      hotPoolMax: env.DATABASE_HOT_POOL_MAX,
       embeddedDir: env.EMBEDDED_PG_DIR,
       embeddedPort: env.EMBEDDED_PG_PORT,
       migrateOnStart: env.MIGRATE_ON_START ?? runtime.nodeEnv === 'development',

@@ -29,6 +29,7 @@ export async function runApiProcess(
     applicationName: 'backend-api',
   });
   trackPool('api', deps.pool);
+  trackPool('api-hot', deps.hotPool);
   if (config.database.migrateOnStart) {
     await runMigrations(deps.pool);
     logger.info('migrations applied');

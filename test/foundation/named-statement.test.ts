@@ -49,3 +49,37 @@ describe('namedStatement (Drizzle internals it relies on)', () => {
     });
   });
 });
+
+// deps.hotDb (src/deps.ts): the hot path's pool plans a prepared statement once, generically,
+// where the main pool's first executions are custom plans (PostgreSQL's default mode).
+describe('the hot pool', () => {
+  const plansOf = async (db: typeof deps.db, name: string) => {
+    const count = namedStatement<{ n: number }, { limit: number }>(
+      name,
+      (p) => sql`select count(*)::int as n from generate_series(1, ${p('limit')}::int)`,
+    );
+    return db.transaction(async (tx) => {
+      expect(await count(tx, { limit: 3 })).toEqual([{ n: 3 }]);
+      expect(await count(tx, { limit: 5 })).toEqual([{ n: 5 }]);
+      const { rows } = await tx.execute(
+        sql`select generic_plans::int as generic, custom_plans::int as custom,
+              current_setting('plan_cache_mode') as mode
+            from pg_prepared_statements where name = ${name}`,
+      );
+      return rows[0];
+    });
+  };
+
+  it('uses generic plans only; the main pool keeps the default mode', async () => {
+    expect(await plansOf(deps.hotDb, `hot_plan_test_${process.pid}`)).toEqual({
+      generic: 2,
+      custom: 0,
+      mode: 'force_generic_plan',
+    });
+    expect(await plansOf(deps.db, `main_plan_test_${process.pid}`)).toEqual({
+      generic: 0,
+      custom: 2,
+      mode: 'auto',
+    });
+  });
+});

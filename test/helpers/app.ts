@@ -17,6 +17,7 @@ export function testEnv(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATABASE_URL: inject('databaseUrl'),
     DATABASE_POOL_MAX: '8',
+    DATABASE_HOT_POOL_MAX: '8',
     REDIS_URL: inject('redisUrl'),
     REDIS_PREFIX: inject('redisPrefix'),
     JWT_SECRET: 'test-secret-0123456789-abcdefghijklmnopqrstuvwxyz',

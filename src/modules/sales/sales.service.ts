@@ -222,8 +222,9 @@ async function recordTogether(
   requests: SaleRequest[],
 ): Promise<SaleOutcome[]> {
   const productIds = productIdsOf(requests);
+  // The lookup and the first write attempt on the hot pool (generic plans, deps.ts).
   const { stored, products, locations, customers } = await lookUpSales(
-    deps.db,
+    deps.hotDb,
     caller.businessId,
     requests.map((request) => request.body.clientRequestId),
     productIds,
@@ -236,7 +237,7 @@ async function recordTogether(
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.db, caller, fresh, products, locations, customers)) ??
+      : ((await draftAndWrite(deps, deps.hotDb, caller, fresh, products, locations, customers)) ??
         (await deps.db.transaction(async (tx) => {
           // The catalog write order first, then product row locks (catalog.repo.ts).
           await beginCatalogWrite(tx, caller.businessId);
