@@ -38,7 +38,7 @@ export async function listen(app: App, options: HttpServerOptions): Promise<Runn
       connectionsCheckingInterval: Math.min(1_000, Math.ceil(headersTimeout / 4)),
     },
     (req, res) => {
-      void handle(req, res);
+      track(handle(req, res), res);
     },
   );
   // `Expect: 100-continue`: the route sends `100 Continue` once it means to read the body
@@ -54,13 +54,18 @@ export async function listen(app: App, options: HttpServerOptions): Promise<Runn
   // Longer than common load balancers' idle timeout, so they close first.
   server.keepAliveTimeout = 65_000;
 
+  // A request is in flight until its handler has finished AND its response is closed: a
+  // client that hangs up mid-request closes the response while the handler still runs (a
+  // sale waiting on PostgreSQL), and a streamed body outlives its handler. Counting closes
+  // alone let a drain end, and the pools close, under a running sale.
   let inFlight = 0;
-  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+  function track(handled: Promise<void>, res: http.ServerResponse) {
     inFlight += 1;
-    res.once('close', () => {
+    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    void Promise.allSettled([handled, closed]).then(() => {
       inFlight -= 1;
     });
-  });
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
