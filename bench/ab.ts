@@ -57,11 +57,11 @@ async function prepare(label: string, dir: string): Promise<Side> {
 }
 
 /**
- * BENCH_AB_ENV_A / BENCH_AB_ENV_B: more environment for one side's API, as `K=V K=V`, to
- * compare settings on one build (e.g. `PGOPTIONS=-cplan_cache_mode=force_generic_plan`).
+ * BENCH_AB_ENV_A / BENCH_AB_ENV_B: more environment for one side's API, as `K=V;K=V`, to
+ * compare settings on one build (e.g. `PGOPTIONS=-c plan_cache_mode=force_generic_plan`).
  */
 function serverEnv(text: string | undefined): Record<string, string> {
-  const pairs = (text ?? '').split(' ').filter(Boolean);
+  const pairs = (text ?? '').split(';').filter(Boolean);
   return Object.fromEntries(
     pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
