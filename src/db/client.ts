@@ -39,7 +39,10 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     // A runaway statement must not hold a connection forever.
     statement_timeout: 15_000,
     idle_in_transaction_session_timeout: 30_000,
-    ...(options.genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+    // Added to the operator's PGOPTIONS (which node-pg reads only when `options` is unset).
+    ...(options.genericPlans
+      ? { options: `${process.env.PGOPTIONS ?? ''} -c plan_cache_mode=force_generic_plan`.trim() }
+      : {}),
   });
   // An idle client losing its connection (server restart, pg_terminate_backend) emits
   // 'error' on the pool; without a listener that would crash the process.
