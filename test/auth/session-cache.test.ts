@@ -11,7 +11,7 @@ import { AuthCache } from '../../src/modules/auth/auth-cache.js';
 import { announceAuthChanges, authChangesChannel } from '../../src/modules/auth/auth-changes.js';
 import type { AuthState } from '../../src/modules/auth/auth-lookup.repo.js';
 import { createTestApp, type TestContext } from '../helpers/app.js';
-import { bearer, movableClock, registerOwner } from '../helpers/auth.js';
+import { bearer, movableClock, registerOwner, type AuthBody } from '../helpers/auth.js';
 import { createBusiness } from '../helpers/factories.js';
 
 // Two "API processes" (own pools, own caches, own subscribers) caching the session check for
@@ -216,6 +216,20 @@ describe('the session cache (AUTH_CACHE_TTL_MS > 0)', () => {
     // Past the session's 30 days (the access token is still good: its expiry is real time).
     time.advance(timed.config.auth.refreshTokenTtlSeconds * 1000 + 1_000);
     expect((await me(timed, bearer(owner))()).status).toBe(401);
+  });
+
+  it('keeps a session a refresh extended past the expiry it was cached with', async () => {
+    const owner = await registerOwner(timed.http);
+    expect((await me(timed, bearer(owner))()).status).toBe(200);
+    // A minute before the cached expiry, the refresh extends the session (not announced)…
+    time.advance(timed.config.auth.refreshTokenTtlSeconds * 1000 - 60_000);
+    const refreshed = await timed.http
+      .post('/auth/refresh')
+      .send({ refreshToken: owner.refreshToken });
+    expect(refreshed.status).toBe(200);
+    // …so past the cached expiry the entry is read again, and the session is still good.
+    time.advance(120_000);
+    expect((await me(timed, bearer(refreshed.body as AuthBody))()).status).toBe(200);
   });
 });
 
