@@ -6,6 +6,8 @@ import { createDb, createPool, type Db } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { AccessTokens } from './modules/auth/access-token.js';
+import { AuthCache } from './modules/auth/auth-cache.js';
+import { authChangesChannel } from './modules/auth/auth-changes.js';
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { PaymentProvider } from './mpesa/provider.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
   paymentProvider?: PaymentProvider;
   /** Outgoing email (SMTP, or files in development); swappable in tests. */
   mailer?: Mailer;
+  /** The session check's cache (API processes with AUTH_CACHE_TTL_MS > 0; auth-cache.ts). */
+  authCache?: AuthCache;
 }
 
 export interface CreateDepsOptions {
@@ -57,6 +61,11 @@ export interface CreateDepsOptions {
   /** Defaults to the storage the config names (createStorage). */
   storage?: Storage;
   mailer?: Mailer;
+  /**
+   * Serves HTTP requests: cache the session check (when AUTH_CACHE_TTL_MS > 0), with its own
+   * Redis subscriber connection. The worker and scripts publish changes but keep no cache.
+   */
+  cacheSessions?: boolean;
 }
 
 export function createDeps(options: CreateDepsOptions): AppDeps {
@@ -85,6 +94,16 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     lifecycle: { shuttingDown: false },
     storage: options.storage ?? createStorage(config),
     mailer: options.mailer ?? createMailer(config, logger),
+    authCache:
+      options.cacheSessions && config.auth.cache.ttlMs > 0
+        ? new AuthCache({
+            ttlMs: config.auth.cache.ttlMs,
+            maxEntries: config.auth.cache.maxEntries,
+            redisUrl: config.redis.url,
+            channel: authChangesChannel(config),
+            logger,
+          })
+        : undefined,
   };
 }
 
@@ -119,6 +138,7 @@ export function createRedis(config: Config, logger: Logger): Redis {
 }
 
 export async function closeDeps(deps: AppDeps): Promise<void> {
+  deps.authCache?.close();
   deps.redis.disconnect();
   deps.mailer?.close();
   await deps.storage.close?.();

@@ -20,6 +20,8 @@ export const authArea = defineArea({
     LOGIN_MAX_FAILURES: integer(1, 1000).default(5),
     LOGIN_MAX_FAILURES_PER_IP: integer(1, 100_000).default(100),
     LOGIN_FAILURE_WINDOW_SECONDS: integer(1, 86_400).default(900),
+    AUTH_CACHE_TTL_MS: integer(0, 300_000).default(30_000),
+    AUTH_CACHE_MAX_ENTRIES: integer(100, 10_000_000).default(50_000),
   }),
   requiredInProduction: { JWT_SECRET: '>= 32 characters, >= 10 distinct' },
   check: (env, runtime) =>
@@ -40,6 +42,15 @@ export const authArea = defineArea({
         maxFailuresPerEmail: env.LOGIN_MAX_FAILURES,
         maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
         windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      },
+      /**
+       * The per-process cache of the session check (src/modules/auth/auth-cache.ts):
+       * entries live this long at most (0: no cache, every request reads PostgreSQL);
+       * changes are pushed through Redis and apply within 1 s either way.
+       */
+      cache: {
+        ttlMs: env.AUTH_CACHE_TTL_MS,
+        maxEntries: env.AUTH_CACHE_MAX_ENTRIES,
       },
     },
   }),

@@ -27,6 +27,7 @@ export async function runApiProcess(
     logger,
     databaseUrl: database.url,
     applicationName: 'backend-api',
+    cacheSessions: true,
   });
   trackPool('api', deps.pool);
   trackPool('api-hot', deps.hotPool);

@@ -24,6 +24,10 @@ export function testEnv(
     RATE_LIMIT_MAX: '100000',
     PUBLIC_URL: 'http://127.0.0.1:3999',
     WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    // Many tests change users, sessions and businesses straight in the database and expect
+    // the next request to see it: no session cache unless a test turns it on
+    // (test/auth/session-cache.test.ts).
+    AUTH_CACHE_TTL_MS: '0',
     ...overrides,
   };
 }
@@ -56,6 +60,7 @@ export function createTestApp(options: TestAppOptions = {}): TestContext {
     logger,
     databaseUrl: config.database.url!,
     clock: options.clock,
+    cacheSessions: true,
   });
   const app = buildApp(deps, options.routes ?? allRoutes);
   const http = supertest.agent(app.callback());

@@ -21,8 +21,11 @@ export function authenticate(): Middleware<AppState, AppContextExtensions> {
     if (!match?.[1]) throw unauthenticated();
     const { deps } = ctx;
     const claims = await deps.accessTokens.verify(match[1]);
-    const state = await findAuthState(deps.db, claims);
     const now = deps.clock();
+    // From the per-process cache when one is on (changes reach it within 1 s, auth-cache.ts).
+    const state = deps.authCache
+      ? await deps.authCache.lookUp(claims, now, () => findAuthState(deps.db, claims))
+      : await findAuthState(deps.db, claims);
     if (
       !state ||
       state.userStatus !== 'active' ||

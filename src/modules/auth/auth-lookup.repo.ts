@@ -30,15 +30,21 @@ function prepareLookup(db: Db) {
 
 const prepared = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
 
+// A type, not an interface: the prepared statement takes it as its placeholder record.
+export type AuthStateIds = {
+  userId: string;
+  businessId: string;
+  sessionId: string;
+};
+
+export type AuthState = Awaited<ReturnType<ReturnType<typeof prepareLookup>['execute']>>[number];
+
 /**
- * The caller's current user, session and business state, read on every authenticated
- * request (one prepared statement) so a disabled user, a revoked session or a changed role
- * takes effect on the very next request.
+ * The caller's current user, session and business state (one prepared statement), so a
+ * disabled user, a revoked session or a changed role takes effect on the next request.
+ * authenticate() reads it through the per-process cache (auth-cache.ts) when one is on.
  */
-export async function findAuthState(
-  db: Db,
-  ids: { userId: string; businessId: string; sessionId: string },
-) {
+export async function findAuthState(db: Db, ids: AuthStateIds): Promise<AuthState | undefined> {
   let statement = prepared.get(db);
   if (!statement) {
     statement = prepareLookup(db);

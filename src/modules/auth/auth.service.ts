@@ -12,6 +12,7 @@ import {
   setUserPassword,
 } from '../users/users.service.js';
 import type { AuthSession, LoginBody, RegisterBody } from './auth.schemas.js';
+import { announceAuthChanges } from './auth-changes.js';
 import { loginThrottleFor } from './login-throttle.js';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from './opaque-token.js';
 import {
@@ -199,7 +200,7 @@ export async function resetPassword(
   if (!OPAQUE_TOKEN_PATTERN.test(token)) throw invalid();
   const passwordHash = await hashPassword(password);
   const now = deps.clock();
-  await deps.db.transaction(async (tx) => {
+  const userId = await deps.db.transaction(async (tx) => {
     const reset = await consumePasswordReset(tx, hashToken(token), now);
     if (!reset) throw invalid();
     const account = await findAccountById(tx, reset.userId);
@@ -222,5 +223,7 @@ export async function resetPassword(
       },
       now,
     );
+    return account.id;
   });
+  await announceAuthChanges(deps, [{ kind: 'user', id: userId }]);
 }

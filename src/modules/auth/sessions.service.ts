@@ -7,6 +7,7 @@ import { recordAudit, type RequestMeta } from '../audit/audit.service.js';
 import { getBusinessRow, presentBusiness, type BusinessRow } from '../business/business.service.js';
 import { getUserRow, presentUser, type UserRow } from '../users/users.service.js';
 import type { AuthSession } from './auth.schemas.js';
+import { announceAuthChanges } from './auth-changes.js';
 import { hashToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from './opaque-token.js';
 import {
   extendSession,
@@ -84,7 +85,7 @@ export async function toAuthSession(
 
 type RotationOutcome =
   | { kind: 'rotated'; user: UserRow; business: BusinessRow; issued: IssuedSession }
-  | { kind: 'reused' };
+  | { kind: 'reused'; sessionId: string };
 
 /**
  * Exchanges a refresh token for a new pair. A token may be spent once; presented again
@@ -127,7 +128,7 @@ export async function refreshSession(
         },
         now,
       );
-      return { kind: 'reused' };
+      return { kind: 'reused', sessionId: token.sessionId };
     }
     const expiresAt = refreshExpiry(deps, now);
     const next = newOpaqueToken();
@@ -160,6 +161,9 @@ export async function refreshSession(
     };
   });
   // The reuse verdict is thrown only after its transaction committed the revocation.
+  if (outcome?.kind === 'reused') {
+    await announceAuthChanges(deps, [{ kind: 'session', id: outcome.sessionId }]);
+  }
   if (!outcome || outcome.kind === 'reused') throw invalidRefreshToken();
   return toAuthSession(deps, outcome.user, outcome.business, outcome.issued, now);
 }
@@ -174,8 +178,8 @@ export async function endSession(
   const token = await findRefreshToken(deps.db, hashToken(refreshToken));
   if (!token) return;
   const now = deps.clock();
-  await deps.db.transaction(async (tx) => {
-    if (!(await revokeSession(tx, token.sessionId, 'logout', now))) return;
+  const revoked = await deps.db.transaction(async (tx) => {
+    if (!(await revokeSession(tx, token.sessionId, 'logout', now))) return false;
     await recordAudit(
       tx,
       scopeFromTrustedRow(token),
@@ -188,10 +192,15 @@ export async function endSession(
       },
       now,
     );
+    return true;
   });
+  if (revoked) await announceAuthChanges(deps, [{ kind: 'session', id: token.sessionId }]);
 }
 
-/** Revokes every session of a user (optionally but one); their access tokens fail at once. */
+/**
+ * Revokes every session of a user (optionally but one); their access tokens fail at once.
+ * The caller announces the change after commit (announceAuthChanges, `user`).
+ */
 export function revokeUserSessions(
   tx: DbOrTx,
   userId: string,

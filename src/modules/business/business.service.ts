@@ -4,6 +4,7 @@ import type { DbOrTx } from '../../db/client.js';
 import type { TenantScope } from '../../db/tenant-scope.js';
 import { newId } from '../../lib/ids.js';
 import { recordAudit, type RequestMeta } from '../audit/audit.service.js';
+import { announceAuthChanges } from '../auth/auth-changes.js';
 import {
   findBusiness,
   insertBusiness,
@@ -57,7 +58,7 @@ export async function updateBusiness(
   patch: UpdateBusinessBody,
 ): Promise<Business> {
   const now = deps.clock();
-  return deps.db.transaction(async (tx) => {
+  const { business, timezoneChanged } = await deps.db.transaction(async (tx) => {
     const before = await findBusiness(tx, caller);
     const row = await updateBusinessRow(tx, caller, patch, now);
     const changed = Object.fromEntries(
@@ -81,8 +82,13 @@ export async function updateBusiness(
       },
       now,
     );
-    return presentBusiness(row);
+    return { business: presentBusiness(row), timezoneChanged: before.timezone !== row.timezone };
   });
+  // Every session of the business carries its timezone (authenticate.ts).
+  if (timezoneChanged) {
+    await announceAuthChanges(deps, [{ kind: 'business', id: caller.businessId }]);
+  }
+  return business;
 }
 
 /** The subscription as API.md describes it; its status is derived, never stored. */

@@ -6,10 +6,20 @@ import { toPaymentResource } from './payment-resource.js';
 import { decideSettlement, type SettlementSource, type SettlingResult } from './payments.rules.js';
 import { updatePayment, type PaymentRow } from './payments.repo.js';
 
+export interface Settlement {
+  /** What it did (stored as the inbox outcome). */
+  outcome: string;
+  /**
+   * A paid period was added to the business: once the transaction commits the caller
+   * announces it (announceAuthChanges, `business`) so cached session checks see it.
+   */
+  subscriptionRenewed: boolean;
+}
+
 /**
  * Applies a final answer to a payment locked by the caller (SELECT … FOR UPDATE), in the
  * caller's transaction: status, subscription period, events and receipt email commit
- * together or not at all. Returns what it did (stored as the inbox outcome).
+ * together or not at all.
  */
 export async function settlePayment(
   tx: Tx,
@@ -17,13 +27,14 @@ export async function settlePayment(
   payment: PaymentRow,
   result: SettlingResult,
   source: SettlementSource,
-): Promise<string> {
+): Promise<Settlement> {
   const decision = decideSettlement(payment, result, source);
   const now = deps.clock();
-  if (decision.action === 'ignore') return decision.outcome;
+  if (decision.action === 'ignore')
+    return { outcome: decision.outcome, subscriptionRenewed: false };
   if (decision.action === 'record-receipt') {
     await updatePayment(tx, payment.id, { mpesaReceiptNumber: result.receiptNumber });
-    return decision.outcome;
+    return { outcome: decision.outcome, subscriptionRenewed: false };
   }
 
   const updated = await updatePayment(tx, payment.id, {
@@ -41,8 +52,12 @@ export async function settlePayment(
       'M-Pesa payment needs review: the money received does not match a payment we can complete',
     );
   }
-  await writeOutbox(tx, await settlementMessages(tx, updated, decision.activate, now));
-  return decision.outcome;
+  const messages = await settlementMessages(tx, updated, decision.activate, now);
+  await writeOutbox(tx, messages);
+  return {
+    outcome: decision.outcome,
+    subscriptionRenewed: messages.some((message) => message.type === 'subscription.activated'),
+  };
 }
 
 /** Marks a payment nobody answered for as expired (the reconciler's last word). */

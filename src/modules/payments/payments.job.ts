@@ -1,4 +1,5 @@
 import type { AppDeps } from '../../deps.js';
+import { announceAuthChanges } from '../auth/auth-changes.js';
 import { defineJob, defineQueue } from '../../jobs/types.js';
 import { z } from '../../lib/zod.js';
 import { paymentProviderOf } from '../../mpesa/mpesa-provider.js';
@@ -31,7 +32,8 @@ export interface ApplyResult {
  */
 export async function applyCallback(deps: AppDeps, inboxId: string): Promise<ApplyResult> {
   const provider = paymentProviderOf(deps);
-  return deps.db.transaction(async (tx) => {
+  let renewed: string | undefined;
+  const applied = await deps.db.transaction(async (tx): Promise<ApplyResult> => {
     const inbox = await lockInbox(tx, inboxId);
     if (!inbox) return { outcome: 'missing', alreadyProcessed: false };
     if (inbox.processedAt) return { outcome: inbox.outcome ?? 'applied', alreadyProcessed: true };
@@ -82,9 +84,12 @@ export async function applyCallback(deps: AppDeps, inboxId: string): Promise<App
         return finish('receipt_conflict', checkoutRequestId);
       }
     }
-    const outcome = await settlePayment(tx, deps, payment, callback, 'callback');
-    return finish(outcome, checkoutRequestId);
+    const settled = await settlePayment(tx, deps, payment, callback, 'callback');
+    if (settled.subscriptionRenewed) renewed = payment.businessId;
+    return finish(settled.outcome, checkoutRequestId);
   });
+  if (renewed) await announceAuthChanges(deps, [{ kind: 'business', id: renewed }]);
+  return applied;
 }
 
 export interface ReconcileSummary {
@@ -160,14 +165,14 @@ export async function reconcilePending(
       const locked = await lockPayment(tx, payment.id);
       if (locked?.status !== 'pending') return 'gone';
       if (answer.state === 'final') {
-        await settlePayment(
+        const settled = await settlePayment(
           tx,
           deps,
           locked,
           { ...answer, amount: null, phoneNumber: null, receiptNumber: null },
           'query',
         );
-        return 'settled';
+        return settled.subscriptionRenewed ? 'renewed' : 'settled';
       }
       if (expiring) {
         await expirePayment(tx, deps, locked);
@@ -179,7 +184,12 @@ export async function reconcilePending(
       });
       return 'stillPending';
     });
-    if (result !== 'gone') summary[result] += 1;
+    if (result === 'renewed') {
+      await announceAuthChanges(deps, [{ kind: 'business', id: payment.businessId }]);
+      summary.settled += 1;
+    } else if (result !== 'gone') {
+      summary[result] += 1;
+    }
   }
   return summary;
 }

@@ -11,6 +11,7 @@ import { recordAudit, type RequestMeta } from '../audit/audit.service.js';
 import { loginThrottleFor } from '../auth/login-throttle.js';
 import { hashPassword, verifyPassword } from '../auth/password.js';
 import { permissionsOf } from '../auth/permissions.js';
+import { announceAuthChanges } from '../auth/auth-changes.js';
 import { revokeSessionsOfUser } from '../auth/sessions.repo.js';
 import { getBusinessRow, presentBusiness } from '../business/business.service.js';
 import {
@@ -188,6 +189,9 @@ export async function updateMe(
       );
     }
   });
+  if (passwordHash !== undefined) {
+    await announceAuthChanges(deps, [{ kind: 'user', id: caller.userId }]);
+  }
   return getMe(deps, caller);
 }
 
@@ -216,7 +220,7 @@ export async function updateUser(
   patch: UpdateUserBody,
 ): Promise<User> {
   const now = deps.clock();
-  return deps.db.transaction(async (tx) => {
+  const user = await deps.db.transaction(async (tx) => {
     // Owners first, then the target: every owner-changing transaction locks in this order.
     const owners = await lockActiveOwners(tx, caller);
     const before = await findUser(tx, caller, userId, { forUpdate: true });
@@ -268,4 +272,7 @@ export async function updateUser(
     }
     return presentUser(row);
   });
+  // Role, status and locations are what every session of the user carries (authenticate.ts).
+  await announceAuthChanges(deps, [{ kind: 'user', id: userId }]);
+  return user;
 }
