@@ -80,6 +80,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     poolMax: config.database.hotPoolMax,
     applicationName: `${options.applicationName ?? 'backend-api'}-hot`,
     genericPlans: true,
+    sessionOptions: config.database.sessionOptions,
   });
   return {
     config,

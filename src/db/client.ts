@@ -26,6 +26,8 @@ export interface DatabaseOptions {
    * it for each call's values (deps.ts hotDb: −20 % PostgreSQL CPU per sale measured).
    */
   genericPlans?: boolean;
+  /** PGOPTIONS, kept on the generic-plan pool too (e.g. auto_explain while profiling). */
+  sessionOptions?: string;
 }
 
 export function createPool(options: DatabaseOptions): pg.Pool {
@@ -41,7 +43,7 @@ export function createPool(options: DatabaseOptions): pg.Pool {
     idle_in_transaction_session_timeout: 30_000,
     // Added to the operator's PGOPTIONS (which node-pg reads only when `options` is unset).
     ...(options.genericPlans
-      ? { options: `${process.env.PGOPTIONS ?? ''} -c plan_cache_mode=force_generic_plan`.trim() }
+      ? { options: `${options.sessionOptions ?? ''} -c plan_cache_mode=force_generic_plan`.trim() }
       : {}),
   });
   // An idle client losing its connection (server restart, pg_terminate_backend) emits

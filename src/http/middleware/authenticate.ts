@@ -24,8 +24,8 @@ export function authenticate(): Middleware<AppState, AppContextExtensions> {
     const now = deps.clock();
     // From the per-process cache when one is on (changes reach it within 1 s, auth-cache.ts).
     const state = deps.authCache
-      ? await deps.authCache.lookUp(claims, now, () => findAuthState(deps.db, claims))
-      : await findAuthState(deps.db, claims);
+      ? await deps.authCache.lookUp(claims, now, () => findAuthState(deps.hotDb, claims))
+      : await findAuthState(deps.hotDb, claims);
     if (
       !state ||
       state.userStatus !== 'active' ||
