@@ -1,17 +1,18 @@
-import { productWithStock } from '../catalog/catalog.repo.js';
+import { productStockOfProduct, productWithStock } from '../catalog/catalog.repo.js';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { products, stockLevels, stockMovements } from '../../db/schema/index.js';
+import { products, productStock, stockLevels, stockMovements } from '../../db/schema/index.js';
 
 export type MovementRow = typeof stockMovements.$inferSelect;
 export type StockProductRow = Pick<
   typeof products.$inferSelect,
-  'id' | 'name' | 'sku' | 'stockQuantity' | 'lowStockThreshold' | 'trackStock' | 'archived'
->;
+  'id' | 'name' | 'sku' | 'lowStockThreshold' | 'trackStock' | 'archived'
+> & { stockQuantity: number };
 
 /**
- * Row-locks the products in id order, so two transactions touching overlapping sets always
- * queue in the same order and cannot deadlock; the caller holds the catalog lock already.
+ * Row-locks the products and their product_stock rows (the totals) in id order, so two
+ * transactions touching overlapping sets always queue in the same order and cannot
+ * deadlock; the caller holds the catalog lock already.
  */
 export async function lockProducts(
   tx: DbOrTx,
@@ -24,12 +25,13 @@ export async function lockProducts(
       id: products.id,
       name: products.name,
       sku: products.sku,
-      stockQuantity: products.stockQuantity,
+      stockQuantity: productStock.quantity,
       lowStockThreshold: products.lowStockThreshold,
       trackStock: products.trackStock,
       archived: products.archived,
     })
     .from(products)
+    .innerJoin(productStock, productStockOfProduct)
     .where(and(eq(products.businessId, businessId), inArray(products.id, ids)))
     .orderBy(asc(products.id))
     .for('update');
@@ -69,7 +71,10 @@ export async function insertMovements(
   return tx.insert(stockMovements).values(rows).returning();
 }
 
-/** Stores the new cached level; bumps updatedAt (devices sync levels) but not version. */
+/**
+ * Stores the new cached total in the narrow product_stock row and moves its changed_at
+ * (the presented updatedAt: devices sync levels) — not the product row, nor its version.
+ */
 export async function setStockQuantity(
   tx: DbOrTx,
   businessId: string,
@@ -78,9 +83,9 @@ export async function setStockQuantity(
   stamp: Date,
 ): Promise<void> {
   await tx
-    .update(products)
-    .set({ stockQuantity, updatedAt: stamp })
-    .where(and(eq(products.businessId, businessId), eq(products.id, id)));
+    .update(productStock)
+    .set({ quantity: stockQuantity, changedAt: stamp })
+    .where(and(eq(productStock.businessId, businessId), eq(productStock.productId, id)));
 }
 
 export async function productExists(db: DbOrTx, businessId: string, id: string) {
@@ -141,6 +146,7 @@ export async function listLowStock(
       products,
       and(eq(products.id, stockLevels.productId), eq(products.businessId, stockLevels.businessId)),
     )
+    .innerJoin(productStock, productStockOfProduct)
     .where(
       and(
         eq(stockLevels.businessId, businessId),
