@@ -88,7 +88,7 @@ export interface ProductPageRow {
  * statement text serves the plain page, the delta and every cursor: its generic plan is an
  * index scan of product_stock_business_changed_idx (business_id, changed_at, product_id)
  * with the keyset row comparison as index condition, each row joined to its product by
- * primary key (test/catalog/product-page.test.ts checks the plan).
+ * key (test/catalog/product-page.test.ts checks the plan).
  */
 export const productPageSql = (
   value: (key: keyof ProductPageParams & string) => unknown,
@@ -98,7 +98,12 @@ export const productPageSql = (
     select ps.changed_at as updated_at, ps.product_id as id,
       ${productJson(value('imageUrlPrefix'))} as item
     from product_stock ps
-      join products p on p.id = ps.product_id and p.business_id = ps.business_id
+      -- Each row's product by key. A lateral fence (offset 0), not a plain join: for the
+      -- generic plan, whose keyset bound is unknown, PostgreSQL preferred a sequential scan
+      -- of products, materialized, to one key lookup per row.
+      cross join lateral (select * from products
+        where products.id = ps.product_id and products.business_id = ps.business_id
+        offset 0) p
     where ps.business_id = ${value('businessId')}::uuid
       and (ps.changed_at, ps.product_id) > (${value('fromUpdatedAt')}::timestamptz, ${value('fromId')}::uuid)
       and (not p.archived or ${value('includeArchived')}::boolean)
