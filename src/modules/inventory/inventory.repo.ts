@@ -72,20 +72,21 @@ export async function insertMovements(
 }
 
 /**
- * Stores the new cached total in the narrow product_stock row and moves its changed_at
- * (the presented updatedAt: devices sync levels) — not the product row, nor its version.
+ * Stores the products' new cached totals in their narrow product_stock rows and moves each
+ * changed_at (the presented updatedAt: devices sync levels) to its stamp, in one statement —
+ * not the product rows, nor their versions.
  */
-export async function setStockQuantity(
+export async function setStockQuantities(
   tx: DbOrTx,
   businessId: string,
-  id: string,
-  stockQuantity: number,
-  stamp: Date,
+  rows: { productId: string; quantity: number; changedAt: Date }[],
 ): Promise<void> {
-  await tx
-    .update(productStock)
-    .set({ quantity: stockQuantity, changedAt: stamp })
-    .where(and(eq(productStock.businessId, businessId), eq(productStock.productId, id)));
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    update ${productStock} set quantity = t.quantity, changed_at = t."changedAt"
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as t("productId" uuid, quantity numeric, "changedAt" timestamptz)
+    where ${productStock.businessId} = ${businessId} and ${productStock.productId} = t."productId"`);
 }
 
 export async function productExists(db: DbOrTx, businessId: string, id: string) {

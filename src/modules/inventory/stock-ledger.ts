@@ -147,15 +147,15 @@ export async function applyStockChanges(
     }),
   );
   // `locked` is in id order: each product gets its own stamp (see lockCatalogAndStamp).
-  for (const [index, product] of locked.entries()) {
-    await repo.setStockQuantity(
-      tx,
-      caller.businessId,
-      product.id,
-      fromMilli(totals.get(product.id) ?? toMilli(product.stockQuantity)),
-      stampOf(stamp, index),
-    );
-  }
+  await repo.setStockQuantities(
+    tx,
+    caller.businessId,
+    locked.map((product, index) => ({
+      productId: product.id,
+      quantity: fromMilli(totals.get(product.id) ?? toMilli(product.stockQuantity)),
+      changedAt: stampOf(stamp, index),
+    })),
+  );
   for (const key of [...crossed].sort()) {
     const [productId, locationId] = key.split('/') as [string, string];
     const product = byId.get(productId);
