@@ -270,9 +270,10 @@ if (withSales) {
       },
       after: async () => {
         const { rows } = await db.query<{ drift: number }>(
-          `select count(*)::int as drift from products p
-         where p.id = any($1::uuid[]) and p.stock_quantity <>
-           1000000 + (select coalesce(sum(delta), 0) from stock_movements m where m.product_id = p.id)`,
+          `select count(*)::int as drift from product_stock ps
+         where ps.product_id = any($1::uuid[]) and ps.quantity <>
+           1000000 + (select coalesce(sum(delta), 0) from stock_movements m
+             where m.product_id = ps.product_id)`,
           [hot],
         );
         return {

@@ -176,11 +176,15 @@ export async function seedShop(
   }
   const productIds = Array.from({ length: products }, () => newId());
   await client.query(
-    `insert into products (id, business_id, name, sku, price, tax_rate, stock_quantity, low_stock_threshold)
-     select id, $2, 'Product ' || n, 'SKU-' || n, 10000, 1600, 1000000, 5
+    `insert into products (id, business_id, name, sku, price, tax_rate, low_stock_threshold)
+     select id, $2, 'Product ' || n, 'SKU-' || n, 10000, 1600, 5
      from unnest($1::uuid[]) with ordinality as t(id, n)`,
     [productIds, businessId],
   );
+  // The totals live in product_stock (each product's row made by the database with it).
+  await client.query(`update product_stock set quantity = 1000000 where business_id = $1`, [
+    businessId,
+  ]);
   if (history > 0) await seedHistory(client, { businessId, cashierId, productIds, sales: history });
   await client.query('vacuum analyze');
   await client.end();
@@ -252,10 +256,10 @@ async function seedHistory(
   );
   // Level = 1,000,000 + the ledger, as the hot-products check expects.
   await client.query(
-    `update products p set stock_quantity = 1000000 + m.total
+    `update product_stock ps set quantity = 1000000 + m.total
      from (select product_id, sum(delta) as total from stock_movements
        where business_id = $1 group by product_id) m
-     where p.id = m.product_id`,
+     where ps.business_id = $1 and ps.product_id = m.product_id`,
     [businessId],
   );
 }

@@ -77,11 +77,12 @@ async function assignMain(client: pg.PoolClient, productIds: string[]): Promise<
     );
     await client.query(
       `insert into stock_levels (business_id, product_id, location_id, quantity)
-       select p.business_id, p.id, l.id, p.stock_quantity - coalesce((
+       select p.business_id, p.id, l.id, ps.quantity - coalesce((
            select sum(s.quantity) from stock_levels s
            where s.business_id = p.business_id and s.product_id = p.id and s.location_id <> l.id
          ), 0)
        from products p join locations l on l.business_id = p.business_id and l.is_default
+         join product_stock ps on ps.business_id = p.business_id and ps.product_id = p.id
        where p.id = any($1::uuid[])
        on conflict (business_id, product_id, location_id) do update set quantity = excluded.quantity`,
       [productIds],

@@ -2,7 +2,7 @@ import { z } from '../lib/zod.js';
 import { and, eq, isNotNull, lte, sql } from 'drizzle-orm';
 import { v5 as uuidv5 } from 'uuid';
 import type { AppDeps } from '../deps.js';
-import { businesses, products, users } from '../db/schema/index.js';
+import { businesses, products, productStock, users } from '../db/schema/index.js';
 import { writeOutbox } from '../jobs/outbox.js';
 import { defineJob, defineQueue } from '../jobs/types.js';
 
@@ -25,21 +25,28 @@ export async function queueLowStockDigests(
       businessName: businesses.name,
       name: products.name,
       sku: products.sku,
-      stockQuantity: products.stockQuantity,
+      stockQuantity: productStock.quantity,
       lowStockThreshold: products.lowStockThreshold,
     })
     .from(products)
     .innerJoin(businesses, eq(businesses.id, products.businessId))
+    .innerJoin(
+      productStock,
+      and(
+        eq(productStock.businessId, products.businessId),
+        eq(productStock.productId, products.id),
+      ),
+    )
     .where(
       and(
         eq(businesses.lowStockEmails, true),
         eq(products.trackStock, true),
         eq(products.archived, false),
         isNotNull(products.lowStockThreshold),
-        lte(products.stockQuantity, sql`${products.lowStockThreshold}`),
+        lte(productStock.quantity, sql`${products.lowStockThreshold}`),
       ),
     )
-    .orderBy(businesses.id, products.stockQuantity, products.name);
+    .orderBy(businesses.id, productStock.quantity, products.name);
 
   const byBusiness = new Map<string, { name: string; products: typeof low }>();
   for (const row of low) {

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { products } from '../../src/db/schema/index.js';
+import { productStock } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { expectRouteGuards } from '../helpers/guards.js';
@@ -84,8 +84,11 @@ describe('products CRUD', () => {
     expect(response.body.errors).toEqual([
       expect.objectContaining({ path: 'stockQuantity', code: 'unrecognized_keys' }),
     ]);
-    const [row] = await deps.db.select().from(products).where(eq(products.businessId, shop.id));
-    expect(row?.stockQuantity).toBe(0);
+    const [row] = await deps.db
+      .select()
+      .from(productStock)
+      .where(eq(productStock.businessId, shop.id));
+    expect(row?.quantity).toBe(0);
   });
 
   it('PATCH bumps version, answers the whole product, clears fields with null, emits product.updated', async () => {

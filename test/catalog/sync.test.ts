@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { products } from '../../src/db/schema/index.js';
+import { products, productStock } from '../../src/db/schema/index.js';
 import type { Product } from '../../src/modules/catalog/catalog.schemas.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness, type TestUser } from '../helpers/factories.js';
@@ -217,7 +217,23 @@ describe('delta sync (updatedSince)', () => {
     await writes;
     await poll();
 
-    const rows = await deps.db.select().from(products).where(eq(products.businessId, shop.id));
+    const rows = await deps.db
+      .select({
+        id: products.id,
+        version: products.version,
+        price: products.price,
+        stockQuantity: productStock.quantity,
+        updatedAt: productStock.changedAt,
+      })
+      .from(products)
+      .innerJoin(
+        productStock,
+        and(
+          eq(productStock.businessId, products.businessId),
+          eq(productStock.productId, products.id),
+        ),
+      )
+      .where(eq(products.businessId, shop.id));
     for (const row of rows) {
       expect(device.get(row.id)).toMatchObject({
         version: row.version,

@@ -4,7 +4,14 @@ import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { businesses, deadJobs, emailLog, outbox, products } from '../../src/db/schema/index.js';
+import {
+  businesses,
+  deadJobs,
+  emailLog,
+  outbox,
+  products,
+  productStock,
+} from '../../src/db/schema/index.js';
 import { sendOutboxEmail } from '../../src/emails/email.job.js';
 import { queueLowStockDigests } from '../../src/emails/low-stock-digest.job.js';
 import { createMailer } from '../../src/emails/mailer.js';
@@ -178,14 +185,16 @@ describe('emails over SMTP', () => {
       .update(businesses)
       .set({ lowStockEmails: false })
       .where(eq(businesses.id, quiet.id));
-    const product = (overrides: Partial<typeof products.$inferInsert>) => ({
+    const product = (
+      overrides: Partial<typeof products.$inferInsert> & { stockQuantity: number },
+    ) => ({
       id: newId(),
       businessId: b.id,
       name: 'Item',
       price: 100,
       ...overrides,
     });
-    await jobs.deps.db.insert(products).values([
+    const items = [
       product({ name: 'Sugar 1kg', sku: 'SUG-1', stockQuantity: 2, lowStockThreshold: 5 }),
       product({ name: 'Milk 500ml', sku: null, stockQuantity: 5, lowStockThreshold: 5 }),
       product({ name: 'Bread', stockQuantity: 6, lowStockThreshold: 5 }),
@@ -196,7 +205,15 @@ describe('emails over SMTP', () => {
         ...product({ name: 'Quiet shop item', stockQuantity: 0, lowStockThreshold: 5 }),
         businessId: quiet.id,
       },
-    ]);
+    ];
+    await jobs.deps.db.insert(products).values(items.map(({ stockQuantity: _, ...row }) => row));
+    // The total lives in product_stock (its row made with the product).
+    for (const item of items) {
+      await jobs.deps.db
+        .update(productStock)
+        .set({ quantity: item.stockQuantity })
+        .where(eq(productStock.productId, item.id));
+    }
     const first = await queueLowStockDigests(jobs.deps);
     expect(first.emails).toBeGreaterThanOrEqual(1);
     const rows = await jobs.deps.db

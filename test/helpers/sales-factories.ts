@@ -5,6 +5,7 @@ import {
   locations,
   outbox,
   products,
+  productStock,
   saleLines,
   salePayments,
   sales,
@@ -24,11 +25,12 @@ export interface ProductOverrides {
   archived?: boolean;
 }
 
-export type TestProduct = typeof products.$inferSelect;
+export type TestProduct = typeof products.$inferSelect & { stockQuantity: number };
 
 /**
  * A product inserted directly (the catalog endpoints belong to another module). Its stock
- * is opened with a 'receive' movement, so stock_quantity equals the sum of the ledger.
+ * is opened with a 'receive' movement, so its total (product_stock.quantity, the row the
+ * database makes with the product) equals the sum of the ledger.
  */
 export async function insertProduct(
   deps: AppDeps,
@@ -48,7 +50,6 @@ export async function insertProduct(
       price: overrides.price ?? 10_000,
       taxRate: overrides.taxRate ?? 1600,
       trackStock: overrides.trackStock ?? true,
-      stockQuantity,
       lowStockThreshold: overrides.lowStockThreshold ?? null,
       archived: overrides.archived ?? false,
     })
@@ -68,8 +69,12 @@ export async function insertProduct(
     await deps.db
       .insert(stockLevels)
       .values({ businessId, productId: id, locationId, quantity: stockQuantity });
+    await deps.db
+      .update(productStock)
+      .set({ quantity: stockQuantity })
+      .where(and(eq(productStock.businessId, businessId), eq(productStock.productId, id)));
   }
-  return product!;
+  return { ...product!, stockQuantity };
 }
 
 /** The business's default location (`Main`, made by the database with the business). */
@@ -155,18 +160,26 @@ export async function countSaleRows(deps: AppDeps, businessId: string) {
 }
 
 /**
- * A product's cached stock and the sum of its ledger (they must always agree). `ledger` is
+ * A product's cached stock and the sum of its ledger (they must always agree), and its
+ * presented updatedAt (product_stock.changed_at). `ledger` is
  * NaN unless the rule also holds per location (each level = its own movements' sum) and the
  * levels add up to stockQuantity, so every `ledger: x` assertion checks all three.
  */
 export async function stockOf(deps: AppDeps, productId: string) {
   const [row] = await deps.db
     .select({
-      stockQuantity: products.stockQuantity,
+      stockQuantity: productStock.quantity,
       version: products.version,
-      updatedAt: products.updatedAt,
+      updatedAt: productStock.changedAt,
     })
     .from(products)
+    .innerJoin(
+      productStock,
+      and(
+        eq(productStock.businessId, products.businessId),
+        eq(productStock.productId, products.id),
+      ),
+    )
     .where(eq(products.id, productId));
   const [ledger] = await deps.db
     .select({ sum: sql<number>`coalesce(sum(${stockMovements.delta}), 0)::float8` })

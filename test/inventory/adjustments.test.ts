@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { products, stockMovements } from '../../src/db/schema/index.js';
+import { productStock, stockMovements } from '../../src/db/schema/index.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
 import { adjust, postProduct } from '../helpers/catalog.js';
@@ -15,9 +15,9 @@ const second = createTestApp();
 /** The cached level, the sum of the ledger's deltas and the number of movements. */
 async function ledger(productId: string) {
   const [product] = await deps.db
-    .select({ stock: products.stockQuantity })
-    .from(products)
-    .where(eq(products.id, productId));
+    .select({ stock: productStock.quantity })
+    .from(productStock)
+    .where(eq(productStock.productId, productId));
   const [movements] = await deps.db
     .select({
       sum: sql<number>`coalesce(sum(${stockMovements.delta}), 0)::float8`,

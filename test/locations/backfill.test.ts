@@ -1,7 +1,12 @@
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { runBackfills } from '../../src/db/backfills.js';
-import { dataBackfills, products, stockMovements } from '../../src/db/schema/index.js';
+import {
+  dataBackfills,
+  products,
+  productStock,
+  stockMovements,
+} from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
 import { createTestApp } from '../helpers/app.js';
 import { createBusiness } from '../helpers/factories.js';
@@ -21,8 +26,11 @@ describe('0004 backfill (src/db/backfills.ts)', () => {
       businessId: shop.id,
       name: 'Legacy',
       price: 100,
-      stockQuantity: 7,
     });
+    await deps.db
+      .update(productStock)
+      .set({ quantity: 7 })
+      .where(eq(productStock.productId, productId));
     for (const delta of [10, -3]) {
       await deps.db.insert(stockMovements).values({
         id: newId(),

@@ -66,8 +66,6 @@ export const products = pgTable(
     etimsItemClassCode: text(),
     unit: text().notNull().default('each'),
     trackStock: boolean().notNull().default(true),
-    /** Cached sum of this product's stock_movements.delta, updated in the same transaction. */
-    stockQuantity: quantity().notNull().default(0),
     lowStockThreshold: quantity(),
     /** Storage key of the current image (content-hash name); the URL is derived from it. */
     imageKey: text(),
@@ -75,14 +73,16 @@ export const products = pgTable(
     /** Bumped by every catalog edit (optimistic concurrency), not by stock changes. */
     version: integer().notNull().default(1),
     createdAt: createdAt(),
-    /** Bumped by every change, stock included, so levels reach devices through the delta sync. */
+    /**
+     * The stamp of the last catalog edit only. What the API presents as `updatedAt` (and the
+     * delta sync orders by) is product_stock.changed_at, which stock changes move too.
+     */
     updatedAt: updatedAt(),
   },
   (table) => [
     // The target of the ledger's and sale lines' (product, business) foreign keys: a row
     // can only name a product of its own business (tenant isolation held by the database).
     unique('products_id_business_unique').on(table.id, table.businessId),
-    index('products_business_updated_idx').on(table.businessId, table.updatedAt, table.id),
     // sku and barcode are unique among a business's non-archived products: archiving a
     // product frees its codes for the product that replaces it (what a shop expects when a
     // supplier reuses a barcode), while archived tombstones keep theirs for history.
@@ -112,7 +112,45 @@ export const STOCK_MOVEMENT_TYPES = [
 ] as const;
 export type StockMovementType = (typeof STOCK_MOVEMENT_TYPES)[number];
 
-/** The stock ledger: the truth. products.stock_quantity is its cached sum. */
+/**
+ * A product's total stock and the stamp of its last change, one narrow row per product
+ * (created with the product by the products_stock_row trigger, drizzle/0014).
+ *
+ * Why not columns of products: every sale and stock movement changes them, and an UPDATE of
+ * the wide product row (an indexed column changes, so never HOT) wrote a new tuple and an
+ * entry in each of its indexes, three trigram GIN among them. Here a stock change writes a
+ * small tuple and two b-tree entries (bench/README.md, "Narrow product stock").
+ *
+ * `changedAt` is the product's `updatedAt` as the API presents it: every catalog edit and
+ * every stock change sets it to its catalog_write_stamp, so it is unique per business and
+ * commit-ordered, and GET /products?updatedSince= pages by (changed_at, product_id) on
+ * product_stock_business_changed_idx.
+ */
+export const productStock = pgTable(
+  'product_stock',
+  {
+    businessId: uuid().notNull(),
+    productId: uuid().notNull(),
+    /** The sum of this product's stock_movements.delta (all locations), set in the same transaction. */
+    quantity: quantity().notNull().default(0),
+    changedAt: timestampMs().notNull(),
+  },
+  (table) => [
+    primaryKey({ name: 'product_stock_pkey', columns: [table.businessId, table.productId] }),
+    foreignKey({
+      name: 'product_stock_product_business_fk',
+      columns: [table.productId, table.businessId],
+      foreignColumns: [products.id, products.businessId],
+    }),
+    index('product_stock_business_changed_idx').on(
+      table.businessId,
+      table.changedAt,
+      table.productId,
+    ),
+  ],
+);
+
+/** The stock ledger: the truth. product_stock.quantity is its cached sum. */
 export const stockMovements = pgTable(
   'stock_movements',
   {
@@ -171,7 +209,7 @@ export const stockMovements = pgTable(
 /**
  * The stock of a product at a location: the sum of that pair's movements' deltas. Narrow
  * on purpose: a stock change rewrites this row, not the wide product row. A pair with no
- * row has never been stocked there (level 0). products.stock_quantity stays the total.
+ * row has never been stocked there (level 0). product_stock.quantity is the total.
  */
 export const stockLevels = pgTable(
   'stock_levels',

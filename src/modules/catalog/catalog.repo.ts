@@ -1,6 +1,6 @@
-import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { categories, products } from '../../db/schema/index.js';
+import { categories, products, productStock } from '../../db/schema/index.js';
 
 /** A product's level at one location (only locations where it was ever stocked). */
 export interface StockEntry {
@@ -18,14 +18,33 @@ const stockOfProduct = sql<StockEntry[]>`(
   from stock_levels sl
   where sl.business_id = ${products.businessId} and sl.product_id = ${products.id})`;
 
-/** Every product column and `stock`: what toProduct presents. */
-export const productWithStock = { ...getTableColumns(products), stock: stockOfProduct };
+/**
+ * What toProduct presents: every product column, the total and the change stamp from
+ * product_stock (the presented `updatedAt` is product_stock.changed_at, which stock changes
+ * move too; products.updated_at is the last edit only), and `stock`. Selected from
+ * products joined to their product_stock row (productStockOfProduct).
+ */
+export const productWithStock = {
+  ...getTableColumns(products),
+  stockQuantity: productStock.quantity,
+  updatedAt: productStock.changedAt,
+  stock: stockOfProduct,
+};
 
-export type ProductRow = typeof products.$inferSelect & { stock: StockEntry[] };
+/** The join condition of a product and its product_stock row (every product has one). */
+export const productStockOfProduct = and(
+  eq(productStock.businessId, products.businessId),
+  eq(productStock.productId, products.id),
+);
+
+export type ProductRow = typeof products.$inferSelect & {
+  stockQuantity: number;
+  stock: StockEntry[];
+};
 export type CategoryRow = typeof categories.$inferSelect;
 export type NewProductRow = typeof products.$inferInsert;
 export type ProductChanges = Partial<
-  Omit<NewProductRow, 'id' | 'businessId' | 'version' | 'createdAt' | 'stockQuantity'>
+  Omit<NewProductRow, 'id' | 'businessId' | 'version' | 'createdAt'>
 >;
 
 /**
@@ -36,7 +55,8 @@ export type ProductChanges = Partial<
  * commits, a device syncs and remembers .005, then A (stamped .003, started earlier)
  * commits and is never seen. So every transaction that changes products of a business
  * first takes this transaction-scoped advisory lock, then stamps
- * `greatest(clock_timestamp(), max(updated_at) + 1 ms)`. Writers of one business are thus
+ * `greatest(clock_timestamp(), max(product_stock.changed_at) + 1 ms)` — changed_at being
+ * the presented updatedAt, moved by edits and stock changes alike. Writers of one business are thus
  * serialised, each stamp is later than every committed one, and the lock is released only
  * after the commit is visible: commit order = updatedAt order, so "largest updatedAt seen"
  * is a safe resume point.
@@ -51,15 +71,11 @@ export type ProductChanges = Partial<
  * row locks in id order — never the other way round, so writers cannot deadlock.
  */
 export async function lockCatalogAndStamp(tx: DbOrTx, businessId: string): Promise<Date> {
-  await tx.execute(
-    sql`select pg_advisory_xact_lock(hashtextextended(${`catalog:${businessId}`}, 0))`,
+  // catalog_write_stamp (drizzle/0002, 0014): the lock, then the stamp after the latest
+  // product_stock.changed_at, in one round trip.
+  const result = await tx.execute<{ stamp: Date | string }>(
+    sql`select catalog_write_stamp(${businessId}::uuid) as stamp`,
   );
-  const result = await tx.execute<{ stamp: Date | string }>(sql`
-    select greatest(
-      date_trunc('milliseconds', clock_timestamp()),
-      (select max(${products.updatedAt}) + interval '1 millisecond'
-         from ${products} where ${products.businessId} = ${businessId})
-    ) as stamp`);
   const stamp = result.rows[0]?.stamp;
   return stamp instanceof Date ? stamp : new Date(String(stamp));
 }
@@ -75,16 +91,42 @@ export async function findProduct(
   const [row] = await db
     .select(productWithStock)
     .from(products)
+    .innerJoin(productStock, productStockOfProduct)
     .where(and(eq(products.businessId, businessId), eq(products.id, id)))
     .limit(1);
   return row;
 }
 
+/**
+ * Inserts a product; the products_stock_row trigger (drizzle/0014) gives it its
+ * product_stock row, changed at its `updatedAt`.
+ */
 export async function insertProduct(tx: DbOrTx, values: NewProductRow): Promise<ProductRow> {
   const [row] = await tx.insert(products).values(values).returning();
   if (!row) throw new Error('insert into products returned no row');
   // A new product has no stock anywhere: levels only ever change through the ledger.
-  return { ...row, stock: [] };
+  return { ...row, stockQuantity: 0, stock: [] };
+}
+
+/**
+ * After an edit of `ids` (products.updated_at set to each one's stamp), moves their
+ * product_stock.changed_at to the same stamp — what the API presents as updatedAt and the
+ * delta sync pages by — and returns the edited products as toProduct reads them.
+ */
+async function markEdited(tx: DbOrTx, businessId: string, ids: string[]): Promise<ProductRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .update(productStock)
+    .set({ changedAt: sql`${products.updatedAt}` })
+    .from(products)
+    .where(
+      and(
+        eq(productStock.businessId, businessId),
+        inArray(productStock.productId, ids),
+        productStockOfProduct,
+      ),
+    )
+    .returning(productWithStock);
 }
 
 /**
@@ -100,7 +142,7 @@ export async function updateProduct(
   stamp: Date,
   expectedVersion?: number,
 ): Promise<ProductRow | undefined> {
-  const [row] = await tx
+  const edited = await tx
     .update(products)
     .set({ ...changes, version: sql`${products.version} + 1`, updatedAt: stamp })
     .where(
@@ -110,7 +152,12 @@ export async function updateProduct(
         expectedVersion === undefined ? undefined : eq(products.version, expectedVersion),
       ),
     )
-    .returning(productWithStock);
+    .returning({ id: products.id });
+  const [row] = await markEdited(
+    tx,
+    businessId,
+    edited.map((product) => product.id),
+  );
   return row;
 }
 
@@ -133,7 +180,7 @@ export async function detachCategory(
       .from(products)
       .where(and(eq(products.businessId, businessId), eq(products.categoryId, categoryId))),
   );
-  return tx
+  const edited = await tx
     .with(ranked)
     .update(products)
     .set({
@@ -143,7 +190,12 @@ export async function detachCategory(
     })
     .from(ranked)
     .where(and(eq(products.businessId, businessId), eq(products.id, ranked.id)))
-    .returning(productWithStock);
+    .returning({ id: products.id });
+  return markEdited(
+    tx,
+    businessId,
+    edited.map((product) => product.id),
+  );
 }
 
 export async function findCategory(

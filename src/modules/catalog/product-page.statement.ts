@@ -46,7 +46,7 @@ const productJson = (imageUrlPrefix: unknown) => sql`(
     || coalesce(',"etimsItemClassCode":' || ${jsonString(sql`p.etims_item_class_code`)}, '')
     || ',"unit":' || ${jsonString(sql`p.unit`)}
     || ',"trackStock":' || p.track_stock::text
-    || ',"stockQuantity":' || trim_scale(p.stock_quantity)::text
+    || ',"stockQuantity":' || trim_scale(ps.quantity)::text
     || ',"stock":[' || coalesce((
       select string_agg('{"locationId":"' || sl.location_id::text || '","quantity":'
         || trim_scale(sl.quantity)::text || '}', ',' order by sl.location_id)
@@ -56,11 +56,11 @@ const productJson = (imageUrlPrefix: unknown) => sql`(
     || ',"archived":' || p.archived::text
     || ',"version":' || p.version::text
     || ',"createdAt":"' || ${isoInstant(sql`p.created_at`)}
-    || '","updatedAt":"' || ${isoInstant(sql`p.updated_at`)} || '"}')`;
+    || '","updatedAt":"' || ${isoInstant(sql`ps.changed_at`)} || '"}')`;
 
 export interface ProductPageParams extends Record<string, unknown> {
   businessId: string;
-  /** Keyset lower bound, exclusive: rows with (updated_at, id) greater than this. */
+  /** Keyset lower bound, exclusive: rows with (changed_at, product_id) greater than this. */
   fromUpdatedAt: string;
   fromId: string;
   includeArchived: boolean;
@@ -81,26 +81,35 @@ export interface ProductPageRow {
 }
 
 /**
- * A page ordered by (updated_at, id), with one extra row fetched to tell if more follow.
- * Every filter is a parameter with a neutral default (the '-infinity' / nil-uuid bound,
- * `includeArchived`, a null categoryId), so one statement text serves the plain page, the
- * delta and every cursor: its generic plan is an index scan of
- * products_business_updated_idx (business_id, updated_at, id) with the keyset row
- * comparison as index condition (test/catalog/product-page.test.ts checks the plan).
+ * A page ordered by the presented (updatedAt, id) — product_stock's (changed_at,
+ * product_id), which stock changes move without rewriting the product row — with one extra
+ * row fetched to tell if more follow. Every filter is a parameter with a neutral default
+ * (the '-infinity' / nil-uuid bound, `includeArchived`, a null categoryId), so one
+ * statement text serves the plain page, the delta and every cursor: its generic plan is an
+ * index scan of product_stock_business_changed_idx (business_id, changed_at, product_id)
+ * with the keyset row comparison as index condition, each row joined to its product by
+ * key (test/catalog/product-page.test.ts checks the plan).
  */
 export const productPageSql = (
   value: (key: keyof ProductPageParams & string) => unknown,
   extraCondition?: SQL,
 ) => sql`
   with page as (
-    select p.updated_at, p.id, ${productJson(value('imageUrlPrefix'))} as item
-    from products p
-    where p.business_id = ${value('businessId')}::uuid
-      and (p.updated_at, p.id) > (${value('fromUpdatedAt')}::timestamptz, ${value('fromId')}::uuid)
+    select ps.changed_at as updated_at, ps.product_id as id,
+      ${productJson(value('imageUrlPrefix'))} as item
+    from product_stock ps
+      -- Each row's product by key. A lateral fence (offset 0), not a plain join: for the
+      -- generic plan, whose keyset bound is unknown, PostgreSQL preferred a sequential scan
+      -- of products, materialized, to one key lookup per row.
+      cross join lateral (select * from products
+        where products.id = ps.product_id and products.business_id = ps.business_id
+        offset 0) p
+    where ps.business_id = ${value('businessId')}::uuid
+      and (ps.changed_at, ps.product_id) > (${value('fromUpdatedAt')}::timestamptz, ${value('fromId')}::uuid)
       and (not p.archived or ${value('includeArchived')}::boolean)
       and (${value('categoryId')}::uuid is null or p.category_id = ${value('categoryId')}::uuid)
       ${extraCondition ?? sql``}
-    order by p.updated_at, p.id
+    order by ps.changed_at, ps.product_id
     limit ${value('limit')}::int + 1
   ), numbered as (
     select item, updated_at, id, row_number() over (order by updated_at, id) as n from page

@@ -1,17 +1,18 @@
-import { productWithStock } from '../catalog/catalog.repo.js';
+import { productStockOfProduct, productWithStock } from '../catalog/catalog.repo.js';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client.js';
-import { products, stockLevels, stockMovements } from '../../db/schema/index.js';
+import { products, productStock, stockLevels, stockMovements } from '../../db/schema/index.js';
 
 export type MovementRow = typeof stockMovements.$inferSelect;
 export type StockProductRow = Pick<
   typeof products.$inferSelect,
-  'id' | 'name' | 'sku' | 'stockQuantity' | 'lowStockThreshold' | 'trackStock' | 'archived'
->;
+  'id' | 'name' | 'sku' | 'lowStockThreshold' | 'trackStock' | 'archived'
+> & { stockQuantity: number };
 
 /**
- * Row-locks the products in id order, so two transactions touching overlapping sets always
- * queue in the same order and cannot deadlock; the caller holds the catalog lock already.
+ * Row-locks the products and their product_stock rows (the totals) in id order, so two
+ * transactions touching overlapping sets always queue in the same order and cannot
+ * deadlock; the caller holds the catalog lock already.
  */
 export async function lockProducts(
   tx: DbOrTx,
@@ -24,12 +25,13 @@ export async function lockProducts(
       id: products.id,
       name: products.name,
       sku: products.sku,
-      stockQuantity: products.stockQuantity,
+      stockQuantity: productStock.quantity,
       lowStockThreshold: products.lowStockThreshold,
       trackStock: products.trackStock,
       archived: products.archived,
     })
     .from(products)
+    .innerJoin(productStock, productStockOfProduct)
     .where(and(eq(products.businessId, businessId), inArray(products.id, ids)))
     .orderBy(asc(products.id))
     .for('update');
@@ -69,18 +71,22 @@ export async function insertMovements(
   return tx.insert(stockMovements).values(rows).returning();
 }
 
-/** Stores the new cached level; bumps updatedAt (devices sync levels) but not version. */
-export async function setStockQuantity(
+/**
+ * Stores the products' new cached totals in their narrow product_stock rows and moves each
+ * changed_at (the presented updatedAt: devices sync levels) to its stamp, in one statement —
+ * not the product rows, nor their versions.
+ */
+export async function setStockQuantities(
   tx: DbOrTx,
   businessId: string,
-  id: string,
-  stockQuantity: number,
-  stamp: Date,
+  rows: { productId: string; quantity: number; changedAt: Date }[],
 ): Promise<void> {
-  await tx
-    .update(products)
-    .set({ stockQuantity, updatedAt: stamp })
-    .where(and(eq(products.businessId, businessId), eq(products.id, id)));
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    update ${productStock} set quantity = t.quantity, changed_at = t."changedAt"
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+      as t("productId" uuid, quantity numeric, "changedAt" timestamptz)
+    where ${productStock.businessId} = ${businessId} and ${productStock.productId} = t."productId"`);
 }
 
 export async function productExists(db: DbOrTx, businessId: string, id: string) {
@@ -141,6 +147,7 @@ export async function listLowStock(
       products,
       and(eq(products.id, stockLevels.productId), eq(products.businessId, stockLevels.businessId)),
     )
+    .innerJoin(productStock, productStockOfProduct)
     .where(
       and(
         eq(stockLevels.businessId, businessId),

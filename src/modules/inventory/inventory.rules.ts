@@ -2,7 +2,7 @@ import type { StockMovementType } from '../../db/schema/index.js';
 
 /**
  * Stock arithmetic in integer thousandths, so 0.1 + 0.2 is exactly 0.3 and the cached
- * stockQuantity always equals the sum of the ledger's deltas.
+ * stockQuantity (product_stock.quantity) always equals the sum of the ledger's deltas.
  */
 export const toMilli = (quantity: number): number => Math.round(quantity * 1000);
 export const fromMilli = (milli: number): number => milli / 1000;

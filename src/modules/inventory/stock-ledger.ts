@@ -56,8 +56,9 @@ const pairKey = (productId: string, locationId: string) => `${productId}/${locat
  * outside the sale statement (adjustments, transfers, voids). Takes the catalog lock, then
  * row-locks the products in id order (every stock writer does: no deadlock, and the levels
  * read next are the committed ones), appends one ledger row per change, sets each touched
- * (product, location) level and each product's total (stockQuantity, bumping updatedAt so
- * the delta sync sees the change), and writes `inventory.low_stock` for each location
+ * (product, location) level and each product's total (product_stock: quantity, and
+ * changed_at — the presented updatedAt — so the delta sync sees the change; the product
+ * row itself is not rewritten), and writes `inventory.low_stock` for each location
  * where a product crosses its threshold. 404 when a product is not the business's.
  * The ledger rule: a level is the sum of its pair's deltas; stockQuantity the sum of all.
  */
@@ -146,15 +147,15 @@ export async function applyStockChanges(
     }),
   );
   // `locked` is in id order: each product gets its own stamp (see lockCatalogAndStamp).
-  for (const [index, product] of locked.entries()) {
-    await repo.setStockQuantity(
-      tx,
-      caller.businessId,
-      product.id,
-      fromMilli(totals.get(product.id) ?? toMilli(product.stockQuantity)),
-      stampOf(stamp, index),
-    );
-  }
+  await repo.setStockQuantities(
+    tx,
+    caller.businessId,
+    locked.map((product, index) => ({
+      productId: product.id,
+      quantity: fromMilli(totals.get(product.id) ?? toMilli(product.stockQuantity)),
+      changedAt: stampOf(stamp, index),
+    })),
+  );
   for (const key of [...crossed].sort()) {
     const [productId, locationId] = key.split('/') as [string, string];
     const product = byId.get(productId);

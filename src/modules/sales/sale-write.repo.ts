@@ -26,8 +26,8 @@ import type { Sale } from './sales.schemas.js';
 /** A product as a sale reads it: enough to price, name and take stock. */
 export type LockedProduct = Pick<
   ProductRow,
-  'id' | 'name' | 'sku' | 'price' | 'taxRate' | 'trackStock' | 'stockQuantity' | 'lowStockThreshold'
->;
+  'id' | 'name' | 'sku' | 'price' | 'taxRate' | 'trackStock' | 'lowStockThreshold'
+> & { stockQuantity: number };
 
 /** One ledger row a sale (or its void) writes; `quantityAfter` is the level right after it. */
 export type SaleMovement = Pick<
@@ -56,11 +56,13 @@ export interface DraftedSale {
   present: (number: number) => Sale;
 }
 
+/** The products with their total (product_stock.quantity), as sales read and lock them. */
 const productColumns = (businessId: SqlValue, ids: SqlValue) => sql`
-  select id, name, sku, price, tax_rate as "taxRate", track_stock as "trackStock",
-    stock_quantity as "stockQuantity", low_stock_threshold as "lowStockThreshold"
-  from products
-  where id = any(${ids}::uuid[]) and business_id = ${businessId}`;
+  select p.id, p.name, p.sku, p.price, p.tax_rate as "taxRate", p.track_stock as "trackStock",
+    ps.quantity as "stockQuantity", p.low_stock_threshold as "lowStockThreshold"
+  from products p
+    join product_stock ps on ps.business_id = p.business_id and ps.product_id = p.id
+  where p.id = any(${ids}::uuid[]) and p.business_id = ${businessId}`;
 
 const lookupStatement = namedStatement<
   SaleLookup,
@@ -119,7 +121,7 @@ export async function lookUpSales(
 
 const lockProductsStatement = namedStatement<LockedProduct, { ids: string[]; businessId: string }>(
   'sales_lock_products',
-  (p) => sql`${productColumns(p('businessId'), p('ids'))} order by id for update`,
+  (p) => sql`${productColumns(p('businessId'), p('ids'))} order by p.id for update`,
 );
 
 /** Locks the business's products among `ids` in id order (one order for all writers: no deadlocks). */
@@ -154,7 +156,7 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<Writt
   const { drafts } = write;
   const movements = drafts.flatMap((draft) => draft.movements);
   // One level per product (an UPDATE … FROM applies only one row per target): the last,
-  // in product id order (the order of their updatedAt stamps).
+  // in product id order (the order of their product_stock.changed_at stamps).
   const last = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
   const levels = [...last]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))

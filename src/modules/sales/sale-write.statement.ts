@@ -50,11 +50,15 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
         "stockQuantity" numeric)
     ),
     locked as (
-      select id, price, tax_rate, name, sku, track_stock, low_stock_threshold, stock_quantity
-      from products
-      where id = any(array(select id from expected)) and business_id = ${p('businessId')}
+      -- Each product with its product_stock row (the total), both locked: the lock reads the
+      -- latest committed rows, though this statement's snapshot predates the catalog lock.
+      select p.id, p.price, p.tax_rate, p.name, p.sku, p.track_stock, p.low_stock_threshold,
+        ps.quantity as stock_quantity
+      from products p
+        join product_stock ps on ps.business_id = p.business_id and ps.product_id = p.id
+      where p.id = any(array(select id from expected)) and p.business_id = ${p('businessId')}
         and (select stamp from catalog) is not null
-      order by id
+      order by p.id
       for update
     ),
     guard as (
@@ -112,13 +116,16 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       returning 1
     ),
     product_totals as (
-      -- Each changed product gets its own millisecond after the stamp, in id order (stampOf).
-      update products set stock_quantity = lv."quantityAfter" + drift.amount,
-        updated_at = (select stamp from catalog) + (lv.ordinal - 1) * interval '1 millisecond'
+      -- The narrow product_stock row, not the product (catalog.ts productStock: no rewrite of
+      -- the wide row and its indexes). Each changed product gets its own millisecond after
+      -- the stamp, in id order (stampOf): changed_at is its presented updatedAt.
+      update product_stock set quantity = lv."quantityAfter" + drift.amount,
+        changed_at = (select stamp from catalog) + (lv.ordinal - 1) * interval '1 millisecond'
       from jsonb_to_recordset(${p('levels')}::jsonb)
           as lv(ordinal bigint, "productId" uuid, "quantityAfter" numeric)
         join drift on drift.id = lv."productId"
-      where products.id = lv."productId" and products.business_id = ${p('businessId')}
+      where product_stock.business_id = ${p('businessId')}
+        and product_stock.product_id = lv."productId"
         and exists (select 1 from inserted_sales)
       returning 1
     ),
