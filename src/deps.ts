@@ -9,6 +9,7 @@ import { AccessTokens } from './modules/auth/access-token.js';
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { PaymentProvider } from './mpesa/provider.js';
+import { trackCatalogWrites } from './modules/catalog/catalog-version.js';
 
 /** Shutdown state shared by the server and the readiness check. */
 export interface Lifecycle {
@@ -35,6 +36,8 @@ export interface AppDeps {
   paymentProvider?: PaymentProvider;
   /** Outgoing email (SMTP, or files in development); swappable in tests. */
   mailer?: Mailer;
+  /** Tests only: pauses inside the catalog cache to force an interleaving (catalog-cache.ts). */
+  catalogCacheHooks?: { afterRender?: () => Promise<void> };
 }
 
 export interface CreateDepsOptions {
@@ -55,7 +58,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     poolMax: config.database.poolMax,
     applicationName: options.applicationName,
   });
-  return {
+  const deps: AppDeps = {
     config,
     logger,
     pool,
@@ -67,6 +70,9 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     storage: options.storage ?? createStorage(config),
     mailer: options.mailer ?? createMailer(config, logger),
   };
+  // Every transaction that changes products or stock bumps the catalog version after it.
+  trackCatalogWrites(deps);
+  return deps;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   stockMovements,
 } from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
+import { bumpCatalogVersions } from '../../src/modules/catalog/catalog-version.js';
 
 export interface ProductOverrides {
   name?: string;
@@ -69,6 +70,9 @@ export async function insertProduct(
       .insert(stockLevels)
       .values({ businessId, productId: id, locationId, quantity: stockQuantity });
   }
+  // Written behind the services' back: bump as every catalog writer does, or a page cached
+  // before this insert would go on being served (catalog-version.ts).
+  await bumpCatalogVersions(deps, [businessId]);
   return product!;
 }
 

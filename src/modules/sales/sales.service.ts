@@ -6,6 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import { replayOf, requestFingerprint } from '../../lib/client-request.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
+import { noteCatalogWrite, withCatalogBumps } from '../catalog/catalog-version.js';
 import { claimReceiptsOfNewSales } from '../till/till.service.js';
 import { draftSale } from './sale-draft.js';
 import {
@@ -229,18 +230,32 @@ async function recordTogether(
   const storedOf = (request: SaleRequest) =>
     storedByKey.get(request.body.clientRequestId.toLowerCase());
   const fresh = requests.filter((request) => !storedOf(request));
+  // The sale statement runs alone (autocommit), outside deps.db.transaction: this scope
+  // bumps the catalog version after it (catalog-version.ts), as a transaction would.
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.db, caller, fresh, products, locations, customers)) ??
-        (await deps.db.transaction(async (tx) => {
-          // The catalog write order first, then product row locks (catalog.repo.ts).
-          await beginCatalogWrite(tx, caller.businessId);
-          const locked = await lockProducts(tx, caller.businessId, productIds);
-          const again = await draftAndWrite(deps, tx, caller, fresh, locked, locations, customers);
-          if (!again) throw new Error('a product changed while locked');
-          return again;
-        })));
+      : await withCatalogBumps(
+          deps,
+          async () =>
+            (await draftAndWrite(deps, deps.db, caller, fresh, products, locations, customers)) ??
+            (await deps.db.transaction(async (tx) => {
+              // The catalog write order first, then product row locks (catalog.repo.ts).
+              await beginCatalogWrite(tx, caller.businessId);
+              const locked = await lockProducts(tx, caller.businessId, productIds);
+              const again = await draftAndWrite(
+                deps,
+                tx,
+                caller,
+                fresh,
+                locked,
+                locations,
+                customers,
+              );
+              if (!again) throw new Error('a product changed while locked');
+              return again;
+            })),
+        );
   const outcomes = new Map(fresh.map((request, index) => [request, written[index]]));
   return requests.map((request) => {
     const row = storedOf(request);
@@ -282,6 +297,8 @@ async function draftAndWrite(
   const drafts = drafted.filter((draft): draft is DraftedSale => !(draft instanceof AppError));
   // The sale.created payload is the Sale resource; the statement patches its number in.
   const payloads = drafts.map((draft) => draft.present(0));
+  // The statement changes stock (the catalog pages show it): noted for the scope's bump.
+  if (drafts.length > 0) noteCatalogWrite(caller.businessId);
   const numbers =
     drafts.length === 0
       ? []
