@@ -336,6 +336,9 @@ describe('every write that changes a page invalidates it before it is answered',
 });
 
 describe('never stale after a committed write', () => {
+  /** A second "process": its own pool and Redis connection, the same database and Redis. */
+  const other = createTestApp();
+
   it('parallel sales and edits while readers loop: the page after the last answer is PostgreSQL’s', async () => {
     const shop = await createBusiness(deps);
     const stock = await Promise.all(
@@ -374,6 +377,26 @@ describe('never stale after a committed write', () => {
         stock.map((_, index) => `Round ${round} product ${index}`).sort(),
       );
     }
+  });
+
+  it('two API processes share the cache: a write answered by one is seen by the other', async () => {
+    const shop = await createBusiness(deps);
+    const product = await postProduct(http, shop.owner, { name: 'One' });
+    const read = () =>
+      other.http.get('/products').query(QUERY).set('Authorization', shop.cashier.auth);
+    const before = await read().expect(200);
+    await read()
+      .set('If-None-Match', before.headers.etag as string)
+      .expect(304);
+    await http
+      .patch(`/products/${product.id}`)
+      .set('Authorization', shop.owner.auth)
+      .send({ name: 'Two' })
+      .expect(200);
+    const after = await read()
+      .set('If-None-Match', before.headers.etag as string)
+      .expect(200);
+    expect(after.body.data[0].name).toBe('Two');
   });
 
   it('a render that started before a write and is stored after its bump is never served', async () => {
