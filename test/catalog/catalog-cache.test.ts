@@ -93,7 +93,7 @@ describe('catalog pages cached in Redis', () => {
     }
 
     // A row changed directly in PostgreSQL (no service, no bump) is not seen: this is why
-    // every write must go through deps.db.transaction / withCatalogBumps.
+    // every write must go through deps.db.transaction / withCatalogBump.
     await deps.db
       .update(products)
       .set({ name: 'Changed behind the cache' })
@@ -174,12 +174,12 @@ describe('catalog pages cached in Redis', () => {
       .expect(404);
   });
 
-  it('a catalog write outside deps.db.transaction / withCatalogBumps throws instead of leaving pages stale', async () => {
+  it('a catalog write in a transaction not opened by deps.db.transaction throws instead of leaving pages stale', async () => {
     const shop = await createBusiness(deps);
     const bare = createDb(deps.pool);
     await expect(
       bare.transaction((tx) => beginCatalogWrite(tx, shop.id).then(() => undefined)),
-    ).rejects.toThrow(/outside deps\.db\.transaction/);
+    ).rejects.toThrow(/not opened by deps\.db\.transaction/);
   });
 });
 

@@ -1,6 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { DbOrTx } from '../../db/client.js';
 import type { AppDeps } from '../../deps.js';
 import { withTimeout } from '../../lib/timeout.js';
 
@@ -17,9 +17,13 @@ import { withTimeout } from '../../lib/timeout.js';
  * Who bumps: every transaction run by `deps.db.transaction` that took the catalog write
  * order (beginCatalogWrite → noteCatalogWrite) bumps its business once it has settled — in
  * `finally`, because a COMMIT whose answer was lost may still have committed. The one writer
- * outside a transaction (the sale statement, run alone) wraps itself in withCatalogBumps. A
- * write noted outside any such scope throws: a writer that could not bump is a bug, found by
- * the first test that runs it, never a page that silently stays stale.
+ * outside a transaction (the sale statement, run alone) is wrapped in withCatalogBump. A
+ * write noted on a transaction that will not bump (one not opened by `deps.db.transaction`)
+ * throws: a writer that could not bump is a bug, found by the first test that runs it, never
+ * a page that silently stays stale.
+ *
+ * Tracked per transaction object, not with AsyncLocalStorage: on Node 20 an active
+ * AsyncLocalStorage hooks every promise of the process (about 3× the cost of an `await`).
  */
 
 /** How long a version token lives; its expiry is as harmless as a bump (a fresh token). */
@@ -31,17 +35,8 @@ export const VERSION_TTL_SECONDS = 24 * 60 * 60;
  */
 const BUMP_TIMEOUT_MS = 1_000;
 
-/**
- * The running scope's noted businesses. `open` turns false when the scope settles: work it
- * started in the background (a timer, a lazily started loop) inherits the store, but must
- * not note into a set already bumped, so it counts as outside any scope.
- */
-interface Scope {
-  businesses: Set<string>;
-  open: boolean;
-}
-
-const changed = new AsyncLocalStorage<Scope>();
+/** The businesses each open transaction of `deps.db.transaction` has noted. */
+const noted = new WeakMap<DbOrTx, Set<string>>();
 
 /** `<prefix>:catalog:{<businessId>}:` — the hash tag keeps a business's keys in one slot. */
 export const catalogKeyPrefix = (deps: AppDeps, businessId: string) =>
@@ -53,40 +48,48 @@ export const versionKey = (deps: AppDeps, businessId: string) =>
 /** randomUUID draws from a cached entropy pool: cheap enough to make one per read. */
 export const freshToken = () => randomUUID();
 
-/** Records that the running scope changes `businessId`'s products or stock. */
-export function noteCatalogWrite(businessId: string): void {
-  const scope = changed.getStore();
-  if (!scope?.open) {
+/** Records that `tx` changes `businessId`'s products or stock: bumped once `tx` settles. */
+export function noteCatalogWrite(tx: DbOrTx, businessId: string): void {
+  const businesses = noted.get(tx);
+  if (!businesses) {
     throw new Error(
-      'A catalog write ran outside deps.db.transaction or withCatalogBumps: its cached pages would stay stale',
+      'A catalog write ran in a transaction not opened by deps.db.transaction: its cached pages would stay stale',
     );
   }
-  scope.businesses.add(businessId);
+  businesses.add(businessId);
 }
 
 /**
- * Runs `work` in a scope whose noted writes bump their businesses' catalog versions once it
- * settles (success or failure). Nested scopes defer to the outermost: it settles later,
- * still before the answer.
- */
-export async function withCatalogBumps<T>(deps: AppDeps, work: () => Promise<T>): Promise<T> {
-  if (changed.getStore()?.open) return work();
-  const scope: Scope = { businesses: new Set(), open: true };
-  try {
-    return await changed.run(scope, work);
-  } finally {
-    scope.open = false;
-    if (scope.businesses.size > 0) await bumpCatalogVersions(deps, [...scope.businesses]);
-  }
-}
-
-/**
- * Makes every `deps.db.transaction` a withCatalogBumps scope (createDeps calls it once):
- * the one place writers go through, so none can forget to bump.
+ * Makes every `deps.db.transaction` bump the catalog versions its writes noted, once it
+ * settles (success or failure), before its caller goes on to answer. createDeps calls it
+ * once: the one place writers go through, so none can forget to bump.
  */
 export function trackCatalogWrites(deps: AppDeps): void {
   const transaction = deps.db.transaction.bind(deps.db);
-  deps.db.transaction = (run, config) => withCatalogBumps(deps, () => transaction(run, config));
+  deps.db.transaction = async (run, config) => {
+    const businesses = new Set<string>();
+    try {
+      return await transaction((tx) => {
+        noted.set(tx, businesses);
+        return run(tx);
+      }, config);
+    } finally {
+      if (businesses.size > 0) await bumpCatalogVersions(deps, [...businesses]);
+    }
+  };
+}
+
+/** Runs a catalog write made outside deps.db.transaction, then bumps (success or failure). */
+export async function withCatalogBump<T>(
+  deps: AppDeps,
+  businessId: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } finally {
+    await bumpCatalogVersions(deps, [businessId]);
+  }
 }
 
 /** Businesses whose bump failed, per Redis client: bumped again when it is ready. */

@@ -75,7 +75,7 @@ export function toCategory(row: repo.CategoryRow): Category {
  * (catalog-version.ts): cached pages never outlive the write.
  */
 export function beginCatalogWrite(tx: DbOrTx, businessId: string): Promise<Date> {
-  noteCatalogWrite(businessId);
+  noteCatalogWrite(tx, businessId);
   return repo.lockCatalogAndStamp(tx, businessId);
 }
 

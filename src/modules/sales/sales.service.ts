@@ -6,7 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import { replayOf, requestFingerprint } from '../../lib/client-request.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
-import { noteCatalogWrite, withCatalogBumps } from '../catalog/catalog-version.js';
+import { withCatalogBump } from '../catalog/catalog-version.js';
 import { claimReceiptsOfNewSales } from '../till/till.service.js';
 import { draftSale } from './sale-draft.js';
 import {
@@ -230,13 +230,14 @@ async function recordTogether(
   const storedOf = (request: SaleRequest) =>
     storedByKey.get(request.body.clientRequestId.toLowerCase());
   const fresh = requests.filter((request) => !storedOf(request));
-  // The sale statement runs alone (autocommit), outside deps.db.transaction: this scope
-  // bumps the catalog version after it (catalog-version.ts), as a transaction would.
+  // The sale statement runs alone (autocommit), outside deps.db.transaction, and changes
+  // stock the catalog pages show: withCatalogBump bumps the catalog version after it.
   const written =
     fresh.length === 0
       ? []
-      : await withCatalogBumps(
+      : await withCatalogBump(
           deps,
+          caller.businessId,
           async () =>
             (await draftAndWrite(deps, deps.db, caller, fresh, products, locations, customers)) ??
             (await deps.db.transaction(async (tx) => {
@@ -297,8 +298,6 @@ async function draftAndWrite(
   const drafts = drafted.filter((draft): draft is DraftedSale => !(draft instanceof AppError));
   // The sale.created payload is the Sale resource; the statement patches its number in.
   const payloads = drafts.map((draft) => draft.present(0));
-  // The statement changes stock (the catalog pages show it): noted for the scope's bump.
-  if (drafts.length > 0) noteCatalogWrite(caller.businessId);
   const numbers =
     drafts.length === 0
       ? []
