@@ -169,6 +169,22 @@ if (withCatalog) {
     path: '/products?limit=50',
     token: shop.cashierToken,
   });
+  // A device revalidating its first page: If-None-Match of the page's current ETag → 304,
+  // answered from the Redis catalog cache without PostgreSQL (only 304s count).
+  const current = await fetch(`${url}/products?limit=50`, {
+    headers: { authorization: `Bearer ${shop.cashierToken}` },
+  });
+  await current.arrayBuffer();
+  await run(
+    'GET /products?limit=50 (304)',
+    {
+      method: 'GET',
+      path: '/products?limit=50',
+      token: shop.cashierToken,
+      headers: { 'if-none-match': current.headers.get('etag') ?? '' },
+    },
+    { okStatus: 304 },
+  );
   await run('GET /products?updatedSince', {
     method: 'GET',
     path: `/products?limit=50&updatedSince=${encodeURIComponent(since)}`,
@@ -305,7 +321,11 @@ const ratios: Record<string, number> = {
       }
     : {}),
   ...(withCatalog
-    ? { 'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps }
+    ? {
+        'GET /products ÷ L_cat (target ≥ 0.2)': rate('GET /products?limit=50') / lCat.tps,
+        '304 revalidation ÷ L_cat (target ≥ 0.5)': rate('GET /products?limit=50 (304)') / lCat.tps,
+        'GET /health ÷ L_cat': rate('GET /health') / lCat.tps,
+      }
     : {}),
 };
 

@@ -11,6 +11,7 @@ import { authChangesChannel } from './modules/auth/auth-changes.js';
 import { createStorage } from './storage/create-storage.js';
 import type { Storage } from './storage/storage.js';
 import type { PaymentProvider } from './mpesa/provider.js';
+import { trackCatalogWrites } from './modules/catalog/catalog-version.js';
 
 /** Shutdown state shared by the server and the readiness check. */
 export interface Lifecycle {
@@ -50,6 +51,8 @@ export interface AppDeps {
   mailer?: Mailer;
   /** The session check's cache (API processes with AUTH_CACHE_TTL_MS > 0; auth-cache.ts). */
   authCache?: AuthCache;
+  /** Tests only: pauses inside the catalog cache to force an interleaving (catalog-cache.ts). */
+  catalogCacheHooks?: { afterRender?: () => Promise<void> };
 }
 
 export interface CreateDepsOptions {
@@ -82,7 +85,7 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
     genericPlans: true,
     sessionOptions: config.database.sessionOptions,
   });
-  return {
+  const deps: AppDeps = {
     config,
     logger,
     pool,
@@ -106,6 +109,9 @@ export function createDeps(options: CreateDepsOptions): AppDeps {
           })
         : undefined,
   };
+  // Every transaction that changes products or stock bumps the catalog version after it.
+  trackCatalogWrites(deps);
+  return deps;
 }
 
 /**

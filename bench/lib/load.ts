@@ -4,6 +4,8 @@ export interface LoadRequest {
   method: 'GET' | 'POST';
   path: string;
   token?: string;
+  /** Extra request headers (e.g. If-None-Match). */
+  headers?: Record<string, string>;
   /** A fixed body, or a function making a fresh one per request (unique ids). */
   body?: unknown;
   /** Per request: the caller's token and body (requests spread over several callers). */
@@ -14,7 +16,7 @@ export interface LoadResult {
   name: string;
   connections: number;
   requestsPerSecond: number;
-  /** Only 2xx answers count towards the ratios. */
+  /** Only 2xx answers (or the scenario's `okStatus`) count towards the ratios. */
   okPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -38,6 +40,8 @@ export interface LoadOptions {
   serverCpuMs?: () => Promise<number>;
   /** The app's PostgreSQL backends' CPU time so far, ms. */
   databaseCpuMs?: () => Promise<number>;
+  /** The status that counts as success instead of 2xx (304 for revalidations). */
+  okStatus?: number;
   /** Runs right before the measured run (after warm-up): take "before" counts here. */
   before?: () => Promise<void>;
   /** Runs right after the measured run: the scenario's checks. */
@@ -45,7 +49,10 @@ export interface LoadOptions {
 }
 
 function requestsFor(request: LoadRequest): autocannon.Request[] {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...request.headers,
+  };
   if (request.token) headers.authorization = `Bearer ${request.token}`;
   const { body, perRequest } = request;
   if (perRequest) {
@@ -106,7 +113,10 @@ export async function measure(
     name,
     connections: options.connections,
     requestsPerSecond: result.requests.total / options.seconds,
-    okPerSecond: (result.requests.total - result.non2xx) / options.seconds,
+    okPerSecond:
+      (options.okStatus === undefined
+        ? result.requests.total - result.non2xx
+        : (statusCodes[String(options.okStatus)] ?? 0)) / options.seconds,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result.requests.total,

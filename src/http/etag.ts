@@ -2,24 +2,24 @@ import { createHash } from 'node:crypto';
 import type { AppContext } from './context.js';
 
 /**
- * Sets a strong ETag (hash of the JSON representation) and answers 304 when the client's
- * If-None-Match already names it. Hashing the body rather than `version` keeps the ETag
- * honest for stock changes, which change the representation but not `version`.
+ * The strong ETag of a JSON representation: a hash of its bytes. Hashing the body rather
+ * than `version` keeps the ETag honest for stock changes, which change the representation
+ * but not `version`.
  */
-export function sendWithEtag(ctx: AppContext, body: unknown): void {
-  sendJsonWithEtag(ctx, JSON.stringify(body));
+export function jsonEtag(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
 }
 
-/** sendWithEtag for a body that is already JSON text (e.g. rendered by PostgreSQL). */
-export function sendJsonWithEtag(ctx: AppContext, json: string): void {
-  // Encoded once: the hash, Content-Length and the socket then all use these bytes
-  // (a string body would be encoded to UTF-8 three times over).
-  const bytes = Buffer.from(json);
+/**
+ * Sends JSON bytes whose ETag is already known (e.g. both from the catalog cache), or 304
+ * when If-None-Match names it. `bytes` may be absent only when it does (the cache skips
+ * fetching a body the client already has).
+ */
+export function sendEntity(ctx: AppContext, etag: string, bytes: Buffer | undefined): void {
   ctx.status = 200;
-  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`;
   ctx.etag = etag;
   ctx.set('Cache-Control', 'private, no-cache');
-  if (matchesIfNoneMatch(ctx.get('if-none-match'), etag)) {
+  if (!bytes || matchesIfNoneMatch(ctx.get('if-none-match'), etag)) {
     ctx.status = 304;
     return;
   }

@@ -13,6 +13,7 @@ import {
   stockMovements,
 } from '../../src/db/schema/index.js';
 import { newId } from '../../src/lib/ids.js';
+import { bumpCatalogVersions } from '../../src/modules/catalog/catalog-version.js';
 
 export interface ProductOverrides {
   name?: string;
@@ -74,6 +75,9 @@ export async function insertProduct(
       .set({ quantity: stockQuantity })
       .where(and(eq(productStock.businessId, businessId), eq(productStock.productId, id)));
   }
+  // Written behind the services' back: bump as every catalog writer does, or a page cached
+  // before this insert would go on being served (catalog-version.ts).
+  await bumpCatalogVersions(deps, [businessId]);
   return { ...product!, stockQuantity };
 }
 

@@ -1,5 +1,5 @@
 import { requireAuth } from '../../http/context.js';
-import { sendJsonWithEtag, sendWithEtag } from '../../http/etag.js';
+import { sendEntity } from '../../http/etag.js';
 import { defineRoute } from '../../http/route.js';
 import {
   CreateProductBody,
@@ -41,8 +41,13 @@ const listProducts = defineRoute({
     304: { description: 'Not modified since the ETag sent in If-None-Match' },
   },
   handler: async (ctx) => {
-    const json = await catalog.listProductsJson(ctx.deps, requireAuth(ctx), ctx.input.query);
-    sendJsonWithEtag(ctx, json);
+    const { etag, body } = await catalog.listProductsEntity(
+      ctx.deps,
+      requireAuth(ctx),
+      ctx.input.query,
+      ctx.get('if-none-match'),
+    );
+    sendEntity(ctx, etag, body);
   },
 });
 
@@ -59,7 +64,13 @@ const getProduct = defineRoute({
     304: { description: 'Not modified since the ETag sent in If-None-Match' },
   },
   handler: async (ctx) => {
-    sendWithEtag(ctx, await catalog.getProduct(ctx.deps, requireAuth(ctx), ctx.input.params.id));
+    const { etag, body } = await catalog.getProductEntity(
+      ctx.deps,
+      requireAuth(ctx),
+      ctx.input.params.id,
+      ctx.get('if-none-match'),
+    );
+    sendEntity(ctx, etag, body);
   },
 });
 

@@ -13,6 +13,8 @@ import {
   type ProductPageParams,
 } from './product-page.statement.js';
 import { withUniqueFields } from './unique-fields.js';
+import { cachedEntity, type CachedEntity } from './catalog-cache.js';
+import { noteCatalogWrite } from './catalog-version.js';
 import { effectiveTaxType, resolveTaxType, type TaxType } from './tax-type.rules.js';
 import { queueItemRegistration } from '../etims/etims-items.js';
 import type {
@@ -68,9 +70,12 @@ export function toCategory(row: repo.CategoryRow): Category {
 /**
  * Starts a product write in `tx`: takes the business's catalog lock and returns the
  * `updatedAt` stamp to use (see lockCatalogAndStamp). Every module that changes products
- * (stock movements from sales included) calls this first, before any row lock.
+ * (stock movements from sales included) calls this first, before any row lock. It also
+ * notes the write, so the transaction bumps the catalog version once settled
+ * (catalog-version.ts): cached pages never outlive the write.
  */
 export function beginCatalogWrite(tx: DbOrTx, businessId: string): Promise<Date> {
+  noteCatalogWrite(tx, businessId);
   return repo.lockCatalogAndStamp(tx, businessId);
 }
 
@@ -123,6 +128,20 @@ export async function getProduct(deps: AppDeps, caller: Caller, id: string): Pro
   return toProduct(deps.config, row);
 }
 
+/** GET /products/{id} through the catalog cache (catalog-cache.ts): its JSON and ETag. */
+export function getProductEntity(
+  deps: AppDeps,
+  caller: Caller,
+  id: string,
+  ifNoneMatch: string,
+): Promise<CachedEntity> {
+  // Ids are matched case-insensitively by PostgreSQL: one entry per product, whatever the case.
+  const key = ['product', id.toLowerCase(), fileUrl(deps.config, '')];
+  return cachedEntity(deps, caller.businessId, key, ifNoneMatch, async () =>
+    JSON.stringify(await getProduct(deps, caller, id)),
+  );
+}
+
 type ProductCursor = [string, string];
 /** Years 1–9999: the instants toISOString() and PostgreSQL both write as YYYY-MM-DD…. */
 const EARLIEST_INSTANT = Date.parse('0001-01-01T00:00:00.000Z');
@@ -168,16 +187,8 @@ function pageStart(
 /** `q` as an ilike pattern matching it as a literal substring. */
 const substringPattern = (q: string) => `%${q.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
 
-/**
- * A page of products ordered by (updatedAt, id) (see GET /products), as the JSON text of
- * `{data, nextCursor}`: PostgreSQL renders the products (product-page.statement.ts), so
- * the page is neither mapped nor re-serialised here.
- */
-export async function listProductsJson(
-  deps: AppDeps,
-  caller: Caller,
-  query: ListProductsQueryInput,
-): Promise<string> {
+/** What a page of GET /products is rendered from: everything it depends on. */
+function productPageQuery(deps: AppDeps, caller: Caller, query: ListProductsQueryInput) {
   const limit = clampLimit(query.limit);
   const cursor = query.cursor ? decodeCursor(query.cursor, isProductCursor) : undefined;
   const start = pageStart(query.updatedSince, cursor);
@@ -191,14 +202,51 @@ export async function listProductsJson(
     limit,
     imageUrlPrefix: fileUrl(deps.config, ''),
   };
-  const page = query.q
-    ? await searchProductPage(deps.db, params, substringPattern(query.q))
-    : await findProductPage(deps.db, params);
+  return { params, pattern: query.q ? substringPattern(query.q) : null };
+}
+
+/**
+ * A page of products ordered by (updatedAt, id) (see GET /products), as the JSON text of
+ * `{data, nextCursor}`: PostgreSQL renders the products (product-page.statement.ts), so
+ * the page is neither mapped nor re-serialised here. Always from PostgreSQL (the cache's
+ * renderer; tests compare the cache with it).
+ */
+export async function listProductsJson(
+  deps: AppDeps,
+  caller: Caller,
+  query: ListProductsQueryInput,
+): Promise<string> {
+  return renderProductPage(deps, productPageQuery(deps, caller, query));
+}
+
+async function renderProductPage(
+  deps: AppDeps,
+  { params, pattern }: ReturnType<typeof productPageQuery>,
+): Promise<string> {
+  const page = pattern
+    ? await searchProductPage(deps.db, params, pattern)
+    : await findProductPage(deps.hotDb, params); // generic plan (deps.ts)
   const nextCursor =
     page.more && page.last_updated_at !== null && page.last_id !== null
       ? encodeCursor([page.last_updated_at, page.last_id])
       : null;
   return `{"data":[${page.items}],"nextCursor":${JSON.stringify(nextCursor)}}`;
+}
+
+/**
+ * GET /products through the catalog cache (catalog-cache.ts), keyed by the normalised
+ * statement parameters (two spellings of one page share an entry): the page's JSON and ETag.
+ */
+export function listProductsEntity(
+  deps: AppDeps,
+  caller: Caller,
+  query: ListProductsQueryInput,
+  ifNoneMatch: string,
+): Promise<CachedEntity> {
+  const pageQuery = productPageQuery(deps, caller, query);
+  return cachedEntity(deps, caller.businessId, ['page', pageQuery], ifNoneMatch, () =>
+    renderProductPage(deps, pageQuery),
+  );
 }
 
 /** Edits a product; `expectedVersion` (If-Match) makes a stale edit a 412. */

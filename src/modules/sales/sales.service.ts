@@ -6,6 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import { replayOf, requestFingerprint } from '../../lib/client-request.js';
 import { AppError } from '../../lib/errors.js';
 import { beginCatalogWrite } from '../catalog/catalog.service.js';
+import { withCatalogBump } from '../catalog/catalog-version.js';
 import { claimReceiptsOfNewSales } from '../till/till.service.js';
 import { draftSale } from './sale-draft.js';
 import {
@@ -234,18 +235,41 @@ async function recordTogether(
   const storedOf = (request: SaleRequest) =>
     storedByKey.get(request.body.clientRequestId.toLowerCase());
   const fresh = requests.filter((request) => !storedOf(request));
+  // The sale statement runs alone (autocommit), outside deps.db.transaction, and changes
+  // stock the catalog pages show: withCatalogBump bumps the catalog version after it.
   const written =
     fresh.length === 0
       ? []
-      : ((await draftAndWrite(deps, deps.hotDb, caller, fresh, products, locations, customers)) ??
-        (await deps.db.transaction(async (tx) => {
-          // The catalog write order first, then product row locks (catalog.repo.ts).
-          await beginCatalogWrite(tx, caller.businessId);
-          const locked = await lockProducts(tx, caller.businessId, productIds);
-          const again = await draftAndWrite(deps, tx, caller, fresh, locked, locations, customers);
-          if (!again) throw new Error('a product changed while locked');
-          return again;
-        })));
+      : await withCatalogBump(
+          deps,
+          caller.businessId,
+          async () =>
+            (await draftAndWrite(
+              deps,
+              deps.hotDb,
+              caller,
+              fresh,
+              products,
+              locations,
+              customers,
+            )) ??
+            (await deps.db.transaction(async (tx) => {
+              // The catalog write order first, then product row locks (catalog.repo.ts).
+              await beginCatalogWrite(tx, caller.businessId);
+              const locked = await lockProducts(tx, caller.businessId, productIds);
+              const again = await draftAndWrite(
+                deps,
+                tx,
+                caller,
+                fresh,
+                locked,
+                locations,
+                customers,
+              );
+              if (!again) throw new Error('a product changed while locked');
+              return again;
+            })),
+        );
   const outcomes = new Map(fresh.map((request, index) => [request, written[index]]));
   return requests.map((request) => {
     const row = storedOf(request);
