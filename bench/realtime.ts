@@ -256,10 +256,35 @@ log(
   `delivery of ${saleIds.length} sale.created to ${audience} sockets each: from the transaction start p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms; from the HTTP answer p50 ${percentile(afterAnswer, 50)} ms, p99 ${percentile(afterAnswer, 99)} ms; missing ${missing}`,
 );
 
-// 4. Sale throughput with the sockets connected (every sale reaches 10 of them).
+// 4. Sale throughput with the sockets connected (every sale reaches 10 of them), and the
+// delivery of those sales while the API is at full sale load: every sale written in the run
+// must reach its audience, latency from the sale transaction's start (the answer's instant
+// is not known per request under autocannon).
+const loadStartedAt = new Date();
 const withSockets = await salesLoad(`POST /sales with ${sockets.length} sockets`);
 log(`with sockets: ${withSockets.okPerSecond.toFixed(0)} sales/s (p99 ${withSockets.p99Ms} ms)`);
 const rssLoaded = await rssMb(apiPid);
+const underLoad = await (async () => {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const { rows } = await client.query<{ id: string }>(
+    'select id from sales where business_id = $1 and received_at >= $2',
+    [shop.businessId, loadStartedAt],
+  );
+  await client.end();
+  const ids = rows.map((row) => row.id);
+  const settle = Date.now() + 15_000;
+  while (ids.some((id) => (received.get(id)?.length ?? 0) < audience) && Date.now() < settle) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const latency = ids.flatMap((id) =>
+    (received.get(id) ?? []).map((at) => at - (writtenAt.get(id) ?? at)),
+  );
+  return { sales: ids.length, latency, missing: ids.length * audience - latency.length };
+})();
+log(
+  `delivery under sale load: ${underLoad.sales} sales × ${audience} sockets, from the transaction start p50 ${percentile(underLoad.latency, 50)} ms, p99 ${percentile(underLoad.latency, 99)} ms; missing ${underLoad.missing}`,
+);
 
 // 5. Without again (the shared machine drifts; the reference is the mean of both).
 for (const ws of sockets) ws.close(1000);
@@ -283,6 +308,10 @@ const summary = {
   deliveryFromAnswerP50Ms: percentile(afterAnswer, 50),
   deliveryFromAnswerP99Ms: percentile(afterAnswer, 99),
   deliveriesMissing: missing,
+  underLoadSales: underLoad.sales,
+  underLoadDeliveryFromTransactionStartP50Ms: percentile(underLoad.latency, 50),
+  underLoadDeliveryFromTransactionStartP99Ms: percentile(underLoad.latency, 99),
+  underLoadDeliveriesMissing: underLoad.missing,
   salesPerSecondWithout: Number(reference.toFixed(1)),
   salesPerSecondWith: Number(withSockets.okPerSecond.toFixed(1)),
   throughputRatio: Number((withSockets.okPerSecond / reference).toFixed(3)),
