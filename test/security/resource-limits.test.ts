@@ -222,7 +222,7 @@ describe('batch sizes: arrays are capped by the schema', () => {
         expect.objectContaining({ path: testCase.path, code: 'too_big' }),
       );
       // The product the case made (and its opening stock) is the only change.
-      const made = { products: '', stock_movements: '', stock_levels: '' };
+      const made = { products: '', product_stock: '', stock_movements: '', stock_levels: '' };
       expect({ ...after, ...made }).toEqual({ ...before, ...made });
     });
   }
