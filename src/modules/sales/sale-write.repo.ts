@@ -131,7 +131,6 @@ export function lockProducts(tx: Tx, businessId: string, ids: string[]): Promise
 
 export interface SalesToWrite {
   businessId: string;
-  createdBy: string;
   drafts: DraftedSale[];
   /** The sale.created payloads, one per draft (the Sale resource; its number is patched in). */
   payloads: Sale[];
@@ -154,7 +153,10 @@ export interface WrittenSale {
  */
 export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<WrittenSale[] | null> {
   const { drafts } = write;
-  const movements = drafts.flatMap((draft) => draft.movements);
+  // Each movement and credit entry is made by its sale's cashier (a batch may hold several).
+  const movements = drafts.flatMap((draft) =>
+    draft.movements.map((row) => ({ ...row, createdBy: draft.sale.cashierId })),
+  );
   // One level per product (an UPDATE … FROM applies only one row per target): the last,
   // in product id order (the order of their product_stock.changed_at stamps).
   const last = new Map(movements.map((row) => [row.productId, row.quantityAfter]));
@@ -164,7 +166,6 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<Writt
   const params = {
     businessId: write.businessId,
     count: drafts.length,
-    createdBy: write.createdBy,
     // `ordinal`: the sale's place among the numbers the counter hands out.
     sales: JSON.stringify(drafts.map((draft, index) => ({ ...draft.sale, ordinal: index + 1 }))),
     lines: JSON.stringify(drafts.flatMap((draft) => draft.lines)),
@@ -193,7 +194,15 @@ export async function writeSales(db: DbOrTx, write: SalesToWrite): Promise<Writt
       drafts
         .flatMap((draft) =>
           draft.credit
-            ? [{ ...draft.credit, saleId: draft.sale.id, entryId: newId(), messageId: newId() }]
+            ? [
+                {
+                  ...draft.credit,
+                  saleId: draft.sale.id,
+                  createdBy: draft.sale.cashierId,
+                  entryId: newId(),
+                  messageId: newId(),
+                },
+              ]
             : [],
         )
         .map((credit, index) => ({ ...credit, ordinal: index + 1 })),

@@ -5,7 +5,6 @@ import { namedStatement, unnamedStatement, type SqlValue } from '../../db/named-
 export interface WriteParams extends Record<string, unknown> {
   businessId: string;
   count: number;
-  createdBy: string;
   sales: string;
   lines: string;
   payments: string;
@@ -131,10 +130,11 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
     ),
     adjusted as (
       select m.id, m."messageId", m."saleId", m."productId", m."locationId", m.ordinal, m.delta,
-        m."quantityAfter" + drift.amount as total_after, drift.name, drift.sku, drift.threshold
+        m."createdBy", m."quantityAfter" + drift.amount as total_after, drift.name, drift.sku,
+        drift.threshold
       from jsonb_to_recordset(${p('movements')}::jsonb) as m(id uuid, "messageId" uuid,
         "saleId" uuid, "productId" uuid, "locationId" uuid, ordinal bigint, delta numeric,
-        "quantityAfter" numeric)
+        "quantityAfter" numeric, "createdBy" uuid)
       join drift on drift.id = m."productId"
       join inserted_sales on inserted_sales.id = m."saleId"
     ),
@@ -164,7 +164,7 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       insert into stock_movements (id, business_id, product_id, location_id, type, delta,
         quantity_after, sale_id, created_by)
       select a.id, ${p('businessId')}::uuid, a."productId", a."locationId", 'sale', a.delta,
-        a.level_after, a."saleId", ${p('createdBy')}::uuid
+        a.level_after, a."saleId", a."createdBy"
       from placed a
       returning 1
     ),
@@ -216,7 +216,8 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
     -- count less what the later entries of this batch added. Over the limit: an event.
     credits as (
       select c.* from jsonb_to_recordset(${p('credits')}::jsonb) as c(ordinal bigint,
-        "entryId" uuid, "messageId" uuid, "saleId" uuid, "customerId" uuid, amount bigint)
+        "entryId" uuid, "messageId" uuid, "saleId" uuid, "customerId" uuid, amount bigint,
+        "createdBy" uuid)
       join inserted_sales on inserted_sales.id = c."saleId"
     ),
     customer_locks as (
@@ -246,7 +247,7 @@ const writeSalesSql = (p: (key: keyof WriteParams & string) => SqlValue) => sql`
       insert into customer_ledger_entries (id, business_id, customer_id, position, type, amount,
         balance_after, sale_id, created_by)
       select e."entryId", ${p('businessId')}::uuid, e."customerId", e.position, 'sale', e.amount,
-        e.balance_after, e."saleId", ${p('createdBy')}::uuid
+        e.balance_after, e."saleId", e."createdBy"
       from credit_entries e
       returning 1
     ),

@@ -21,6 +21,7 @@ import {
 import { findStoredSales, type StoredSale } from './sales.repo.js';
 import { CreateSaleBody, ECHOED_CLIENT_REQUEST_ID_MAX, type Sale } from './sales.schemas.js';
 import { etimsBlocksOfSales, pendingInvoiceBlock } from '../etims/etims-block.js';
+import { coalesced } from './sale-coalescer.js';
 
 /** What became of one sale: recorded now, recorded before (a replay), or refused. */
 export type SaleOutcome =
@@ -28,6 +29,8 @@ export type SaleOutcome =
   | { clientRequestId: string; status: 'rejected'; error: unknown };
 
 interface SaleRequest {
+  /** Who sends it: coalesced POST /sales batches mix the tills (cashiers) of one business. */
+  caller: Caller;
   body: CreateSaleBody;
   requestHash: string;
 }
@@ -54,7 +57,24 @@ export async function recordSales(
   caller: Caller,
   bodies: CreateSaleBody[],
 ): Promise<SaleOutcome[]> {
-  const requests = bodies.map((body) => ({ body, requestHash: hashSaleBody(body) }));
+  return recordSalesOf(
+    deps,
+    caller.businessId,
+    bodies.map((body) => ({ caller, body })),
+  );
+}
+
+/** recordSales for sales of one business sent by several callers (sale-coalescer.ts). */
+export async function recordSalesOf(
+  deps: AppDeps,
+  businessId: string,
+  sent: { caller: Caller; body: CreateSaleBody }[],
+): Promise<SaleOutcome[]> {
+  const requests = sent.map(({ caller, body }) => ({
+    caller,
+    body,
+    requestHash: hashSaleBody(body),
+  }));
   const firsts = new Map<string, SaleRequest>();
   for (const request of requests) {
     const key = request.body.clientRequestId.toLowerCase();
@@ -64,7 +84,7 @@ export async function recordSales(
   const outcomes = new Map<SaleRequest, SaleOutcome>();
   if (together.length > 1) {
     try {
-      const recorded = await recordTogether(deps, caller, together);
+      const recorded = await recordTogether(deps, businessId, together);
       together.forEach((request, index) => outcomes.set(request, recorded[index] as SaleOutcome));
     } catch (error) {
       if (violatedUniqueConstraint(error) !== SALES_CLIENT_REQUEST_UNIQUE)
@@ -72,9 +92,9 @@ export async function recordSales(
     }
   }
   for (const request of requests)
-    if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, caller, request));
+    if (!outcomes.has(request)) outcomes.set(request, await recordAlone(deps, businessId, request));
   const answered = requests.map((request) => outcomes.get(request) as SaleOutcome);
-  return withEtimsBlocks(deps, caller.businessId, await claimTillReceipts(deps, caller, answered));
+  return withEtimsBlocks(deps, businessId, await claimTillReceipts(deps, businessId, answered));
 }
 
 /**
@@ -84,14 +104,14 @@ export async function recordSales(
  */
 async function claimTillReceipts(
   deps: AppDeps,
-  caller: Caller,
+  businessId: string,
   outcomes: SaleOutcome[],
 ): Promise<SaleOutcome[]> {
   const created = outcomes.flatMap((outcome) =>
     outcome.status === 'created' ? [outcome.sale] : [],
   );
   if (created.length === 0) return outcomes;
-  const claimed = await claimReceiptsOfNewSales(deps, caller.businessId, created);
+  const claimed = await claimReceiptsOfNewSales(deps, businessId, created);
   const byId = new Map(claimed.map((sale) => [sale.id, sale]));
   return outcomes.map((outcome) =>
     outcome.status === 'created'
@@ -160,14 +180,18 @@ export async function syncSales(
   });
 }
 
-/** POST /sales: a batch of one, its refusal thrown (the route answers it). */
+/**
+ * POST /sales: one sale, written together with the business's other sales arriving while a
+ * write is in flight (sale-coalescer.ts); its refusal thrown (the route answers it).
+ */
 export async function createSale(
   deps: AppDeps,
   caller: Caller,
   body: CreateSaleBody,
 ): Promise<{ status: 'created' | 'duplicate'; sale: Sale }> {
-  const [outcome] = await recordSales(deps, caller, [body]);
-  if (!outcome) throw new Error('one outcome per sale');
+  const outcome = await coalesced(deps, caller.businessId, { caller, body }, (sent) =>
+    recordSalesOf(deps, caller.businessId, sent),
+  );
   if (outcome.status === 'rejected') throw outcome.error;
   return outcome;
 }
@@ -188,45 +212,43 @@ export const hashSaleBody = (body: CreateSaleBody): string =>
 /** One sale on its own; where it lost a race (or failed a rule the winner passed), the winner's sale. */
 async function recordAlone(
   deps: AppDeps,
-  caller: Caller,
+  businessId: string,
   request: SaleRequest,
 ): Promise<SaleOutcome> {
   const { clientRequestId } = request.body;
   try {
-    const [outcome] = await recordTogether(deps, caller, [request]);
+    const [outcome] = await recordTogether(deps, businessId, [request]);
     if (!outcome) throw new Error('one outcome per sale');
     const brokeARule = outcome.status === 'rejected' && isUnprocessable(outcome.error);
     if (!brokeARule) return outcome;
-    return (await winnerOf(deps, caller, request)) ?? outcome;
+    return (await winnerOf(deps, businessId, request)) ?? outcome;
   } catch (error) {
     if (violatedUniqueConstraint(error) !== SALES_CLIENT_REQUEST_UNIQUE)
       return { clientRequestId, status: 'rejected', error };
     return (
-      (await winnerOf(deps, caller, request)) ?? { clientRequestId, status: 'rejected', error }
+      (await winnerOf(deps, businessId, request)) ?? { clientRequestId, status: 'rejected', error }
     );
   }
 }
 
 const isUnprocessable = (error: unknown) => error instanceof AppError && error.status === 422;
 
-async function winnerOf(deps: AppDeps, caller: Caller, request: SaleRequest) {
-  const [winner] = await findStoredSales(deps.db, caller.businessId, [
-    request.body.clientRequestId,
-  ]);
+async function winnerOf(deps: AppDeps, businessId: string, request: SaleRequest) {
+  const [winner] = await findStoredSales(deps.db, businessId, [request.body.clientRequestId]);
   return winner && replay(request, winner);
 }
 
 /** Steps 1–4 for sales with distinct clientRequestIds; throws the unique violation of a race. */
 async function recordTogether(
   deps: AppDeps,
-  caller: Caller,
+  businessId: string,
   requests: SaleRequest[],
 ): Promise<SaleOutcome[]> {
   const productIds = productIdsOf(requests);
   // The lookup and the first write attempt on the hot pool (generic plans, deps.ts).
   const { stored, products, locations, customers } = await lookUpSales(
     deps.hotDb,
-    caller.businessId,
+    businessId,
     requests.map((request) => request.body.clientRequestId),
     productIds,
     customerIdsOf(requests),
@@ -242,12 +264,12 @@ async function recordTogether(
       ? []
       : await withCatalogBump(
           deps,
-          caller.businessId,
+          businessId,
           async () =>
             (await draftAndWrite(
               deps,
               deps.hotDb,
-              caller,
+              businessId,
               fresh,
               products,
               locations,
@@ -255,12 +277,12 @@ async function recordTogether(
             )) ??
             (await deps.db.transaction(async (tx) => {
               // The catalog write order first, then product row locks (catalog.repo.ts).
-              await beginCatalogWrite(tx, caller.businessId);
-              const locked = await lockProducts(tx, caller.businessId, productIds);
+              await beginCatalogWrite(tx, businessId);
+              const locked = await lockProducts(tx, businessId, productIds);
               const again = await draftAndWrite(
                 deps,
                 tx,
-                caller,
+                businessId,
                 fresh,
                 locked,
                 locations,
@@ -284,25 +306,24 @@ async function recordTogether(
 async function draftAndWrite(
   deps: AppDeps,
   db: DbOrTx,
-  caller: Caller,
+  businessId: string,
   requests: SaleRequest[],
   products: LockedProduct[],
   locations: SaleLocation[],
   customers: string[],
 ): Promise<SaleOutcome[] | null> {
-  const context = {
-    businessId: caller.businessId,
-    cashierId: caller.userId,
+  const shared = {
+    businessId,
     receivedAt: deps.clock(),
     products: new Map(products.map((product) => [product.id, product])),
     locations: new Map(locations.map((location) => [location.id, location])),
-    caller,
+    // One running level per product across the drafts (each sale takes from the last).
     levels: new Map<string, number>(),
     customers: new Set(customers),
   };
-  const drafted = requests.map(({ body, requestHash }): DraftedSale | AppError => {
+  const drafted = requests.map(({ caller, body, requestHash }): DraftedSale | AppError => {
     try {
-      return draftSale(context, body, requestHash);
+      return draftSale({ ...shared, cashierId: caller.userId, caller }, body, requestHash);
     } catch (error) {
       if (error instanceof AppError) return error;
       throw error;
@@ -315,8 +336,7 @@ async function draftAndWrite(
     drafts.length === 0
       ? []
       : await writeSales(db, {
-          businessId: caller.businessId,
-          createdBy: caller.userId,
+          businessId,
           drafts,
           payloads,
           products,
