@@ -115,16 +115,30 @@ export async function processCpuMs(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
+/** Per measuring client: each backend's CPU time when last seen (backends come and go). */
+const seenBackends = new WeakMap<pg.Client, Map<number, number>>();
+
 /**
- * CPU time so far of the PostgreSQL backends connected to the client's database (the app's
- * pool: its connections live through a run), ms. PostgreSQL runs on this machine.
+ * CPU time so far of the PostgreSQL backends connected to the client's database, ms,
+ * counting backends that have since exited at their last reading: a pool closes a
+ * connection after 30 s idle (the API has two pools, and the one a scenario does not use
+ * empties), and summing only the live ones went backwards. A closing connection was idle
+ * for those 30 s, so its last reading is its total. PostgreSQL runs on this machine.
  */
 export async function databaseCpuMs(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ pid: number }>(
     'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
   );
-  const times = await Promise.all(rows.map((row) => processCpuMs(row.pid)));
-  return times.reduce((sum, ms) => sum + ms, 0);
+  let seen = seenBackends.get(client);
+  if (!seen) {
+    seen = new Map();
+    seenBackends.set(client, seen);
+  }
+  const readings = await Promise.all(
+    rows.map(async (row) => [row.pid, await processCpuMs(row.pid)] as const),
+  );
+  for (const [pid, ms] of readings) if (ms > 0) seen.set(pid, ms);
+  return [...seen.values()].reduce((sum, ms) => sum + ms, 0);
 }
 
 export interface BenchShop {
