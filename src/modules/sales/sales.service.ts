@@ -88,7 +88,7 @@ export async function recordSalesOf(
       together.forEach((request, index) => outcomes.set(request, recorded[index] as SaleOutcome));
     } catch (error) {
       if (violatedUniqueConstraint(error) !== SALES_CLIENT_REQUEST_UNIQUE)
-        deps.logger.warn({ err: error }, 'sync: the batch write failed; retrying sale by sale');
+        deps.logger.warn({ err: error }, 'a batch write of sales failed; retrying sale by sale');
     }
   }
   for (const request of requests)
