@@ -148,17 +148,16 @@ export async function claimC2bPayment(
 
 /**
  * Serialises everything that decides who holds one receipt (the sale's claim step and the
- * confirmation's apply step), across processes, until the transaction ends.
+ * confirmation's apply step), across processes, until the transaction ends. Through
+ * received_c2b_receipts, so the lock's key is spelt in one place only.
  */
 export async function lockReceipt(db: DbOrTx, businessId: string, transId: string): Promise<void> {
-  await db.execute(
-    sql`select pg_advisory_xact_lock(hashtextextended(${`c2b:${businessId}:${transId}`}, 0))`,
-  );
+  await receivedReceipts(db, businessId, [transId]);
 }
 
 /**
  * Of these TransIDs (sorted: the locks are taken in this order), those already received,
- * each read under its receipt lock (drizzle/0014_received_c2b_receipts.sql). Outside a
+ * each read under its receipt lock (drizzle/0015_received_c2b_receipts.sql). Outside a
  * transaction the locks last for this statement only — enough to tell "not received":
  * a confirmation applied later sees the sale, which committed before this ran.
  */

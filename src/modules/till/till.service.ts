@@ -221,6 +221,7 @@ export async function claimNamedReceipts(
   });
   if (naming.length === 0) return flagged;
   await deps.db.transaction(async (tx) => {
+    // Every named receipt's lock first, in TransID order (no two claims wait in a cycle).
     await receivedReceipts(tx, businessId, [...new Set(naming.map((n) => n.transId))].sort());
     for (const { payment, transId } of naming) {
       const receipt = await findC2bPayment(tx, businessId, transId);
