@@ -203,6 +203,50 @@ describe('GET /realtime: auth, limits, slow readers and who sees what', () => {
     expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, n) => n));
   }, 90_000);
 
+  it('goes live only once its replay has drained: a live event behind a big replay does not close it', async () => {
+    const business = await createBusiness(stack.deps);
+    const filler = randomBytes(24_000).toString('hex');
+    // ~12 MB: far past what the kernel's socket buffers take in for the paused reader.
+    const BACKLOG = 250;
+    await writeEvents(stack.deps, business.id, BACKLOG, {
+      payload: (n) => ({ n, filler }),
+      lateCommits: false,
+    });
+    const metric = async (pattern: RegExp) => {
+      const text = await (await fetch(`${api.base}/metrics`)).text();
+      return Number(pattern.exec(text)?.[1] ?? 0);
+    };
+    const replayed = /realtime_messages_total\{mode="replay"\} (\d+)/;
+    // Once a reading socket has every backlog event, all are numbered and this process has
+    // read past them, so the slow socket's resume below replays all of them.
+    const watcher = await live(api.base, business.owner.token, { lastEventId: '0' });
+    await eventually(() => watcher.events().length >= BACKLOG, 20_000, 'the backlog');
+    const before = await metric(replayed);
+
+    // A client on a slow link: most of the replay sits in the server's send buffer, unread.
+    const slow = await raw();
+    slow.send({ type: 'auth', accessToken: business.owner.token });
+    await slow.waitFor((message) => message.type === 'ready', 'ready');
+    const socket = (slow.ws as unknown as { _socket: net.Socket })._socket;
+    socket.pause();
+    slow.send({ type: 'resume', lastEventId: '0' });
+    await eventually(
+      async () => (await metric(replayed)) >= before + BACKLOG,
+      20_000,
+      'the replay',
+    );
+    // A live event while the replay is still buffered: the other socket proves it went out.
+    await writeEvents(stack.deps, business.id, 1, { payload: () => ({ n: BACKLOG }) });
+    await watcher.waitFor((message) => message.data?.n === BACKLOG, 'live');
+
+    socket.resume();
+    await slow.waitFor((message) => message.type === 'resumed', 'resumed', 30_000);
+    await slow.waitFor((message) => message.data?.n === BACKLOG, 'live', 30_000);
+    const numbers = slow.events().map((event) => (event.data as { n: number }).n);
+    expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: BACKLOG + 1 }, (_, n) => n));
+    expect(slow.ws.readyState).toBe(slow.ws.OPEN);
+  }, 90_000);
+
   describe('who receives what (generated: every event type × every role, two businesses)', () => {
     type Seat = 'owner' | 'manager' | 'cashier' | 'cashier2';
     const SEATS: Seat[] = ['owner', 'manager', 'cashier', 'cashier2'];

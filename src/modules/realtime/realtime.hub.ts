@@ -196,8 +196,9 @@ export async function startRealtime(
   /**
    * Replays what the client missed after `lastEventId` from PostgreSQL, then goes live.
    * Live events are skipped meanwhile (the replay reads them: they are committed); the
-   * replay ends only once it has read at least as far as the live stream has come, and the
-   * switch happens with no await in between, so nothing falls in the gap. Events this
+   * replay ends only once its sends have drained and it has read at least as far as the
+   * live stream has come, and the switch happens with no await in between, so nothing
+   * falls in the gap. Events this
    * socket already got live before the resume are not sent again.
    */
   const resume = async (conn: Connection, after: number) => {
@@ -226,12 +227,12 @@ export async function startRealtime(
         conn.ws.send(serialise(event));
         realtimeMessages.inc({ mode: 'replay' });
       }
-      if (events.length < PAGE) {
-        // Everything up to `snapshot` was committed before this read: all of it was seen.
-        cursor = Math.max(cursor, snapshot);
-        if (head <= cursor) break;
-      }
+      // Everything up to `snapshot` was committed before a short read: all of it was seen.
+      if (events.length < PAGE) cursor = Math.max(cursor, snapshot);
+      // Drained before going live, not only between pages: a live event is held to the
+      // buffer bound, and a replay still queued would close a reader that is keeping up.
       if (!(await waitForDrain(conn))) return;
+      if (events.length < PAGE && head <= cursor) break;
     }
     conn.lastSent = Math.max(conn.lastSent, cursor);
     conn.liveStart = after;
