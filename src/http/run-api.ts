@@ -31,24 +31,26 @@ export async function runApiProcess(
   });
   trackPool('api', deps.pool);
   trackPool('api-hot', deps.hotPool);
-  if (config.database.migrateOnStart) {
-    await runMigrations(deps.pool);
-    logger.info('migrations applied');
-  }
+  const starting = (async () => {
+    if (config.database.migrateOnStart) {
+      await runMigrations(deps.pool);
+      logger.info('migrations applied');
+    }
+    const running = await listen(buildApp(deps, routes), {
+      host: config.host,
+      port: config.port,
+      lifecycle: deps.lifecycle,
+    });
+    // GET /realtime (WebSocket upgrades on the same server).
+    const realtime = await startRealtime(running.server, deps);
+    return { running, realtime };
+  })();
 
-  const running = await listen(buildApp(deps, routes), {
-    host: config.host,
-    port: config.port,
-    lifecycle: deps.lifecycle,
-  });
-  // GET /realtime (WebSocket upgrades on the same server).
-  const realtime = await startRealtime(running.server, deps);
-  logger.info(
-    { port: running.port },
-    `API listening on port ${running.port}; reference at ${config.publicUrl}/docs`,
-  );
-
+  // Installed before the server listens: /health answers before the realtime hub is up,
+  // and a SIGTERM in that window (an orchestrator stopping a pod it just saw healthy) must
+  // still drain, not end the process on the default action. It waits for the start first.
   onShutdownSignal(logger, async () => {
+    const { running, realtime } = await starting;
     // Sockets first (1012: reconnect elsewhere and resume), then the HTTP drain.
     await realtime.close();
     const { abandoned } = await running.drain(config.http.shutdownTimeoutMs);
@@ -57,4 +59,10 @@ export async function runApiProcess(
     await closeDeps(deps);
     await database.stop();
   });
+
+  const { running } = await starting;
+  logger.info(
+    { port: running.port },
+    `API listening on port ${running.port}; reference at ${config.publicUrl}/docs`,
+  );
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBusiness } from '../helpers/factories.js';
 import { eventually } from '../helpers/jobs.js';
+import { freePort, spawnTs } from '../helpers/process.js';
 import { insertProduct, saleBody } from '../helpers/sales-factories.js';
 import {
   call,
@@ -101,5 +102,30 @@ describe('SIGTERM to the API under sales load', () => {
     // After the exit nobody answers.
     expect(await call(`${api.base}/health`)).toMatchObject({ kind: 'socket' });
     console.info('[resilience] SIGTERM under load', report);
+  }, 150_000);
+
+  it('drains and exits 0 on a SIGTERM that arrives while it is still starting', async () => {
+    const port = await freePort();
+    const proc = spawnTs('src/server.ts', {
+      ...stack.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      MIGRATE_ON_START: 'true',
+    });
+    undo.add(() => killHard(proc));
+    // Signalled the moment the log says the migrations are done: the server is about to
+    // listen, and /health will answer before the realtime hub has started.
+    await new Promise<void>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        if (!chunk.toString().includes('migrations applied')) return;
+        proc.child.stdout!.off('data', onData);
+        proc.child.kill('SIGTERM');
+        resolve();
+      };
+      proc.child.stdout!.on('data', onData);
+    });
+    expect(await proc.exited, proc.output()).toBe(0);
+    expect(proc.output()).toContain('shutdown complete');
   }, 150_000);
 });
