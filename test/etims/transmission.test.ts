@@ -121,6 +121,13 @@ describe('eTIMS transmission of a sale', () => {
       .from(outbox)
       .where(and(eq(outbox.businessId, business.id), eq(outbox.type, 'sale.etims_signed')));
     expect(events).toHaveLength(1);
+    // Names the sale's cashier, so the live stream delivers the reprint to their till.
+    expect(events[0]?.payload).toMatchObject({
+      saleId: sale.id,
+      cashierId: business.cashier.id,
+      document: 'sale',
+      etims: { status: 'signed', signature: atKra?.signature.rcptSign },
+    });
 
     // Stock out reported as the spec asks: stock in/out under the invoice number, then the level.
     const io = simulator.state.stockIo.get(`${pin}/00/1`);

@@ -279,7 +279,13 @@ export async function transmitDocument(deps: AppDeps, documentId: string): Promi
               kind: 'event',
               type: 'sale.etims_signed',
               businessId: signed.businessId,
-              payload: { saleId: signed.saleId, document: signed.kind, etims },
+              // cashierId: the live stream hands the reprint to the till that sold it (own).
+              payload: {
+                saleId: signed.saleId,
+                cashierId: content.cashierId,
+                document: signed.kind,
+                etims,
+              },
             }
           : {
               kind: 'event',
