@@ -198,8 +198,8 @@ export async function startRealtime(
    * Live events are skipped meanwhile (the replay reads them: they are committed); the
    * replay ends only once its sends have drained and it has read at least as far as the
    * live stream has come, and the switch happens with no await in between, so nothing
-   * falls in the gap. Events this
-   * socket already got live before the resume are not sent again.
+   * falls in the gap. Events this socket already got live before the resume are not sent
+   * again.
    */
   const resume = async (conn: Connection, after: number) => {
     const viewer = viewerOf(conn);
