@@ -258,40 +258,30 @@ async function recordTogether(
     storedByKey.get(request.body.clientRequestId.toLowerCase());
   const fresh = requests.filter((request) => !storedOf(request));
   // The sale statement runs alone (autocommit), outside deps.db.transaction, and changes
-  // stock the catalog pages show: withCatalogBump bumps the catalog version after it.
+  // stock the catalog pages show: withCatalogBump bumps the catalog version after it. The
+  // locked retry is a deps.db.transaction, which bumps by itself.
   const written =
     fresh.length === 0
       ? []
-      : await withCatalogBump(
-          deps,
-          businessId,
-          async () =>
-            (await draftAndWrite(
-              deps,
-              deps.hotDb,
-              businessId,
-              fresh,
-              products,
-              locations,
-              customers,
-            )) ??
-            (await deps.db.transaction(async (tx) => {
-              // The catalog write order first, then product row locks (catalog.repo.ts).
-              await beginCatalogWrite(tx, businessId);
-              const locked = await lockProducts(tx, businessId, productIds);
-              const again = await draftAndWrite(
-                deps,
-                tx,
-                businessId,
-                fresh,
-                locked,
-                locations,
-                customers,
-              );
-              if (!again) throw new Error('a product changed while locked');
-              return again;
-            })),
-        );
+      : ((await withCatalogBump(deps, businessId, () =>
+          draftAndWrite(deps, deps.hotDb, businessId, fresh, products, locations, customers),
+        )) ??
+        (await deps.db.transaction(async (tx) => {
+          // The catalog write order first, then product row locks (catalog.repo.ts).
+          await beginCatalogWrite(tx, businessId);
+          const locked = await lockProducts(tx, businessId, productIds);
+          const again = await draftAndWrite(
+            deps,
+            tx,
+            businessId,
+            fresh,
+            locked,
+            locations,
+            customers,
+          );
+          if (!again) throw new Error('a product changed while locked');
+          return again;
+        })));
   const outcomes = new Map(fresh.map((request, index) => [request, written[index]]));
   return requests.map((request) => {
     const row = storedOf(request);
