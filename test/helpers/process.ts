@@ -34,12 +34,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `url` until it answers (any status) or the deadline passes. */
+/**
+ * Polls `url` until it answers 2xx or the deadline passes. Any answer is not enough: between
+ * freePort() and the process binding it, another test's server (a simulator, a receiver on
+ * port 0) may take the port, and its 404 must not pass for the process being up.
+ */
 export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await fetch(url);
+      const response = await fetch(url);
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`${url} answered ${response.status}`);
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;
